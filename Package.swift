@@ -1,0 +1,53 @@
+// swift-tools-version:6.0
+import PackageDescription
+import Foundation
+
+// SIMD kernels need the CPU's vector ISA at compile time: without it every lane of a SIMD FMA
+// becomes a libm call (≈77x slower). MAMBA_DNA_PORTABLE=1 builds for any x86-64 with AVX2
+// (`haswell`), MAMBA_DNA_PORTABLE=generic for the baseline ISA.
+let env = ProcessInfo.processInfo.environment
+let cpuFlags: [String]
+switch env["MAMBA_DNA_PORTABLE"] {
+case "generic": cpuFlags = []
+case .some(let v) where !v.isEmpty && v != "0": cpuFlags = ["-target-cpu", "haswell"]
+default:
+    #if arch(x86_64)
+    cpuFlags = ["-Xcc", "-march=x86-64-v4"]
+    #else
+    cpuFlags = []
+    #endif
+}
+let fast: [SwiftSetting] = [.unsafeFlags(cpuFlags)]
+
+let package = Package(
+    name: "mamba-dna",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "mamba-dna", targets: ["MambaDNA"]),
+        .library(name: "SeqIO", targets: ["SeqIO"]),
+        .library(name: "MambaModel", targets: ["MambaModel"]),
+        .library(name: "DNATasks", targets: ["DNATasks"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CHTSLib", pkgConfig: "htslib",
+                       providers: [.apt(["libhts-dev"]), .brew(["htslib"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]),
+        .target(name: "SeqIO", dependencies: ["CHTSLib"], swiftSettings: fast),
+        .target(name: "MambaKernels", dependencies: ["CBLAS"], swiftSettings: fast),
+        .target(name: "MambaModel", dependencies: ["MambaKernels"], swiftSettings: fast),
+        .target(name: "DNATasks", dependencies: ["SeqIO", "MambaModel"], swiftSettings: fast),
+        .executableTarget(name: "MambaDNA", dependencies: [
+            "DNATasks",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: fast),
+        .testTarget(name: "SeqIOTests", dependencies: ["SeqIO"], swiftSettings: fast),
+        .testTarget(name: "MambaKernelsTests", dependencies: ["MambaKernels"], swiftSettings: fast),
+        .testTarget(name: "MambaModelTests", dependencies: ["MambaModel"], swiftSettings: fast),
+        .testTarget(name: "CLITests", dependencies: ["MambaDNA"], swiftSettings: fast),
+    ],
+    swiftLanguageModes: [.v5]
+)

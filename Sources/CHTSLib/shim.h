@@ -1,0 +1,50 @@
+// htslib for Swift. htslib's record accessors are C macros, which Swift cannot call,
+// so each one used by SeqIO is wrapped here as a `static inline` function.
+#ifndef MAMBA_DNA_HTSLIB_SHIM_H
+#define MAMBA_DNA_HTSLIB_SHIM_H
+
+#include <htslib/hts.h>
+#include <htslib/sam.h>
+#include <htslib/faidx.h>
+#include <htslib/kseq.h>
+#include <htslib/bgzf.h>
+#include <htslib/hfile.h>
+#include <htslib/tbx.h>
+#include <htslib/vcf.h>
+#include <htslib/kstring.h>
+#include <stdint.h>
+
+// ---- BAM record accessors (all pointers borrowed from the bam1_t; valid until the next read) ----
+static inline char *mdna_bam_get_qname(const bam1_t *b) { return bam_get_qname(b); }
+static inline uint32_t *mdna_bam_get_cigar(const bam1_t *b) { return bam_get_cigar(b); }
+static inline uint8_t *mdna_bam_get_seq(const bam1_t *b) { return bam_get_seq(b); }
+static inline uint8_t *mdna_bam_get_qual(const bam1_t *b) { return bam_get_qual(b); }
+static inline uint8_t *mdna_bam_get_aux(const bam1_t *b) { return bam_get_aux(b); }
+static inline int mdna_bam_get_l_aux(const bam1_t *b) { return bam_get_l_aux(b); }
+/// 4-bit code (=ACMGRSVTWYHKDBN) of base i of a packed sequence.
+static inline int mdna_bam_seqi(const uint8_t *s, int i) { return bam_seqi(s, i); }
+static inline int mdna_bam_is_rev(const bam1_t *b) { return bam_is_rev(b); }
+static inline uint32_t mdna_bam_cigar_op(uint32_t c) { return bam_cigar_op(c); }
+static inline uint32_t mdna_bam_cigar_oplen(uint32_t c) { return bam_cigar_oplen(c); }
+static inline char mdna_bam_cigar_opchr(uint32_t c) { return bam_cigar_opchr(c); }
+static inline int mdna_bam_cigar_type(uint32_t op) { return bam_cigar_type(op); }
+
+// ---- iterators and index (macros in sam.h) ----
+static inline int mdna_sam_itr_next(samFile *fp, hts_itr_t *itr, bam1_t *b) { return sam_itr_next(fp, itr, b); }
+static inline void mdna_sam_itr_destroy(hts_itr_t *itr) { sam_itr_destroy(itr); }
+static inline const char *mdna_sam_hdr_tid2name(const sam_hdr_t *h, int tid) { return sam_hdr_tid2name(h, tid); }
+static inline hts_pos_t mdna_sam_hdr_tid2len(const sam_hdr_t *h, int tid) { return sam_hdr_tid2len(h, tid); }
+
+// ---- plain / gzip / BGZF sequence streams through htslib's kseq on a BGZF handle ----
+// bgzf_read reads plain, gzip and BGZF files alike (compression is detected from content).
+KSEQ_INIT(BGZF *, bgzf_read)
+typedef kseq_t mdna_kseq_t;
+static inline mdna_kseq_t *mdna_kseq_init(BGZF *fp) { return kseq_init(fp); }
+static inline void mdna_kseq_destroy(mdna_kseq_t *ks) { kseq_destroy(ks); }
+/// >= 0: sequence length; -1: end of file; -2: truncated quality string; -3: stream error.
+static inline int mdna_kseq_read(mdna_kseq_t *ks) { return kseq_read(ks); }
+
+// ---- pileup helpers ----
+static inline const bam1_t *mdna_pileup_b(const bam_pileup1_t *p) { return p->b; }
+
+#endif

@@ -1,0 +1,2 @@
+import SeqIO
+import MambaModel

@@ -1,0 +1,30 @@
+import ArgumentParser
+import Foundation
+
+@main
+struct MambaDNA: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mamba-dna",
+        abstract: "Mamba sequence models on DNA, on the CPU.",
+        discussion: """
+        Reads FASTA/FASTQ (plain, gzip, BGZF) and SAM/BAM/CRAM through htslib and runs
+        Mamba / Caduceus encoders over the bases.
+
+        Regions are samtools-style: chr, chr:beg, chr:beg-end (1-based, inclusive),
+        {name}:beg-end for names with colons. Input `-` is stdin.
+        """,
+        version: "0.1.0",
+        subcommands: [Info.self, Embed.self, Classify.self, Annotate.self, Train.self]
+    )
+}
+
+/// Prints a one-line error on stderr and exits with `code`.
+func fail(_ message: String, code: Int32 = 1) -> Never {
+    FileHandle.standardError.write(Data("mamba-dna: \(message)\n".utf8))
+    exit(code)
+}
+
+/// For commands that exist in the interface but are not built yet: one line, exit status 2.
+func notYetBuilt(_ command: String) -> Never {
+    fail("'\(command)' is not available in this version yet", code: 2)
+}

@@ -1,0 +1,2 @@
+import XCTest
+final class CLITestsSmoke: XCTestCase { func testBuilds() {} }

@@ -1,0 +1,2 @@
+import XCTest
+final class MambaKernelsTestsSmoke: XCTestCase { func testBuilds() {} }

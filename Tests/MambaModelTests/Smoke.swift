@@ -1,0 +1,2 @@
+import XCTest
+final class MambaModelTestsSmoke: XCTestCase { func testBuilds() {} }

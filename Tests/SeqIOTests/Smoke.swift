@@ -1,0 +1,2 @@
+import XCTest
+final class SeqIOTestsSmoke: XCTestCase { func testBuilds() {} }

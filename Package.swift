@@ -39,7 +39,8 @@ let package = Package(
         .target(name: "SeqIO", dependencies: ["CHTSLib"], swiftSettings: fast),
         .target(name: "MambaKernels", dependencies: ["CBLAS"], swiftSettings: fast),
         .target(name: "MambaModel", dependencies: ["MambaKernels"], swiftSettings: fast),
-        .target(name: "DNATasks", dependencies: ["SeqIO", "MambaModel"], swiftSettings: fast),
+        .target(name: "MambaTrain", dependencies: ["MambaModel"], swiftSettings: fast),
+        .target(name: "DNATasks", dependencies: ["SeqIO", "MambaModel", "MambaTrain"], swiftSettings: fast),
         .executableTarget(name: "MambaDNA", dependencies: [
             "DNATasks",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -47,6 +48,7 @@ let package = Package(
         .testTarget(name: "SeqIOTests", dependencies: ["SeqIO"], swiftSettings: fast),
         .testTarget(name: "MambaKernelsTests", dependencies: ["MambaKernels"], swiftSettings: fast),
         .testTarget(name: "MambaModelTests", dependencies: ["MambaModel"], swiftSettings: fast),
+        .testTarget(name: "MambaTrainTests", dependencies: ["MambaTrain"], swiftSettings: fast),
         .testTarget(name: "CLITests", dependencies: ["MambaDNA"], swiftSettings: fast),
     ],
     swiftLanguageModes: [.v5]

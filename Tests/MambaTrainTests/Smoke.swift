@@ -1,0 +1,2 @@
+import XCTest
+final class MambaTrainTestsSmoke: XCTestCase { func testBuilds() {} }

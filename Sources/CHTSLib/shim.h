@@ -47,4 +47,31 @@ static inline int mdna_kseq_read(mdna_kseq_t *ks) { return kseq_read(ks); }
 // ---- pileup helpers ----
 static inline const bam1_t *mdna_pileup_b(const bam_pileup1_t *p) { return p->b; }
 
+// ---- SeqIO helpers: errno, file access, bit-fields and variadic calls Swift cannot reach ----
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+/// The calling thread's errno (a macro in C).
+static inline int mdna_errno(void) { return errno; }
+static inline void mdna_set_errno(int e) { errno = e; }
+/// 1 when `path` exists and is readable by this process.
+static inline int mdna_readable(const char *path) { return access(path, R_OK) == 0; }
+#include <sys/stat.h>
+/// 1 when `path` names a directory.
+static inline int mdna_is_directory(const char *path) { struct stat st; return stat(path, &st) == 0 && S_ISDIR(st.st_mode); }
+/// hopen (variadic in C).
+static inline hFILE *mdna_hopen(const char *path, const char *mode) { return hopen(path, mode); }
+/// Non-zero once a BGZF handle has seen a read or decompression error.
+static inline int mdna_bgzf_errcode(const BGZF *fp) { return fp->errcode; }
+/// The BGZF handle under a BAM (or bgzipped SAM) htsFile; NULL for CRAM and plain SAM.
+static inline BGZF *mdna_hts_bgzf(htsFile *fp) { return fp->is_bgzf ? fp->fp.bgzf : NULL; }
+/// hts_set_opt(CRAM_OPT_REFERENCE) (variadic in C).
+static inline int mdna_hts_set_cram_reference(htsFile *fp, const char *fasta) { return hts_set_opt(fp, CRAM_OPT_REFERENCE, fasta); }
+static inline int mdna_plp_is_del(const bam_pileup1_t *p) { return p->is_del; }
+static inline int mdna_plp_is_head(const bam_pileup1_t *p) { return p->is_head; }
+static inline int mdna_plp_is_tail(const bam_pileup1_t *p) { return p->is_tail; }
+static inline int mdna_plp_is_refskip(const bam_pileup1_t *p) { return p->is_refskip; }
+/// The i-th entry of a pileup column.
+static inline const bam_pileup1_t *mdna_plp_at(const bam_pileup1_t *p, int i) { return p + i; }
+
 #endif

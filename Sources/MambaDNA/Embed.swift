@@ -1,11 +1,63 @@
 import ArgumentParser
+import DNATasks
+import Foundation
 
 struct Embed: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Per-base or pooled embeddings from a Mamba or Caduceus model.")
+        abstract: "Per-base or pooled embeddings from a Mamba or Caduceus model.",
+        discussion: """
+        TSV output: `#seq_id<TAB>position<TAB>e0…` with one row per base (1-based positions; for a FASTA
+        region, reference coordinates), or with --pool `#seq_id<TAB>length<TAB>e0…` with one row per sequence.
+        RCPS Caduceus models give 2·d_model values per base (forward | reverse-complement strand).
+        Alignment input: primary reads, as sequenced. -r needs an indexed BAM/CRAM (.bai/.csi/.crai) or FASTA (.fai).
+        """)
 
-    @Argument(help: "FASTA/FASTQ/BAM input ('-' for stdin).")
+    @Option(name: .long, help: "Model directory (config.json + model.safetensors).")
+    var model: String
+
+    @Flag(name: .customLong("per-base"), help: "One row per base (the default).")
+    var perBase = false
+
+    @Option(name: .long, help: "Pool each sequence: mean, max, first or last.")
+    var pool: String?
+
+    @Option(name: [.customShort("r"), .customLong("region")], help: "Region (chr, chr:beg, chr:beg-end; 1-based).")
+    var region: String?
+
+    @Option(name: [.customShort("o"), .customLong("output")], help: "Output file (default: stdout).")
+    var output: String?
+
+    @Option(name: .long, help: "Output format: tsv or safetensors.")
+    var format: String = "tsv"
+
+    @Option(name: .long, help: "Threads for the matrix products and kernels.")
+    var threads: Int = 1
+
+    @Option(name: [.customShort("T"), .customLong("reference")], help: "Reference FASTA for CRAM input.")
+    var reference: String?
+
+    @Argument(help: "FASTA/FASTQ/SAM/BAM/CRAM input ('-' for stdin).")
     var input: String
 
-    func run() throws { notYetBuilt("embed") }
+    func run() throws {
+        if perBase && pool != nil { fail("--per-base and --pool exclude each other", code: 2) }
+        var o = EmbeddingExport.Options(modelDirectory: model, input: input)
+        if let pool {
+            guard let p = EmbeddingExport.Pooling(rawValue: pool) else { fail("--pool must be mean, max, first or last", code: 2) }
+            o.pooling = p
+        }
+        guard let f = EmbeddingExport.Format(rawValue: format) else { fail("--format must be tsv or safetensors", code: 2) }
+        guard threads >= 1 else { fail("--threads must be at least 1", code: 2) }
+        o.format = f
+        o.region = region
+        o.output = output
+        o.threads = threads
+        o.reference = reference
+        FileInfo.quietLibraryLogs()
+        do {
+            try EmbeddingExport.run(o) { FileHandle.standardError.write(Data("mamba-dna: \($0)\n".utf8)) }
+        } catch {
+            fail("\(error)")
+        }
+    }
 }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import DNATasks
+import Foundation
 
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -7,10 +9,26 @@ struct Info: ParsableCommand {
         Sequence files (FASTA/FASTQ, plain/gzip/BGZF): format, compression, records, bases, N50, GC.
         Alignment files (SAM/BAM/CRAM): format, contigs, index, records, mapped/unmapped.
         Model directories (config.json + model.safetensors): the configuration.
+        Output is one `key<TAB>value` line per field on stdout.
         """)
 
     @Argument(help: "A sequence file, alignment file or model directory ('-' for stdin).")
     var input: String
 
-    func run() throws { notYetBuilt("info") }
+    @Option(name: [.customLong("reference"), .customShort("T")], help: "Reference FASTA for CRAM input.")
+    var reference: String?
+
+    @Option(name: [.customLong("threads"), .customShort("@")], help: "Extra decompression threads (BGZF, CRAM).")
+    var threads: Int = 0
+
+    func run() throws {
+        // SeqIO reports each failure as one error; htslib's own log lines would duplicate it.
+        FileInfo.quietLibraryLogs()
+        do {
+            let pairs = try FileInfo.describe(path: input, reference: reference, threads: threads)
+            FileHandle.standardOutput.write(Data(FileInfo.render(pairs).utf8))
+        } catch {
+            fail("\(error)")
+        }
+    }
 }

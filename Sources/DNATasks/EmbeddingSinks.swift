@@ -1,0 +1,169 @@
+import Foundation
+import MambaModel
+
+/// Where `embed` writes: rows per base or one vector per sequence.
+protocol EmbeddingSink: AnyObject {
+    /// rows: (count, dim); positions firstPosition, firstPosition+1, … (1-based).
+    /// `continuation`: more rows of the sequence of the previous call (long sequences arrive in chunks).
+    func perBase(name: String, firstPosition: Int, rows: UnsafePointer<Float>, count: Int, continuation: Bool) throws
+    func pooled(name: String, length: Int, vector: [Float]) throws
+    /// Completes the output (renames the temporary file into place).
+    func finish() throws
+    /// Removes any partial output after a failure.
+    func abandon()
+}
+
+/// A file written under a temporary name next to its final path, renamed into place by `commit`.
+final class AtomicOutput {
+    let path: String?  // nil = stdout
+    let tmpPath: String?
+    let fd: Int32
+    private var buffer: [UInt8] = []
+
+    init(path: String?) throws {
+        self.path = path
+        if let path {
+            let url = URL(fileURLWithPath: path)
+            let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
+            let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            guard fd >= 0 else {
+                throw EmbeddingExport.Failure("\(path): cannot create: \(String(cString: strerror(errno)))")
+            }
+            self.fd = fd
+            tmpPath = tmp
+        } else {
+            fd = STDOUT_FILENO
+            tmpPath = nil
+        }
+        buffer.reserveCapacity(1 << 20)
+    }
+
+    func write(_ s: String) throws {
+        buffer.append(contentsOf: s.utf8)
+        if buffer.count >= 1 << 20 { try flush() }
+    }
+
+    func write(bytes: UnsafeRawBufferPointer) throws {
+        try flush()
+        try writeAll(bytes)
+    }
+
+    func flush() throws {
+        if buffer.isEmpty { return }
+        try buffer.withUnsafeBytes { try writeAll($0) }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    private func writeAll(_ b: UnsafeRawBufferPointer) throws {
+        var off = 0
+        while off < b.count {
+            let n = Foundation.write(fd, b.baseAddress! + off, b.count - off)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw EmbeddingExport.Failure("\(path ?? "stdout"): write failed: \(String(cString: strerror(errno)))")
+            }
+            off += n
+        }
+    }
+
+    func commit() throws {
+        try flush()
+        guard let path, let tmpPath else { return }
+        guard fsync(fd) == 0 || errno == EINVAL, close(fd) == 0 else {
+            throw EmbeddingExport.Failure("\(path): write failed: \(String(cString: strerror(errno)))")
+        }
+        guard rename(tmpPath, path) == 0 else {
+            let why = String(cString: strerror(errno))
+            unlink(tmpPath)
+            throw EmbeddingExport.Failure("\(path): cannot rename the temporary file: \(why)")
+        }
+    }
+
+    func abandon() {
+        guard let tmpPath else { return }
+        close(fd)
+        unlink(tmpPath)
+    }
+}
+
+/// TSV: `#seq_id  position  e0 … e{D−1}` (one row per base) or `#seq_id  length  e0 …` (one row per sequence).
+/// Values are printed with the shortest text that reads back as the same fp32.
+final class TSVEmbeddingSink: EmbeddingSink {
+    let out: AtomicOutput
+    let dim: Int
+
+    init(path: String?, dim: Int, pooled: Bool) throws {
+        out = try AtomicOutput(path: path)
+        self.dim = dim
+        try out.write("#seq_id\t" + (pooled ? "length" : "position") + (0..<dim).map { "\te\($0)" }.joined() + "\n")
+    }
+
+    func perBase(name: String, firstPosition: Int, rows: UnsafePointer<Float>, count: Int, continuation: Bool) throws {
+        for r in 0..<count {
+            var line = name + "\t" + String(firstPosition + r)
+            for c in 0..<dim { line += "\t" + rows[r * dim + c].description }
+            try out.write(line + "\n")
+        }
+    }
+
+    func pooled(name: String, length: Int, vector: [Float]) throws {
+        try out.write(name + "\t" + String(length) + vector.map { "\t" + $0.description }.joined() + "\n")
+    }
+
+    func finish() throws { try out.commit() }
+    func abandon() { out.abandon() }
+}
+
+/// safetensors: per base, one (L, D) tensor per sequence named by its id (repeats get `#2`, `#3`, …);
+/// pooled, one (N, D) tensor `embeddings` plus `lengths` (N). `__metadata__` lists the ids in order.
+/// Held in memory until `finish`, since the header (written first) needs every shape.
+final class SafetensorsEmbeddingSink: EmbeddingSink {
+    let path: String, dim: Int, pooling: EmbeddingExport.Pooling?, model: String
+    var names: [String] = []
+    var used: [String: Int] = [:]
+    var tensors: [(name: String, value: SafetensorsValue)] = []
+    var pooledRows: [Float] = [], lengths: [Int64] = []
+
+    init(path: String, dim: Int, pooling: EmbeddingExport.Pooling?, model: String) {
+        self.path = path; self.dim = dim; self.pooling = pooling; self.model = model
+    }
+
+    private func unique(_ name: String) -> String {
+        let k = (used[name] ?? 0) + 1
+        used[name] = k
+        return k == 1 ? name : "\(name)#\(k)"
+    }
+
+    func perBase(name: String, firstPosition: Int, rows: UnsafePointer<Float>, count: Int, continuation: Bool) throws {
+        if continuation, !tensors.isEmpty, case .floats(let shape, var values) = tensors[tensors.count - 1].value {
+            tensors[tensors.count - 1].value = .floats(shape: [0], values: [])  // drop the second reference: append in place
+            values += UnsafeBufferPointer(start: rows, count: count * dim)
+            tensors[tensors.count - 1].value = .floats(shape: [shape[0] + count, dim], values: values)
+            return
+        }
+        let key = unique(name)
+        names.append(key)
+        tensors.append((key, .floats(shape: [count, dim], values: Array(UnsafeBufferPointer(start: rows, count: count * dim)))))
+    }
+
+    func pooled(name: String, length: Int, vector: [Float]) throws {
+        names.append(unique(name))
+        pooledRows += vector
+        lengths.append(Int64(length))
+    }
+
+    func finish() throws {
+        let idsJSON = String(decoding: (try? JSONSerialization.data(withJSONObject: names)) ?? Data("[]".utf8), as: UTF8.self)
+        var meta = ["format": "mamba-dna embeddings", "model": model, "seq_ids": idsJSON]
+        if let pooling {
+            meta["pooling"] = pooling.rawValue
+            tensors = [("embeddings", .floats(shape: [lengths.count, dim], values: pooledRows)),
+                       ("lengths", .i64(shape: [lengths.count], values: lengths))]
+        } else {
+            meta["pooling"] = "none"
+        }
+        try Safetensors.write(tensors, metadata: meta, to: path)
+    }
+
+    func abandon() {}
+}

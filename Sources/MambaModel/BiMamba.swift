@@ -1,0 +1,119 @@
+import MambaKernels
+
+/// Caduceus `BiMambaWrapper`: out = fwd(h) ⊕ flip(rev(flip(h))), ⊕ = + (strategy add) or · (ew_multiply);
+/// flip reverses positions within each packed sequence. Without `rev` it is a plain (causal) mixer.
+///
+/// With `bidirectional_weight_tie` rev shares in_proj and out_proj with fwd. Both are per-position linear maps,
+/// so rev's in_proj output is fwd's with the rows flipped, and for `add` the two out_proj products fold
+/// into one: out_proj(y_f) + flip(out_proj(y_r)) = out_proj(y_f + flip(y_r)) (+ bias once more).
+public struct BiMambaMixer {
+    public var fwd: MambaMixer
+    public var rev: MambaMixer?
+    public var strategy: CaduceusConfig.Strategy
+    public var weightTie: Bool
+    public var config: MixerConfig { fwd.config }
+
+    public init(fwd: MambaMixer, rev: MambaMixer?, strategy: CaduceusConfig.Strategy, weightTie: Bool) {
+        self.fwd = fwd; self.rev = rev; self.strategy = strategy; self.weightTie = weightTie
+    }
+
+    /// out (L, dModel, stride ldo) = BiMamba(h) for h (L, dModel, stride ldh) holding the sequences of `segments`.
+    /// Sequences up to `chunkRows` rows run as one block; longer ones run in chunks (left to right for fwd,
+    /// right to left for rev) carrying conv history and scan state, so temporaries stay O(chunkRows · dInner).
+    public func forward(_ h: UnsafePointer<Float>, ldh: Int, segments: Segments, out: UnsafeMutablePointer<Float>, ldo: Int,
+                        chunkRows: Int, ws: BiMambaWorkspace) {
+        let L = segments.length
+        if L == 0 { return }
+        if L <= chunkRows { forwardWhole(h, ldh: ldh, segments: segments, out: out, ldo: ldo, ws: ws) }
+        else { forwardChunked(h, ldh: ldh, segments: segments, out: out, ldo: ldo, chunkRows: chunkRows, ws: ws) }
+    }
+
+    private func forwardWhole(_ h: UnsafePointer<Float>, ldh: Int, segments s: Segments, out: UnsafeMutablePointer<Float>,
+                              ldo: Int, ws: BiMambaWorkspace) {
+        let c = config, L = s.length, di = c.dInner
+        fwd.inProject(h, ldh: ldh, rows: L, into: ws.fwd)
+        s.forwardResets.withUnsafeBufferPointer { fwd.core(ws.fwd, rows: L, state: nil, resetBefore: $0.baseAddress) }
+        guard let rev else {
+            fwd.outProject(ws.fwd.y.ptr, rows: L, out: out, ldo: ldo)
+            return
+        }
+        // rev runs over the buffer flipped as a whole: the order of packed sequences does not matter,
+        // and the flipped buffer starts a sequence wherever the original ends one (reverseResets).
+        if weightTie {
+            ws.rev.reserve(rows: L, c)
+            Ops.reverseRows(ws.fwd.xc.ptr, ld: di, to: ws.rev.xc.ptr, ld: di, rows: L, cols: di)
+            Ops.reverseRows(ws.fwd.z.ptr, ld: di, to: ws.rev.z.ptr, ld: di, rows: L, cols: di)
+        } else {
+            let hr = ws.flippedInput.reserve(L * c.dModel)
+            Ops.reverseRows(h, ld: ldh, to: hr, ld: c.dModel, rows: L, cols: c.dModel)
+            rev.inProject(hr, ldh: c.dModel, rows: L, into: ws.rev)
+        }
+        s.reverseResets.withUnsafeBufferPointer { rev.core(ws.rev, rows: L, state: nil, resetBefore: $0.baseAddress) }
+
+        if weightTie && strategy == .add {
+            let ysum = ws.ySum.reserve(L * di)
+            Ops.reverseRows(ws.rev.y.ptr, ld: di, to: ysum, ld: di, rows: L, cols: di)
+            Ops.addInPlace(ysum, ws.fwd.y.ptr, count: L * di)
+            fwd.outProject(ysum, rows: L, out: out, ldo: ldo)
+            if let b = fwd.outProjBias { for r in 0..<L { Ops.addInPlace(out + r * ldo, b.ptr, count: c.dModel) } }
+        } else {
+            fwd.outProject(ws.fwd.y.ptr, rows: L, out: out, ldo: ldo)
+            let tmp = ws.revOut.reserve(L * c.dModel)
+            rev.outProject(ws.rev.y.ptr, rows: L, out: tmp, ldo: c.dModel)
+            combine(out, ldo: ldo, reversed: tmp, rows: L)
+        }
+    }
+
+    private func forwardChunked(_ h: UnsafePointer<Float>, ldh: Int, segments s: Segments, out: UnsafeMutablePointer<Float>,
+                                ldo: Int, chunkRows: Int, ws: BiMambaWorkspace) {
+        let c = config, L = s.length
+        let stateF = MixerState(c)
+        s.forwardResets.withUnsafeBufferPointer { resets in
+            var a = 0
+            while a < L {
+                let n = min(chunkRows, L - a)
+                fwd.forward(h + a * ldh, ldh: ldh, rows: n, out: out + a * ldo, ldo: ldo, state: stateF,
+                            resetBefore: resets.baseAddress! + a, act: ws.fwd)
+                a += n
+            }
+        }
+        guard let rev else { return }
+        let stateR = MixerState(c)
+        let hr = ws.flippedInput.reserve(chunkRows * c.dModel)
+        let tmp = ws.revOut.reserve(chunkRows * c.dModel)
+        s.reverseResets.withUnsafeBufferPointer { resets in
+            var b = L  // chunk [a, b) taken from the right end, flipped
+            while b > 0 {
+                let n = min(chunkRows, b), a = b - n
+                Ops.reverseRows(h + a * ldh, ld: ldh, to: hr, ld: c.dModel, rows: n, cols: c.dModel)
+                // Row i of the flipped chunk is original row b−1−i, i.e. reversed index L−b+i.
+                rev.forward(hr, ldh: c.dModel, rows: n, out: tmp, ldo: c.dModel, state: stateR,
+                            resetBefore: resets.baseAddress! + (L - b), act: ws.rev)
+                combine(out + a * ldo, ldo: ldo, reversed: tmp, rows: n)
+                b = a
+            }
+        }
+    }
+
+    /// out[r] ⊕= rev[rows−1−r]
+    private func combine(_ out: UnsafeMutablePointer<Float>, ldo: Int, reversed tmp: UnsafePointer<Float>, rows: Int) {
+        let d = config.dModel
+        for r in 0..<rows {
+            let o = out + r * ldo, t = tmp + (rows - 1 - r) * d
+            switch strategy {
+            case .add: Ops.addInPlace(o, t, count: d)
+            case .ewMultiply: Ops.mulInPlace(o, t, count: d)
+            }
+        }
+    }
+}
+
+/// Scratch memory for one BiMamba call, reused across layers and chunks.
+public final class BiMambaWorkspace {
+    public let fwd = MixerActivations()
+    public let rev = MixerActivations()
+    let ySum = Scratch()          // (L, dInner)
+    let revOut = Scratch()        // (rows, dModel)
+    let flippedInput = Scratch()  // (rows, dModel)
+    public init() {}
+}

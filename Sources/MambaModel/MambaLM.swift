@@ -1,0 +1,168 @@
+import MambaKernels
+
+/// mamba_ssm `MixerModel` + `MambaLMHeadModel` (and transformers `MambaForCausalLM`, same math):
+///
+///   h = embedding(ids); r = 0
+///   per block:  r = r + h;  h = mixer(norm(r))          (pre-norm residual; the residual stays fp32)
+///   out = norm_f(r + h);    logits = out · lm_headᵀ      (lm_head tied to the embedding)
+public struct MambaLMModel: SequenceModel {
+    public struct Layer {
+        public var norm: NormLayer
+        public var mixer: MambaMixer
+    }
+
+    public let config: MambaLMConfig
+    public var embedding: Tensor  // (paddedVocab, dModel)
+    public var layers: [Layer]
+    public var normF: NormLayer
+    public var lmHead: Tensor     // (paddedVocab, dModel); the embedding itself when tied
+    public var chunkRows = 2048
+
+    public var architecture: String { config.layout == .mambaSSM ? "mamba_ssm" : "transformers-mamba" }
+    public var modelDim: Int { config.dModel }
+    public var outputDim: Int { config.dModel }
+    public var vocabSize: Int { embedding.shape[0] }
+    public var isCausal: Bool { true }
+
+    public init(config: MambaLMConfig, embedding: Tensor, layers: [Layer], normF: NormLayer, lmHead: Tensor) {
+        self.config = config; self.embedding = embedding; self.layers = layers; self.normF = normF; self.lmHead = lmHead
+    }
+
+    /// Parameter names: mamba_ssm `backbone.embedding.weight` or transformers `backbone.embeddings.weight`;
+    /// everything else is shared (`backbone.layers.N.{norm,mixer}.*`, `backbone.norm_f.*`, `lm_head.weight`).
+    public static func load(_ store: WeightStore, config c: MambaLMConfig) throws -> MambaLMModel {
+        let vocab = c.paddedVocabSize, d = c.dModel
+        let preferred = c.layout == .mambaSSM ? "backbone.embedding.weight" : "backbone.embeddings.weight"
+        let other = c.layout == .mambaSSM ? "backbone.embeddings.weight" : "backbone.embedding.weight"
+        let embName = store.has(preferred) || !store.has(other) ? preferred : other
+        let emb = try store.tensor(embName, shape: [vocab, d])
+        var layers: [Layer] = []
+        for i in 0..<c.nLayer {
+            let p = "backbone.layers.\(i)."
+            layers.append(Layer(norm: try NormLayer.load(store, prefix: p + "norm.", kind: c.norm, dim: d, eps: c.normEpsilon),
+                                mixer: try MambaMixer.load(store, prefix: p + "mixer.", config: c.mixer)))
+        }
+        let normF = try NormLayer.load(store, prefix: "backbone.norm_f.", kind: c.norm, dim: d, eps: c.normEpsilon)
+        // Tied heads may or may not be stored (state_dict keeps the alias, save_pretrained drops it).
+        let head: Tensor
+        if c.tieEmbeddings {
+            head = emb
+            if let shape = store.shape("lm_head.weight"), shape != [vocab, d] {
+                throw ModelError.shapeMismatch(path: store.path(of: "lm_head.weight"), name: "lm_head.weight",
+                                               expected: [vocab, d], actual: shape)
+            }
+        } else {
+            head = try store.tensor("lm_head.weight", shape: [vocab, d])
+        }
+        return MambaLMModel(config: c, embedding: emb, layers: layers, normF: normF, lmHead: head)
+    }
+
+    public func makeStates() -> [MixerState] { layers.map { MixerState($0.mixer.config) } }
+
+    /// T tokens through the stack: out (T, dModel). `states` (one per layer) carry conv history and scan state
+    /// across calls; `resetBefore` (T) marks packed-sequence starts.
+    public func forwardChunk(_ tokens: UnsafePointer<Int32>, rows T: Int, resetBefore: UnsafePointer<UInt8>?,
+                             states: [MixerState], out: UnsafeMutablePointer<Float>, ws: MambaLMWorkspace) {
+        if T == 0 { return }
+        let d = config.dModel
+        let h = ws.hidden.reserve(T * d)     // (T, d) block output
+        let r = ws.residual.reserve(T * d)   // (T, d) residual stream
+        let x = ws.normed.reserve(T * d)     // (T, d) norm(r), the mixer input
+        Ops.embed(tokens, count: T, table: embedding, dim: d, out: h, ld: d)
+        for (i, layer) in layers.enumerated() {
+            if i == 0 { r.update(from: h, count: T * d) } else { Ops.addInPlace(r, h, count: T * d) }
+            layer.norm.forward(r, ldx: d, rows: T, y: x, ldy: d)
+            layer.mixer.forward(x, ldh: d, rows: T, out: h, ldo: d, state: states[i], resetBefore: resetBefore, act: ws.act)
+        }
+        Ops.addInPlace(r, h, count: T * d)
+        normF.forward(r, ldx: d, rows: T, y: out, ldy: d)
+    }
+
+    public func hiddenStates(packed tokens: [Int32], segments: Segments) -> [Float] {
+        precondition(tokens.count == segments.length, "tokens and segments differ in length")
+        let enc = StreamingEncoder(model: self)
+        var out = [Float](repeating: 0, count: tokens.count * config.dModel)
+        tokens.withUnsafeBufferPointer { tk in
+            segments.forwardResets.withUnsafeBufferPointer { rs in
+                out.withUnsafeMutableBufferPointer { o in
+                    enc.consume(tk.baseAddress!, count: tk.count, resetBefore: rs.baseAddress, into: o.baseAddress!)
+                }
+            }
+        }
+        return out
+    }
+
+    public func logits(hidden: [Float], rows: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: rows * vocabSize)
+        hidden.withUnsafeBufferPointer { h in
+            out.withUnsafeMutableBufferPointer { o in
+                Gemm.linear(x: h.baseAddress!, rows: rows, inFeatures: config.dModel, weight: lmHead.ptr,
+                            outFeatures: vocabSize, y: o.baseAddress!)
+            }
+        }
+        return out
+    }
+
+    /// All parameters under their reference names, in `state_dict` order.
+    public func namedTensors() -> [(String, Tensor)] {
+        var t: [(String, Tensor)] = [(config.layout == .mambaSSM ? "backbone.embedding.weight" : "backbone.embeddings.weight", embedding)]
+        for (i, l) in layers.enumerated() {
+            t += l.norm.tensors(prefix: "backbone.layers.\(i).norm.")
+            t += l.mixer.tensors(prefix: "backbone.layers.\(i).mixer.")
+        }
+        t += normF.tensors(prefix: "backbone.norm_f.")
+        // mamba_ssm's state_dict keeps the tied alias; transformers' saver drops it.
+        if config.layout == .mambaSSM || !config.tieEmbeddings { t.append(("lm_head.weight", lmHead)) }
+        return t
+    }
+
+    public func save(to directory: String) throws {
+        try Checkpoint.write(config: ModelConfig.mamba(config).json(), tensors: namedTensors(), to: directory)
+    }
+}
+
+/// Scratch for `MambaLMModel.forwardChunk`, reused across chunks.
+public final class MambaLMWorkspace {
+    let hidden = Scratch(), residual = Scratch(), normed = Scratch()
+    public let act = MixerActivations()
+    public init() {}
+}
+
+/// Runs a causal model over input of any length in fixed-size chunks. Each layer carries dConv−1 conv rows and
+/// its (dInner, dState) scan state between chunks, so memory does not grow with the length: feed a chunk, write
+/// its hidden rows out, feed the next.
+public final class StreamingEncoder {
+    public let model: MambaLMModel
+    private let states: [MixerState]
+    private let ws = MambaLMWorkspace()
+
+    public init(model: MambaLMModel) {
+        self.model = model
+        states = model.makeStates()
+    }
+
+    /// Starts a new sequence.
+    public func reset() { states.forEach { $0.reset() } }
+
+    /// Hidden states (T, dModel) of the next T tokens of the current sequence.
+    public func consume(_ tokens: [Int32]) -> [Float] {
+        var out = [Float](repeating: 0, count: tokens.count * model.config.dModel)
+        tokens.withUnsafeBufferPointer { tk in
+            out.withUnsafeMutableBufferPointer { consume(tk.baseAddress!, count: tk.count, resetBefore: nil, into: $0.baseAddress!) }
+        }
+        return out
+    }
+
+    /// Writes (count, dModel) rows into `out`; internally in blocks of `model.chunkRows`.
+    public func consume(_ tokens: UnsafePointer<Int32>, count: Int, resetBefore: UnsafePointer<UInt8>?,
+                        into out: UnsafeMutablePointer<Float>) {
+        let d = model.config.dModel
+        var a = 0
+        while a < count {
+            let n = min(max(model.chunkRows, 1), count - a)
+            model.forwardChunk(tokens + a, rows: n, resetBefore: resetBefore.map { $0 + a }, states: states,
+                               out: out + a * d, ws: ws)
+            a += n
+        }
+    }
+}

@@ -1,0 +1,182 @@
+import Foundation
+import MambaKernels
+
+/// One Mamba-1 mixer (mamba_ssm `mamba_simple.Mamba`), time-major over flat buffers:
+///
+///   x, z   = in_proj(h)                     h: (T, dModel) → x, z: (T, dInner)
+///   u      = SiLU(causal_conv1d(x))         (T, dInner)
+///   dt,B,C = x_proj(u)                      xdbl: (T, dtRank + 2·dState) = [dt | B | C]
+///   delta  = dt_proj.weight · dt            (T, dInner), bias applied inside the scan (as the reference does)
+///   y      = scan(u, delta, A = −exp(A_log), B, C, D) · SiLU(z)      (T, dInner)
+///   out    = out_proj(y)                    (T, dModel)
+public struct MambaMixer {
+    public let config: MixerConfig
+    public var inProjWeight: Tensor    // (2·dInner, dModel): rows [0, dInner) make x, rows [dInner, 2·dInner) make z
+    public var inProjBias: Tensor?     // (2·dInner)
+    public var convWeight: Tensor      // (dInner, 1, dConv), depthwise
+    public var convBias: Tensor?       // (dInner)
+    public var xProjWeight: Tensor     // (dtRank + 2·dState, dInner)
+    public var dtProjWeight: Tensor    // (dInner, dtRank)
+    public var dtProjBias: Tensor      // (dInner)
+    public var ALog: Tensor            // (dInner, dState)
+    public var D: Tensor               // (dInner)
+    public var outProjWeight: Tensor   // (dModel, dInner)
+    public var outProjBias: Tensor?    // (dModel)
+
+    /// Loads `prefix` + the reference parameter names. `shared` supplies in_proj/out_proj when they are tied
+    /// to another mixer (Caduceus `bidirectional_weight_tie`: the tied copies are not stored).
+    public static func load(_ store: WeightStore, prefix p: String, config c: MixerConfig,
+                            shared: MambaMixer? = nil) throws -> MambaMixer {
+        let dxp = c.dtRank + 2 * c.dState
+        let inW: Tensor, inB: Tensor?, outW: Tensor, outB: Tensor?
+        if let shared, !store.has(p + "in_proj.weight") {
+            inW = shared.inProjWeight; inB = shared.inProjBias; outW = shared.outProjWeight; outB = shared.outProjBias
+        } else {
+            inW = try store.tensor(p + "in_proj.weight", shape: [2 * c.dInner, c.dModel])
+            inB = c.bias ? try store.tensor(p + "in_proj.bias", shape: [2 * c.dInner]) : nil
+            outW = try store.tensor(p + "out_proj.weight", shape: [c.dModel, c.dInner])
+            outB = c.bias ? try store.tensor(p + "out_proj.bias", shape: [c.dModel]) : nil
+        }
+        return MambaMixer(
+            config: c, inProjWeight: inW, inProjBias: inB,
+            convWeight: try store.tensor(p + "conv1d.weight", shape: [c.dInner, 1, c.dConv]),
+            convBias: c.convBias ? try store.tensor(p + "conv1d.bias", shape: [c.dInner]) : nil,
+            xProjWeight: try store.tensor(p + "x_proj.weight", shape: [dxp, c.dInner]),
+            dtProjWeight: try store.tensor(p + "dt_proj.weight", shape: [c.dInner, c.dtRank]),
+            dtProjBias: try store.tensor(p + "dt_proj.bias", shape: [c.dInner]),
+            ALog: try store.tensor(p + "A_log", shape: [c.dInner, c.dState]),
+            D: try store.tensor(p + "D", shape: [c.dInner]),
+            outProjWeight: outW, outProjBias: outB)
+    }
+
+    /// Named parameters; `includeProjections: false` leaves out tied in_proj/out_proj.
+    public func tensors(prefix p: String, includeProjections: Bool = true) -> [(String, Tensor)] {
+        var t: [(String, Tensor)] = [(p + "A_log", ALog), (p + "D", D), (p + "conv1d.weight", convWeight)]
+        if let convBias { t.append((p + "conv1d.bias", convBias)) }
+        if includeProjections {
+            t.append((p + "in_proj.weight", inProjWeight))
+            if let inProjBias { t.append((p + "in_proj.bias", inProjBias)) }
+        }
+        t += [(p + "x_proj.weight", xProjWeight), (p + "dt_proj.weight", dtProjWeight), (p + "dt_proj.bias", dtProjBias)]
+        if includeProjections {
+            t.append((p + "out_proj.weight", outProjWeight))
+            if let outProjBias { t.append((p + "out_proj.bias", outProjBias)) }
+        }
+        return t
+    }
+}
+
+/// What a mixer carries from one chunk to the next: the last dConv−1 conv inputs and the scan state.
+public final class MixerState {
+    public let convHistory: Tensor  // (dConv − 1, dInner)
+    public let ssm: Tensor          // (dInner, dState)
+    public init(_ c: MixerConfig) {
+        convHistory = Tensor(shape: [c.dConv - 1, c.dInner])
+        ssm = Tensor(shape: [c.dInner, c.dState])
+    }
+    public func reset() {
+        convHistory.data.update(repeating: 0, count: convHistory.count)
+        ssm.data.update(repeating: 0, count: ssm.count)
+    }
+}
+
+/// Activations of one mixer call over T rows; after `forward` they hold what a backward pass needs
+/// (the scan's hidden states are recomputed from u, delta, B, C).
+public final class MixerActivations {
+    public let xc = Scratch()     // (T, dInner)  conv input (x half of in_proj)
+    public let z = Scratch()      // (T, dInner)  gate (z half of in_proj)
+    public let u = Scratch()      // (T, dInner)  SiLU(conv(x)), the scan input
+    public let xdbl = Scratch()   // (T, dtRank + 2·dState)  x_proj output [dt | B | C]
+    public let delta = Scratch()  // (T, dInner)  dt_proj.weight · dt, before bias and softplus
+    public let y = Scratch()      // (T, dInner)  gated scan output, the out_proj input
+    public let A = Scratch()      // (dInner, dState)  −exp(A_log)
+    let zeroState = Scratch()     // (dInner, dState)  scan state when the caller keeps none
+    public private(set) var rows = 0
+    public init() {}
+
+    func reserve(rows T: Int, _ c: MixerConfig) {
+        rows = T
+        for s in [xc, z, u, delta, y] { s.reserve(T * c.dInner) }
+        xdbl.reserve(T * (c.dtRank + 2 * c.dState))
+        A.reserve(c.dInner * c.dState)
+        zeroState.reserve(c.dInner * c.dState)
+    }
+}
+
+extension MambaMixer {
+    /// act.xc, act.z = in_proj(h): h (T, dModel) with row stride ldh.
+    public func inProject(_ h: UnsafePointer<Float>, ldh: Int, rows T: Int, into act: MixerActivations) {
+        let c = config
+        act.reserve(rows: T, c)
+        // Two products into separate buffers so x is contiguous for the conv and z for the gate.
+        Gemm.linear(x: h, rows: T, inFeatures: c.dModel, ldx: ldh, weight: inProjWeight.ptr, bias: inProjBias?.ptr,
+                    outFeatures: c.dInner, y: act.xc.ptr)
+        Gemm.linear(x: h, rows: T, inFeatures: c.dModel, ldx: ldh, weight: inProjWeight.ptr + c.dInner * c.dModel,
+                    bias: inProjBias.map { $0.ptr + c.dInner }, outFeatures: c.dInner, y: act.z.ptr)
+    }
+
+    /// From act.xc / act.z (T rows) to act.y: conv, SiLU, x_proj, dt_proj, scan with D skip and SiLU(z) gate.
+    /// `state` (optional) supplies the conv history and scan state before row 0 and receives them after row T−1;
+    /// without it both start at zero. `resetBefore` (T) marks packed-sequence starts.
+    public func core(_ act: MixerActivations, rows T: Int, state: MixerState?, resetBefore: UnsafePointer<UInt8>?) {
+        let c = config
+        precondition(act.rows >= T)
+        let dxp = c.dtRank + 2 * c.dState
+        CausalConv1d.forward(x: act.xc.ptr, length: T, channels: c.dInner, weight: convWeight.ptr, bias: convBias?.ptr,
+                             kernelSize: c.dConv, history: state.map { $0.convHistory.ptr }, y: act.u.ptr,
+                             resetBefore: resetBefore)
+        Activation.siluInPlace(act.u.ptr, count: T * c.dInner)
+        Gemm.linear(x: act.u.ptr, rows: T, inFeatures: c.dInner, weight: xProjWeight.ptr, outFeatures: dxp, y: act.xdbl.ptr)
+        Gemm.linear(x: act.xdbl.ptr, rows: T, inFeatures: c.dtRank, ldx: dxp, weight: dtProjWeight.ptr,
+                    outFeatures: c.dInner, y: act.delta.ptr)
+        for i in 0..<(c.dInner * c.dState) { act.A.ptr[i] = -Foundation.exp(ALog.data[i]) }
+        let h: UnsafeMutablePointer<Float>
+        if let state { h = state.ssm.data } else {
+            h = act.zeroState.ptr
+            h.update(repeating: 0, count: c.dInner * c.dState)
+        }
+        SelectiveScan.forward(u: act.u.ptr, delta: act.delta.ptr, A: act.A.ptr, B: act.xdbl.ptr + c.dtRank,
+                              C: act.xdbl.ptr + c.dtRank + c.dState, ldBC: dxp, D: D.ptr, z: act.z.ptr,
+                              deltaBias: dtProjBias.ptr, state: h, y: act.y.ptr, length: T, d: c.dInner, n: c.dState,
+                              resetBefore: resetBefore)
+        if let state { updateHistory(state.convHistory, xc: act.xc.ptr, rows: T, resetBefore: resetBefore) }
+    }
+
+    /// out (T, dModel, row stride ldo) = out_proj(y) (or += when accumulating).
+    public func outProject(_ y: UnsafePointer<Float>, rows T: Int, out: UnsafeMutablePointer<Float>, ldo: Int,
+                           accumulate: Bool = false) {
+        let c = config
+        if accumulate, let b = outProjBias {
+            for r in 0..<T { Ops.addInPlace(out + r * ldo, b.ptr, count: c.dModel) }
+        }
+        Gemm.linear(x: y, rows: T, inFeatures: c.dInner, weight: outProjWeight.ptr, bias: accumulate ? nil : outProjBias?.ptr,
+                    outFeatures: c.dModel, y: out, ldy: ldo, accumulate: accumulate)
+    }
+
+    /// The whole mixer: out = Mamba(h). h: (T, dModel) stride ldh; out: (T, dModel) stride ldo.
+    public func forward(_ h: UnsafePointer<Float>, ldh: Int, rows T: Int, out: UnsafeMutablePointer<Float>, ldo: Int,
+                        state: MixerState? = nil, resetBefore: UnsafePointer<UInt8>? = nil, act: MixerActivations) {
+        if T == 0 { return }
+        inProject(h, ldh: ldh, rows: T, into: act)
+        core(act, rows: T, state: state, resetBefore: resetBefore)
+        outProject(act.y.ptr, rows: T, out: out, ldo: ldo)
+    }
+
+    /// New history = last dConv−1 rows of [old history; xc], with rows before the last sequence start zeroed
+    /// (they belong to an earlier packed sequence).
+    private func updateHistory(_ hist: Tensor, xc: UnsafePointer<Float>, rows T: Int, resetBefore: UnsafePointer<UInt8>?) {
+        let k1 = config.dConv - 1, d = config.dInner
+        if k1 == 0 { return }
+        var lastStart = Int.min
+        if let resetBefore { for t in stride(from: T - 1, through: 0, by: -1) where resetBefore[t] != 0 { lastStart = t; break } }
+        // Row r of the combined sequence: r < 0 → old history row k1 + r; r ≥ 0 → xc row r.
+        // Walk destination rows in increasing order; a source old-history row is always at or after its destination.
+        for j in 0..<k1 {
+            let r = T - k1 + j
+            let dst = hist.data + j * d
+            if r < lastStart { dst.update(repeating: 0, count: d) }
+            else if r >= 0 { dst.update(from: xc + r * d, count: d) }
+            else { dst.update(from: hist.ptr + (k1 + r) * d, count: d) }
+        }
+    }
+}

@@ -1,0 +1,91 @@
+import MambaKernels
+import MambaModel
+
+/// What the training forward of a `MambaLMModel` keeps for the backward pass (T rows).
+public final class MambaLMTape {
+    var residual: [Scratch] = []       // per layer: r_i (T, d), the norm input
+    var normed: [Scratch] = []         // per layer: x_i = norm_i(r_i) (T, d), the mixer input
+    var acts: [MixerActivations] = []  // per layer: the mixer's activations
+    let hidden = Scratch()             // (T, d) mixer output of the current layer
+    let finalResidual = Scratch()      // (T, d) r_L + h_L, the norm_f input
+    public let output = Scratch()      // (T, d) norm_f output
+    public let logits = Scratch()      // (T, vocab)
+    let dLogits = Scratch(), dOut = Scratch(), dResidual = Scratch(), dNormed = Scratch()
+    let mixerWS = MambaMixerBackward.Workspace()
+    public private(set) var rows = 0
+    public init() {}
+
+    func reserve(layers: Int, rows T: Int, dim d: Int, vocab: Int) {
+        while residual.count < layers { residual.append(Scratch()); normed.append(Scratch()); acts.append(MixerActivations()) }
+        for s in residual + normed + [hidden, finalResidual, output, dOut, dResidual, dNormed] { s.reserve(T * d) }
+        logits.reserve(T * vocab); dLogits.reserve(T * vocab)
+        rows = T
+    }
+}
+
+/// Training forward and backward of `MambaLMModel` (mamba_ssm MixerModel + tied LM head):
+///
+///   r₀ = embed(ids);  per layer i: x_i = norm_i(r_i), h_i = mixer_i(x_i), r_{i+1} = r_i + h_i
+///   out = norm_f(r_L);  logits = out·W_headᵀ;  loss = cross-entropy(logits, targets)
+///
+/// Backward keeps one residual-stream gradient g = ∂loss/∂r_i: since r_{i+1} = r_i + h_i, the same g is the
+/// gradient of both r_i and h_i, and each layer adds norm_iᵀ(mixer_iᵀ(g)) to it on the way down.
+/// Packed batches: several sequences in one buffer, `resetBefore[t] != 0` at each start.
+public enum MambaLMBackward {
+    /// Forward over T tokens, keeping activations in `tape`; logits in `tape.logits` (T, vocab).
+    public static func forward(_ model: MambaLMModel, tokens: UnsafePointer<Int>, rows T: Int,
+                               resetBefore: UnsafePointer<UInt8>?, tape: MambaLMTape) {
+        let d = model.config.dModel, vocab = model.vocabSize
+        tape.reserve(layers: model.layers.count, rows: T, dim: d, vocab: vocab)
+        let h = tape.hidden.ptr
+        Embedding.forward(table: model.embedding.ptr, vocab: vocab, dim: d, ids: tokens, count: T,
+                          y: tape.residual.first?.ptr ?? tape.finalResidual.ptr)
+        for (i, layer) in model.layers.enumerated() {
+            let r = tape.residual[i].ptr, x = tape.normed[i].ptr
+            if i > 0 { add(tape.residual[i - 1].ptr, h, into: r, count: T * d) }
+            layer.norm.forward(r, ldx: d, rows: T, y: x, ldy: d)
+            layer.mixer.forward(x, ldh: d, rows: T, out: h, ldo: d, state: nil, resetBefore: resetBefore,
+                                act: tape.acts[i])
+        }
+        if let last = tape.residual.prefix(model.layers.count).last {
+            add(last.ptr, h, into: tape.finalResidual.ptr, count: T * d)
+        }
+        model.normF.forward(tape.finalResidual.ptr, ldx: d, rows: T, y: tape.output.ptr, ldy: d)
+        Gemm.linear(x: tape.output.ptr, rows: T, inFeatures: d, weight: model.lmHead.ptr, outFeatures: vocab,
+                    y: tape.logits.ptr)
+    }
+
+    /// Forward, mean cross-entropy over the non-ignored targets (−100 = ignore), and backward: every
+    /// parameter's gradient is ADDED into `grads` (zero them first for a fresh step). Returns the loss.
+    @discardableResult
+    public static func lossAndGradients(_ model: MambaLMModel, tokens: UnsafePointer<Int>, targets: UnsafePointer<Int>,
+                                        rows T: Int, resetBefore: UnsafePointer<UInt8>?, grads: ParameterSet,
+                                        tape: MambaLMTape) -> Float {
+        forward(model, tokens: tokens, rows: T, resetBefore: resetBefore, tape: tape)
+        let d = model.config.dModel, vocab = model.vocabSize
+        let loss = CrossEntropy.lossAndGradient(logits: tape.logits.ptr, rows: T, classes: vocab, targets: targets,
+                                                dLogits: tape.dLogits.ptr)
+        // logits = out·W_headᵀ (the head may be the embedding tensor: then both uses add into one gradient)
+        LinearBackward.backward(x: tape.output.ptr, rows: T, inFeatures: d, weight: model.lmHead.ptr,
+                                outFeatures: vocab, dy: tape.dLogits.ptr, dx: tape.dOut.ptr,
+                                dWeight: grads.grad(model.lmHead))
+        let g = tape.dResidual.ptr
+        model.normF.backward(x: tape.finalResidual.ptr, rows: T, dy: tape.dOut.ptr, dx: g, accumulate: false,
+                             grads: grads)
+        for i in stride(from: model.layers.count - 1, through: 0, by: -1) {
+            let layer = model.layers[i]
+            MambaMixerBackward.backward(layer.mixer, h: tape.normed[i].ptr, ldh: d, rows: T, act: tape.acts[i],
+                                        resetBefore: resetBefore, dOut: g, ldo: d, dh: tape.dNormed.ptr, lddh: d,
+                                        grads: grads, ws: tape.mixerWS)
+            layer.norm.backward(x: tape.residual[i].ptr, rows: T, dy: tape.dNormed.ptr, dx: g, accumulate: true,
+                                grads: grads)
+        }
+        Embedding.backward(ids: tokens, count: T, dim: d, dy: g, dTable: grads.grad(model.embedding), vocab: vocab)
+        return loss
+    }
+
+    private static func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
+                            count: Int) {
+        for i in 0..<count { y[i] = a[i] + b[i] }
+    }
+}

@@ -1,0 +1,231 @@
+import Foundation
+import XCTest
+
+/// `mamba-dna embed` end to end: reference parity through the CLI, and failures that leave nothing behind.
+final class EmbedTests: XCTestCase {
+    /// The built executable next to the test bundle (macOS: beside the .xctest bundle; Linux: the bundle URL
+    /// is already the build directory).
+    var binary: URL {
+        let bundle = Bundle(for: Self.self).bundleURL
+        let beside = bundle.deletingLastPathComponent().appendingPathComponent("mamba-dna")
+        if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
+        return bundle.appendingPathComponent("mamba-dna")
+    }
+
+    var fixtures: URL {
+        if let env = ProcessInfo.processInfo.environment["MAMBA_DNA_REFERENCE_FIXTURES"], !env.isEmpty {
+            return URL(fileURLWithPath: env)
+        }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Fixtures/reference")
+    }
+
+    var work: URL!
+
+    override func setUpWithError() throws {
+        work = FileManager.default.temporaryDirectory.appendingPathComponent("embed-tests-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: work) }
+
+    func run(_ args: [String]) throws -> (status: Int32, stdout: Data, stderr: String) {
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        // Drain stdout while the process runs so a large output cannot block it.
+        final class Box: @unchecked Sendable { var data = Data() }
+        let box = Box()
+        let reader = Thread { box.data = out.fileHandleForReading.readDataToEndOfFile() }
+        reader.start()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        while !reader.isFinished { usleep(1000) }
+        return (p.terminationStatus, box.data, String(decoding: errData, as: UTF8.self))
+    }
+
+    /// The fixture's sequences as FASTA.
+    func fixtureFasta(_ name: String) throws -> (path: String, io: MiniSafetensors) {
+        let io = try MiniSafetensors(path: fixtures.appendingPathComponent(name).appendingPathComponent("io.safetensors").path)
+        let seqs = try JSONSerialization.jsonObject(with: Data(io.metadata["sequences"]!.utf8)) as! [String]
+        let fasta = work.appendingPathComponent("in.fa")
+        try seqs.enumerated().map { ">seq\($0.offset) test\n\($0.element)\n" }.joined().write(to: fasta, atomically: true, encoding: .utf8)
+        return (fasta.path, io)
+    }
+
+    func testPerBaseReproducesCaduceusPS() throws {
+        let model = fixtures.appendingPathComponent("caduceus/caduceus_ps").path
+        let (fasta, io) = try fixtureFasta("caduceus/caduceus_ps")
+        let r = try run(["embed", "--model", model, "--per-base", fasta])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let lines = String(decoding: r.stdout, as: UTF8.self).split(separator: "\n")
+        let (shape, expected) = try io.floats("last_hidden_state")  // (2, 96, 64)
+        XCTAssertEqual(lines.first.map(String.init), "#seq_id\tposition\t" + (0..<64).map { "e\($0)" }.joined(separator: "\t"))
+        XCTAssertEqual(lines.count, 1 + shape[0] * shape[1])
+        var worst: Float = 0
+        for (i, line) in lines.dropFirst().enumerated() {
+            let f = line.split(separator: "\t")
+            let b = i / shape[1], t = i % shape[1]
+            XCTAssertEqual(String(f[0]), "seq\(b)")
+            XCTAssertEqual(Int(f[1]), t + 1)
+            XCTAssertEqual(f.count, 2 + shape[2])
+            for c in 0..<shape[2] { worst = max(worst, abs(Float(f[2 + c])! - expected[i * shape[2] + c])) }
+        }
+        print("embed --per-base caduceus_ps: max abs error \(worst)")
+        XCTAssertLessThanOrEqual(worst, 1e-4)
+
+        // Same through -o and safetensors output.
+        let out = work.appendingPathComponent("emb.safetensors").path
+        let s = try run(["embed", "--model", model, "--format", "safetensors", "-o", out, fasta])
+        XCTAssertEqual(s.status, 0, s.stderr)
+        let st = try MiniSafetensors(path: out)
+        var worstST: Float = 0
+        for b in 0..<shape[0] {
+            let (sh, v) = try st.floats("seq\(b)")
+            XCTAssertEqual(sh, [shape[1], shape[2]])
+            for i in 0..<v.count { worstST = max(worstST, abs(v[i] - expected[b * shape[1] * shape[2] + i])) }
+        }
+        XCTAssertLessThanOrEqual(worstST, 1e-4)
+    }
+
+    func testPooledMean() throws {
+        let model = fixtures.appendingPathComponent("caduceus/caduceus_ph").path
+        let (fasta, io) = try fixtureFasta("caduceus/caduceus_ph")
+        let out = work.appendingPathComponent("pooled.tsv").path
+        let r = try run(["embed", "--model", model, "--pool", "mean", "-o", out, fasta])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.isEmpty)
+        let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
+        let (shape, h) = try io.floats("last_hidden_state")
+        XCTAssertEqual(lines.count, 1 + shape[0])
+        XCTAssertTrue(lines[0].hasPrefix("#seq_id\tlength\te0\t"))
+        for b in 0..<shape[0] {
+            let f = lines[1 + b].split(separator: "\t")
+            XCTAssertEqual(Int(f[1]), shape[1])
+            for c in 0..<shape[2] {
+                var m: Float = 0
+                for t in 0..<shape[1] { m += h[(b * shape[1] + t) * shape[2] + c] }
+                XCTAssertEqual(Float(f[2 + c])!, m / Float(shape[1]), accuracy: 1e-4)
+            }
+        }
+    }
+
+    /// -r on an indexed FASTA: the slice is embedded on its own, rows carry reference coordinates.
+    func testRegionOfIndexedFasta() throws {
+        let model = fixtures.appendingPathComponent("caduceus/caduceus_ps").path
+        let (_, io) = try fixtureFasta("caduceus/caduceus_ps")
+        let seq = (try JSONSerialization.jsonObject(with: Data(io.metadata["sequences"]!.utf8)) as! [String])[0]
+        let fasta = work.appendingPathComponent("ref.fa")
+        try ">chrT desc\n\(seq)\n".write(to: fasta, atomically: true, encoding: .utf8)
+        // .fai: name, length, offset of the first base, bases per line, bytes per line
+        try "chrT\t\(seq.count)\t\(">chrT desc\n".utf8.count)\t\(seq.count)\t\(seq.count + 1)\n"
+            .write(to: URL(fileURLWithPath: fasta.path + ".fai"), atomically: true, encoding: .utf8)
+        let r = try run(["embed", "--model", model, "-r", "chrT:11-30", fasta.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let rows = String(decoding: r.stdout, as: UTF8.self).split(separator: "\n").dropFirst()
+        XCTAssertEqual(rows.map { String($0.split(separator: "\t")[1]) }, (11...30).map(String.init))
+        XCTAssertTrue(rows.allSatisfy { $0.hasPrefix("chrT\t") })
+        // same numbers as embedding the slice as its own FASTA record
+        let slice = work.appendingPathComponent("slice.fa")
+        let start = seq.index(seq.startIndex, offsetBy: 10)
+        try ">chrT\n\(seq[start..<seq.index(start, offsetBy: 20)])\n".write(to: slice, atomically: true, encoding: .utf8)
+        let s = try run(["embed", "--model", model, slice.path])
+        let sliceRows = String(decoding: s.stdout, as: UTF8.self).split(separator: "\n").dropFirst()
+        for (a, b) in zip(rows, sliceRows) {
+            XCTAssertEqual(a.split(separator: "\t").dropFirst(2), b.split(separator: "\t").dropFirst(2))
+        }
+    }
+
+    // MARK: failures: exit ≠ 0, one line on stderr, no output file
+
+    func copyModel(_ name: String) throws -> URL {
+        let dst = work.appendingPathComponent("model-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: dst, withIntermediateDirectories: true)
+        for f in ["config.json", "model.safetensors"] {
+            let target = dst.appendingPathComponent(f)
+            try FileManager.default.copyItem(at: fixtures.appendingPathComponent(name).appendingPathComponent(f), to: target)
+            try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: target.path)
+        }
+        return dst
+    }
+
+    func expectFailure(model: String, input: String, mentions needle: String, line: UInt = #line) throws {
+        let out = work.appendingPathComponent("out.tsv").path
+        let r = try run(["embed", "--model", model, "-o", out, input])
+        XCTAssertNotEqual(r.status, 0, line: line)
+        let msg = r.stderr.trimmingCharacters(in: .newlines)
+        XCTAssertFalse(msg.isEmpty, line: line)
+        XCTAssertFalse(msg.contains("\n"), "more than one line: \(msg)", line: line)
+        XCTAssertTrue(msg.contains(needle), "'\(msg)' lacks '\(needle)'", line: line)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out), "output file left behind", line: line)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: work.path).filter { $0.hasPrefix(".out.tsv") }
+        XCTAssertEqual(leftovers, [], "temporary file left behind", line: line)
+        print("embed failure: \(msg)")
+    }
+
+    func testBadModels() throws {
+        let (fasta, _) = try fixtureFasta("caduceus/caduceus_ps")
+        // missing directory
+        try expectFailure(model: work.appendingPathComponent("nope").path, input: fasta, mentions: "no such file")
+        // missing safetensors
+        var m = try copyModel("caduceus/caduceus_ps")
+        try FileManager.default.removeItem(at: m.appendingPathComponent("model.safetensors"))
+        try expectFailure(model: m.path, input: fasta, mentions: "model.safetensors")
+        // truncated safetensors
+        m = try copyModel("caduceus/caduceus_ps")
+        let st = m.appendingPathComponent("model.safetensors")
+        let full = try Data(contentsOf: st)
+        try full.prefix(full.count / 2).write(to: st)
+        try expectFailure(model: m.path, input: fasta, mentions: "truncated")
+        // corrupt header
+        var junk = full
+        junk.replaceSubrange(8..<20, with: Array(repeating: UInt8(ascii: "#"), count: 12))
+        try junk.write(to: st)
+        try expectFailure(model: m.path, input: fasta, mentions: "JSON")
+        // config / tensor mismatch
+        m = try copyModel("caduceus/caduceus_ps")
+        let cfg = m.appendingPathComponent("config.json")
+        let text = try String(contentsOf: cfg, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"d_model\": 32", with: "\"d_model\": 48").write(to: cfg, atomically: true, encoding: .utf8)
+        try expectFailure(model: m.path, input: fasta, mentions: "has shape")
+        // unknown architecture
+        try text.replacingOccurrences(of: "\"model_type\": \"caduceus\"", with: "\"model_type\": \"hyena\"")
+            .write(to: cfg, atomically: true, encoding: .utf8)
+        try expectFailure(model: m.path, input: fasta, mentions: "unknown model architecture")
+        // missing input
+        try expectFailure(model: fixtures.appendingPathComponent("caduceus/caduceus_ps").path,
+                          input: work.appendingPathComponent("missing.fa").path, mentions: "missing.fa")
+    }
+}
+
+/// Just enough safetensors reading for checking outputs (F32/I64, little-endian).
+struct MiniSafetensors {
+    let bytes: Data
+    let header: [String: Any]
+    let start: Int
+
+    init(path: String) throws {
+        bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        let n = Int(bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+        header = try JSONSerialization.jsonObject(with: bytes.subdata(in: 8..<(8 + n))) as! [String: Any]
+        start = 8 + n
+    }
+
+    var metadata: [String: String] { header["__metadata__"] as? [String: String] ?? [:] }
+
+    func floats(_ name: String) throws -> ([Int], [Float]) {
+        let e = header[name] as! [String: Any]
+        XCTAssertEqual(e["dtype"] as? String, "F32")
+        let shape = (e["shape"] as! [Any]).map { ($0 as! NSNumber).intValue }
+        let off = (e["data_offsets"] as! [Any]).map { ($0 as! NSNumber).intValue }
+        let count = (off[1] - off[0]) / 4
+        let values = bytes.withUnsafeBytes { raw in
+            (0..<count).map { raw.loadUnaligned(fromByteOffset: start + off[0] + 4 * $0, as: Float.self) }
+        }
+        return (shape, values)
+    }
+}

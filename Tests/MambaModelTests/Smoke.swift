@@ -1,2 +1,0 @@
-import XCTest
-final class MambaModelTestsSmoke: XCTestCase { func testBuilds() {} }

@@ -1,2 +1,0 @@
-import XCTest
-final class SeqIOTestsSmoke: XCTestCase { func testBuilds() {} }

@@ -16,8 +16,9 @@ public enum EmbeddingExport {
         public var pooling: Pooling?              // nil = one row per base
         public var threads = 1
         public var reference: String?             // FASTA for CRAM decoding
-        /// Bases packed into one model pass; short reads are concatenated up to this many.
-        public var batchBases = 16384
+        /// Bases packed into one model pass; short reads are concatenated up to this many
+        /// (capped at the model's block size, so a batch runs as one block).
+        public var batchBases = 8192
         public init(modelDirectory: String, input: String) { self.modelDirectory = modelDirectory; self.input = input }
     }
 
@@ -49,8 +50,7 @@ public enum EmbeddingExport {
             throw Failure("--format safetensors needs -o FILE (binary output is not written to stdout)")
         }
         setComputeThreads(o.threads)
-        var model = try MambaCheckpoint.load(o.modelDirectory)
-        model.chunkRows = max(model.chunkRows, 1)
+        let model = try MambaCheckpoint.load(o.modelDirectory)
         let sink: EmbeddingSink
         switch o.format {
         case .tsv: sink = try TSVEmbeddingSink(path: o.output, dim: model.outputDim, pooled: o.pooling != nil)
@@ -59,7 +59,7 @@ public enum EmbeddingExport {
         }
         var summary = Summary()
         do {
-            var runner = Runner(model: model, pooling: o.pooling, sink: sink, batchBases: max(o.batchBases, 1))
+            var runner = Runner(model: model, pooling: o.pooling, sink: sink, batchBases: max(1, min(o.batchBases, model.chunkRows)))
             try forEachRecord(o) { rec in
                 if rec.bases.isEmpty {
                     summary.skippedEmpty += 1
@@ -147,7 +147,7 @@ public enum EmbeddingExport {
             var row = 0
             try hidden.withUnsafeBufferPointer { h in
                 for (rec, tokens) in pending {
-                    try emit(rec, rows: h.baseAddress! + row * D, count: tokens.count, first: 0, pool: nil)
+                    try emit(rec, rows: h.baseAddress! + row * D, count: tokens.count)
                     row += tokens.count
                 }
             }
@@ -173,13 +173,13 @@ public enum EmbeddingExport {
                 return
             }
             let hidden = model.hiddenStates(tokens)
-            try hidden.withUnsafeBufferPointer { try emit(rec, rows: $0.baseAddress!, count: tokens.count, first: 0, pool: nil) }
+            try hidden.withUnsafeBufferPointer { try emit(rec, rows: $0.baseAddress!, count: tokens.count) }
         }
 
         /// All rows of a sequence at once.
-        func emit(_ rec: Record, rows: UnsafePointer<Float>, count: Int, first: Int, pool: Pool?) throws {
+        func emit(_ rec: Record, rows: UnsafePointer<Float>, count: Int) throws {
             var p = Pool(pooling: pooling, dim: model.outputDim)
-            try emitRows(rec, rows: rows, count: count, first: first, pool: &p)
+            try emitRows(rec, rows: rows, count: count, first: 0, pool: &p)
             if pooling != nil { try sink.pooled(name: rec.name, length: count, vector: p.result()) }
         }
 

@@ -1,11 +1,56 @@
 import ArgumentParser
+import DNATasks
+import Foundation
 
 struct Classify: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Assign each read a class with a sequence-classification model.")
+        abstract: "Assign each read a class with a sequence-classification model.",
+        discussion: """
+        Output: TSV `#read_id<TAB>label<TAB>probability` (+ one probability column per class with --all-probs),
+        one row per read in input order; empty reads are `unclassified`. Per-class counts
+        (`#class<TAB>reads<TAB>fraction`) go to stderr, or to --report FILE.
+        Without --model, the bundled 6-species bacterial read-origin model is used.
+        """)
 
-    @Argument(help: "FASTA/FASTQ/BAM input ('-' for stdin).")
+    @Argument(help: "FASTA/FASTQ/SAM/BAM/CRAM input ('-' for stdin).")
     var input: String
 
-    func run() throws { notYetBuilt("classify") }
+    @Option(name: .long, help: "Classifier model directory (default: the bundled species model).")
+    var model: String?
+
+    @Option(name: [.customShort("o"), .customLong("output")], help: "Output TSV (default: stdout).")
+    var output: String?
+
+    @Flag(name: .customLong("all-probs"), help: "One probability column per class.")
+    var allProbs = false
+
+    @Option(name: .long, help: "Write the per-class counts here instead of stderr.")
+    var report: String?
+
+    @Option(name: .long, help: "Worker threads (default: all cores).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(name: .customLong("batch-tokens"), help: "Bases per packed batch.")
+    var batchTokens: Int = 8192
+
+    @Flag(name: .customLong("no-rc-average"), help: "Predict from the read alone (not averaged with its reverse complement).")
+    var noRCAverage = false
+
+    @Option(name: [.customShort("T"), .customLong("reference")], help: "Reference FASTA for CRAM input.")
+    var reference: String?
+
+    func run() throws {
+        guard threads >= 1 else { fail("--threads must be at least 1", code: 2) }
+        guard batchTokens >= 1 else { fail("--batch-tokens must be at least 1", code: 2) }
+        var o = ReadClassifier.Options(input: input)
+        o.modelDirectory = model; o.output = output; o.allProbabilities = allProbs; o.report = report
+        o.threads = threads; o.batchTokens = batchTokens; o.reference = reference
+        if noRCAverage { o.rcAverage = false }
+        FileInfo.quietLibraryLogs()
+        do {
+            try ReadClassifier.run(o) { FileHandle.standardError.write(Data("mamba-dna classify: \($0)\n".utf8)) }
+        } catch {
+            fail("\(error)")
+        }
+    }
 }

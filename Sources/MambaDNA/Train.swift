@@ -1,8 +1,103 @@
 import ArgumentParser
+import DNATasks
+import Foundation
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train a model (masked-LM pretraining or classification) on your own data.")
+        abstract: "Train a model (masked-LM pretraining or classification) on your own data.",
+        discussion: """
+        --task classify: labelled reads (FASTA/FASTQ/BAM) in, a classifier model directory out
+        (config.json + model.safetensors + tokenizer files + training_summary.json), which `classify` loads.
+        Labels come from the header (`label=NAME`, or `KEY=NAME` with --label-key KEY) or from a TSV
+        (`read_id<TAB>label`, --labels). A share of the reads (--val-fraction) is held out for validation and
+        early stopping. Progress goes to stderr. Results are deterministic for a given --seed.
+        """)
 
-    func run() throws { notYetBuilt("train") }
+    @Option(name: .long, help: "classify (mlm is not available yet).")
+    var task: String = "classify"
+
+    @Argument(help: "Labelled FASTA/FASTQ/SAM/BAM/CRAM input files.")
+    var inputs: [String]
+
+    @Option(name: [.customShort("o"), .customLong("output")], help: "Output model directory.")
+    var output: String
+
+    @Option(name: .customLong("label-key"), help: "Header key holding the label (KEY=NAME).")
+    var labelKey: String = "label"
+
+    @Option(name: .long, help: "Two-column TSV read_id<TAB>label (instead of header labels).")
+    var labels: String?
+
+    @Option(name: .customLong("init"), help: "Start from this encoder (Mamba checkpoint or classifier directory).")
+    var initFrom: String?
+
+    @Option(name: .customLong("d-model"), help: "Model width (default 64).") var dModel: Int?
+    @Option(name: .long, help: "Number of Mamba blocks (default 4).") var layers: Int?
+    @Option(name: .customLong("d-state"), help: "SSM state size (default 16).") var dState: Int?
+    @Option(name: .long, help: "Inner expansion factor (default 2).") var expand: Int?
+
+    @Option(name: .long, help: "Passes over the training reads.") var epochs: Double = 3
+    @Option(name: .long, help: "Optimiser steps (overrides --epochs).") var steps: Int?
+    @Option(name: .customLong("batch-tokens"), help: "Bases per optimiser step.") var batchTokens: Int = 16384
+    @Option(name: .customLong("max-length"), help: "Longer reads are trained on a random window of this length.")
+    var maxLength: Int = 4096
+    @Option(name: .long, help: "Peak learning rate.") var lr: Float = 2e-3
+    @Option(name: .customLong("weight-decay"), help: "AdamW weight decay.") var weightDecay: Float = 0.05
+    @Option(name: .customLong("warmup-steps"), help: "Warm-up steps (default 5% of the steps, at most 500).")
+    var warmupSteps: Int?
+    @Option(name: .long, help: "Random seed (init, split, shuffling, augmentation).") var seed: UInt64 = 1
+    @Option(name: .long, help: "Worker threads.") var threads: Int = 1
+    @Option(name: .customLong("val-fraction"), help: "Share of the reads held out for validation.")
+    var valFraction: Double = 0.05
+    @Option(name: .customLong("val-max"), help: "At most this many validation reads.") var valMax: Int = 6000
+    @Option(name: .customLong("eval-every"), help: "Validate every N steps (default: 4 times per epoch).")
+    var evalEvery: Int?
+    @Option(name: .long, help: "Stop after N validations without improvement.") var patience: Int = 4
+    @Option(name: .customLong("checkpoint-every"), help: "Checkpoint every N steps (0: never).")
+    var checkpointEvery: Int = 0
+    @Option(name: .customLong("checkpoint-dir"), help: "Checkpoint directory (default OUTDIR.checkpoint).")
+    var checkpointDir: String?
+    @Flag(name: .long, help: "Continue from the checkpoint directory.") var resume = false
+    @Flag(name: .customLong("no-rc-augment"), help: "Train on reads as given (no random reverse complement).")
+    var noRCAugment = false
+    @Flag(name: .customLong("no-rc-average"), help: "Predict from the read alone, not averaged with its reverse complement.")
+    var noRCAverage = false
+    @Flag(name: .long, help: "Replace an existing output directory.") var force = false
+    @Option(name: [.customShort("T"), .customLong("reference")], help: "Reference FASTA for CRAM input.")
+    var reference: String?
+
+    func run() throws {
+        guard task == "classify" else {
+            fail(task == "mlm" ? "--task mlm is not available in this version yet" : "--task must be classify or mlm", code: 2)
+        }
+        for (name, v) in [("--threads", threads), ("--batch-tokens", batchTokens), ("--max-length", maxLength),
+                          ("--patience", patience)] where v < 1 {
+            fail("\(name) must be at least 1", code: 2)
+        }
+        guard epochs > 0, steps.map({ $0 > 0 }) ?? true else { fail("--epochs and --steps must be positive", code: 2) }
+        guard (0..<1).contains(valFraction) else { fail("--val-fraction must be in [0, 1)", code: 2) }
+        guard lr > 0 else { fail("--lr must be positive", code: 2) }
+        if resume && checkpointEvery == 0 && checkpointDir == nil {
+            fail("--resume needs --checkpoint-every N (or --checkpoint-dir DIR)", code: 2)
+        }
+        var o = ClassifierTraining.Options(inputs: inputs, output: output)
+        o.labelKey = labelKey; o.labelsFile = labels; o.initFrom = initFrom
+        o.dModel = dModel; o.layers = layers; o.dState = dState; o.expand = expand
+        o.validationFraction = valFraction; o.validationMax = valMax; o.force = force || resume
+        o.rcAverage = !noRCAverage; o.reference = reference
+        var t = o.training
+        t.epochs = epochs; t.steps = steps; t.batchTokens = batchTokens; t.maxLength = maxLength
+        t.learningRate = lr; t.weightDecay = weightDecay; t.warmupSteps = warmupSteps; t.seed = seed
+        t.threads = threads; t.evalEvery = evalEvery; t.patience = patience
+        t.checkpointEvery = checkpointEvery; t.checkpointDirectory = checkpointDir; t.resume = resume
+        t.reverseComplement = !noRCAugment
+        if resume && checkpointEvery == 0 { t.checkpointEvery = Int.max }
+        o.training = t
+        FileInfo.quietLibraryLogs()
+        do {
+            try ClassifierTraining.run(o) { FileHandle.standardError.write(Data("mamba-dna train: \($0)\n".utf8)) }
+        } catch {
+            fail("\(error)")
+        }
+    }
 }

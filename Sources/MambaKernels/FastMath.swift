@@ -1,14 +1,14 @@
 /// Vectorised transcendental helpers on `SIMD16<Float>` (one AVX-512 register), plus array versions.
 ///
 /// Why not `Foundation.exp`: it is a scalar libm call (≈3 ns per element); these are polynomial
-/// approximations that stay in registers (≈0.16 ns per element) with errors of a few float32 ulps.
+/// approximations that stay in registers, 16 lanes at a time, with errors of a few float32 ulps.
 /// The helpers are `@_transparent` because `@inline(__always)` still leaves them as calls inside
 /// large loops, which spills the scan's state registers.
 ///
-/// Accuracy (relative, measured against Float64 by the tests):
-///   exp      ≤ 3e-7 on [-87.3, 88.7]; exactly 0 below −87.34 (no subnormals), +∞ above 88.72
-///   exp2     ≤ 2e-7 on [-126, 127.99]; clamped outside (2⁻¹²⁶ below, finite above)
-///   softplus ≤ 3e-7 (PyTorch semantics: x for x > 20, else log1p(eˣ))
+/// Accuracy (relative, measured against Float64 by FastMathTests):
+///   exp      ≤ 2.5e-7 on [−87.33, 88.72]; 0 below −87.34 (no subnormals), +∞ above
+///   exp2     ≤ 2.5e-7 on [−126, 128);     0 below −126, +∞ from 128
+///   softplus ≤ 4e-7 (PyTorch semantics: x for x > 20, else log1p(eˣ))
 ///   sigmoid, silu ≤ 4e-7
 /// NaN inputs are not propagated reliably.
 public enum FastMath {
@@ -21,62 +21,80 @@ public enum FastMath {
     /// Lane-wise min that lowers to one `vminps`.
     @_transparent public static func min(_ a: V, _ b: V) -> V { a.replacing(with: b, where: b .< a) }
 
-    /// 2ʳ for r = x − round(x) ∈ [−½, ½], scaled by 2^round(x), without clamping.
-    /// The caller guarantees x ∈ [−126, 127.99] so that the result's exponent stays normal.
+    /// 2ˣ = 2ᵏ·2ʳ with k = round(x), r ∈ [−½, ½], for x ∈ [−126, 128] (the caller clamps).
     ///
     /// Rounding: adding 1.5·2²³ pushes the fraction out of the mantissa, so the sum's low bits are the
     /// integer k (two's complement) and `sum << 23` is k already placed in the exponent field.
-    /// Polynomial: degree-5 minimax for 2ʳ on [−½, ½], relative error 7.5e-8.
+    /// 2ʳ = 1 + r·q(r), q a degree-4 minimax fit (relative error 1.1e-7), so 2⁰ is exactly 1 and
+    /// 2ʳ ≥ 1 for r ≥ 0: with x ≥ −126 the result is always a normal float; x = 128 gives +∞.
     @_transparent public static func exp2Unclamped(_ x: V) -> V {
         let magic = V(repeating: 12582912)  // 1.5 · 2²³
         let s = x + magic
-        let k = s - magic
-        let r = x - k
-        var p = V(repeating: 0.0013276472454890609)
-        p = V(repeating: 0.009675540961325169).addingProduct(p, r)
-        p = V(repeating: 0.05550713092088699).addingProduct(p, r)
-        p = V(repeating: 0.24022120237350464).addingProduct(p, r)
-        p = V(repeating: 0.6931469440460205).addingProduct(p, r)
-        p = V(repeating: 1.0000001192092896).addingProduct(p, r)
+        let r = x - (s - magic)
+        var q = V(repeating: 0.001326472731307149)
+        q = V(repeating: 0.009671512991189957).addingProduct(q, r)
+        q = V(repeating: 0.05550733581185341).addingProduct(q, r)
+        q = V(repeating: 0.24022242426872253).addingProduct(q, r)
+        q = V(repeating: 0.6931470036506653).addingProduct(q, r)
+        let p = V(repeating: 1).addingProduct(q, r)
         let bits = unsafeBitCast(p, to: SIMD16<UInt32>.self)
             &+ (unsafeBitCast(s, to: SIMD16<UInt32>.self) &<< 23)
         return unsafeBitCast(bits, to: V.self)
     }
 
-    /// 2ˣ, with x clamped to [−126, 127.99] (so the result is a normal, finite float).
-    @_transparent public static func exp2(_ x: V) -> V {
-        exp2Unclamped(min(max(x, V(repeating: -126)), V(repeating: 127.99)))
+    /// 2^(a·b) for a·b ∈ [−126, 128] (unchecked), with the product fused into the range reduction:
+    /// k = round(a·b) comes from one FMA with the rounding constant, and r = a·b − k from a second FMA
+    /// on the exact product. Two operations fewer than `exp2Unclamped(a * b)`, and r is not rounded twice.
+    @_transparent public static func exp2Product(_ a: V, _ b: V) -> V {
+        let magic = V(repeating: 12582912)  // 1.5 · 2²³
+        let s = magic.addingProduct(a, b)
+        let r = (magic - s).addingProduct(a, b)
+        var q = V(repeating: 0.001326472731307149)
+        q = V(repeating: 0.009671512991189957).addingProduct(q, r)
+        q = V(repeating: 0.05550733581185341).addingProduct(q, r)
+        q = V(repeating: 0.24022242426872253).addingProduct(q, r)
+        q = V(repeating: 0.6931470036506653).addingProduct(q, r)
+        let p = V(repeating: 1).addingProduct(q, r)
+        let bits = unsafeBitCast(p, to: SIMD16<UInt32>.self)
+            &+ (unsafeBitCast(s, to: SIMD16<UInt32>.self) &<< 23)
+        return unsafeBitCast(bits, to: V.self)
     }
 
-    /// eˣ without the overflow/underflow selects: x is clamped to [−87.33, 88.72], so results
+    /// 2ˣ: 0 below −126 (where float32 would go subnormal), +∞ from 128.
+    @_transparent public static func exp2(_ x: V) -> V {
+        exp2Unclamped(min(max(x, V(repeating: -126)), V(repeating: 128)))
+            .replacing(with: 0, where: x .< -126)
+    }
+
+    /// eˣ without the overflow/underflow selects: x is clamped to [−126·ln2, ln(FLT_MAX)], so results
     /// saturate at ≈1.2e-38 and ≈3.4e38. Used inside sigmoid/SiLU/softplus where that is harmless.
     ///
-    /// Cody–Waite reduction: x = k·ln2 + r with ln2 split in a short high part (exact k·ln2_hi) and a
-    /// low part, so r is accurate even for large |x|; then eʳ by a degree-5 minimax polynomial on
-    /// [−ln2/2, ln2/2] (relative error 7.5e-8) and 2ᵏ through the exponent bits.
+    /// Cody–Waite reduction: x = k·ln2 + r with ln2 split in a short high part (k·ln2_hi is exact) and
+    /// a low part, so r is accurate even for large |x|; eʳ = 1 + r·q(r) with q a degree-4 minimax fit
+    /// on [−ln2/2, ln2/2] (relative error 9.5e-8); 2ᵏ goes into the exponent bits.
     @_transparent public static func expSaturating(_ x: V) -> V {
-        let x = min(max(x, V(repeating: -87.33654)), V(repeating: 88.72))
+        let x = min(max(x, V(repeating: -87.33654)), V(repeating: 88.72283172607422))
         let magic = V(repeating: 12582912)  // 1.5 · 2²³
         let s = magic.addingProduct(x, V(repeating: 1.4426950408889634))  // x·log2(e), rounded by the magic add
         let k = s - magic
         var r = x.addingProduct(k, V(repeating: -0.693359375))
         r = r.addingProduct(k, V(repeating: 2.1219444170128554e-4))
-        var p = V(repeating: 0.008297654800117016)
-        p = V(repeating: 0.04191538318991661).addingProduct(p, r)
-        p = V(repeating: 0.16667574644088745).addingProduct(p, r)
-        p = V(repeating: 0.49998894333839417).addingProduct(p, r)
-        p = V(repeating: 0.9999997019767761).addingProduct(p, r)
-        p = V(repeating: 1.0000001192092896).addingProduct(p, r)
+        var q = V(repeating: 0.008290315046906471)
+        q = V(repeating: 0.04189793020486832).addingProduct(q, r)
+        q = V(repeating: 0.1666763573884964).addingProduct(q, r)
+        q = V(repeating: 0.4999915063381195).addingProduct(q, r)
+        q = V(repeating: 0.9999997019767761).addingProduct(q, r)
+        let p = V(repeating: 1).addingProduct(q, r)
         let bits = unsafeBitCast(p, to: SIMD16<UInt32>.self)
             &+ (unsafeBitCast(s, to: SIMD16<UInt32>.self) &<< 23)
         return unsafeBitCast(bits, to: V.self)
     }
 
-    /// eˣ: 0 below −87.34 (where float32 would go subnormal), +∞ above 88.72.
+    /// eˣ: 0 below −87.33654 (where float32 would go subnormal), +∞ above ln(FLT_MAX).
     @_transparent public static func exp(_ x: V) -> V {
         expSaturating(x)
             .replacing(with: 0, where: x .< -87.33654)
-            .replacing(with: .infinity, where: x .> 88.72284)
+            .replacing(with: .infinity, where: x .> 88.72283172607422)
     }
 
     /// log(1 + w) for w ∈ [0, 1].

@@ -34,6 +34,19 @@ public enum Gemm {
               beta: (bias != nil || accumulate) ? 1 : 0, c: y, ldc: ly)
     }
 
-    /// Number of threads OpenBLAS uses for one product (process-wide setting).
+    /// Number of threads OpenBLAS uses for one product (process-wide setting). Set 1 when the caller
+    /// already splits its work over threads, or the two thread pools oversubscribe the cores.
     public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
+
+    /// Threads OpenBLAS uses now.
+    public static var threads: Int { Int(openblas_get_num_threads()) }
+
+    /// The CPU kernel set OpenBLAS chose when it was loaded ("SkylakeX", "Cooperlake", "Haswell", …).
+    /// A CPU newer than the library can fall back to the generic "Prescott" (SSE3) kernels, about 3–4x
+    /// slower; the environment variable OPENBLAS_CORETYPE (e.g. `SkylakeX`), set before the process
+    /// starts, overrides the choice.
+    public static var coreName: String {
+        guard let p = openblas_get_corename() else { return "" }
+        return String(cString: p)
+    }
 }

@@ -3,7 +3,8 @@ import Foundation
 /// Row-wise normalisations over the channel axis of a (rows, channels) buffer.
 public enum Norm {
     /// RMSNorm (mamba_ssm `rms_norm_ref`): y = x / sqrt(mean(x²) + eps) · weight. y may alias x.
-    public static func rmsNorm(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, eps: Float,
+    /// Plain reference version.
+    public static func rmsNormReference(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, eps: Float,
                                y: UnsafeMutablePointer<Float>, rows: Int, channels: Int) {
         for r in 0..<rows {
             let xr = x + r * channels, yr = y + r * channels
@@ -15,7 +16,8 @@ public enum Norm {
     }
 
     /// LayerNorm (biased variance): y = (x − mean) / sqrt(var + eps) · weight (+ bias). y may alias x.
-    public static func layerNorm(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+    /// Plain reference version.
+    public static func layerNormReference(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                                  eps: Float, y: UnsafeMutablePointer<Float>, rows: Int, channels: Int) {
         for r in 0..<rows {
             let xr = x + r * channels, yr = y + r * channels
@@ -26,6 +28,65 @@ public enum Norm {
             for c in 0..<channels { let d = xr[c] - mean; v += d * d }
             let inv = 1 / (v / Float(channels) + eps).squareRoot()
             for c in 0..<channels { yr[c] = (xr[c] - mean) * inv * weight[c] + (bias?[c] ?? 0) }
+        }
+    }
+
+    /// Sum of a row, two SIMD16 accumulators (the adds of one accumulator form a latency chain).
+    @inline(__always)
+    static func rowSum(_ x: UnsafePointer<Float>, _ count: Int, _ f: (SIMD16<Float>) -> SIMD16<Float>) -> Float {
+        var a0 = SIMD16<Float>(), a1 = SIMD16<Float>()
+        var c = 0
+        while c + 32 <= count {
+            a0 += f(FastMath.load(x + c, lanes: 16))
+            a1 += f(FastMath.load(x + c + 16, lanes: 16))
+            c += 32
+        }
+        while c < count {
+            let lanes = Swift.min(16, count - c)
+            var m = f(FastMath.load(x + c, lanes: lanes))
+            // Padding lanes hold f(0), which is not 0 for (x − mean)².
+            for l in lanes..<16 { m[l] = 0 }
+            a0 += m
+            c += 16
+        }
+        return (a0 + a1).sum()
+    }
+
+    /// RMSNorm, SIMD16 across channels (same contract as `rmsNormReference`).
+    public static func rmsNorm(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, eps: Float,
+                               y: UnsafeMutablePointer<Float>, rows: Int, channels: Int) {
+        for r in 0..<rows {
+            let xr = x + r * channels, yr = y + r * channels
+            let ss = rowSum(xr, channels) { $0 * $0 }
+            let inv = SIMD16<Float>(repeating: 1 / (ss / Float(channels) + eps).squareRoot())
+            var c = 0
+            while c < channels {
+                let lanes = Swift.min(16, channels - c)
+                FastMath.store(FastMath.load(xr + c, lanes: lanes) * inv * FastMath.load(weight + c, lanes: lanes),
+                               yr + c, lanes: lanes)
+                c += 16
+            }
+        }
+    }
+
+    /// LayerNorm, SIMD16 across channels (same contract as `layerNormReference`; two passes over the
+    /// row for mean and variance, as in the reference, rather than the cancellation-prone E[x²] − E[x]²).
+    public static func layerNorm(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                                 eps: Float, y: UnsafeMutablePointer<Float>, rows: Int, channels: Int) {
+        for r in 0..<rows {
+            let xr = x + r * channels, yr = y + r * channels
+            let mean = rowSum(xr, channels) { $0 } / Float(channels)
+            let mv = SIMD16<Float>(repeating: mean)
+            let v = rowSum(xr, channels) { ($0 - mv) * ($0 - mv) }
+            let inv = SIMD16<Float>(repeating: 1 / (v / Float(channels) + eps).squareRoot())
+            var c = 0
+            while c < channels {
+                let lanes = Swift.min(16, channels - c)
+                let xn = (FastMath.load(xr + c, lanes: lanes) - mv) * inv
+                let b = bias.map { FastMath.load($0 + c, lanes: lanes) } ?? SIMD16<Float>()
+                FastMath.store(b.addingProduct(xn, FastMath.load(weight + c, lanes: lanes)), yr + c, lanes: lanes)
+                c += 16
+            }
         }
     }
 }

@@ -94,7 +94,8 @@ public final class MixerActivations {
     public private(set) var rows = 0
     public init() {}
 
-    func reserve(rows T: Int, _ c: MixerConfig) {
+    /// Sizes every buffer for T rows of mixer `c`.
+    public func reserve(rows T: Int, _ c: MixerConfig) {
         rows = T
         for s in [xc, z, u, delta, y] { s.reserve(T * c.dInner) }
         xdbl.reserve(T * (c.dtRank + 2 * c.dState))

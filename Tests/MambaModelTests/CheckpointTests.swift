@@ -73,7 +73,7 @@ final class CheckpointTests: XCTestCase {
             XCTFail("loaded a bad checkpoint", line: line)
         } catch let e as ModelError {
             let msg = e.description
-            print("error: \(msg)")
+            print("expected error: \(msg)")
             XCTAssertTrue(check(e), "unexpected error kind: \(msg)", line: line)
             XCTAssertTrue(msg.contains(file), "message does not name \(file): \(msg)", line: line)
             XCTAssertTrue(msg.contains(needle), "message lacks '\(needle)': \(msg)", line: line)

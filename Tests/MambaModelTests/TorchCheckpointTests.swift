@@ -19,7 +19,8 @@ final class TorchCheckpointTests: XCTestCase {
         op("ccollections\nOrderedDict\n)R(")
         for n in src.names {
             let t = try src.floats(n)
-            var shape = t.shape, stride = shape.indices.map { shape[($0 + 1)...].reduce(1, *) }
+            let shape = t.shape
+            var stride = shape.indices.map { shape[($0 + 1)...].reduce(1, *) }
             var values = t.array
             if n == "backbone.layers.0.mixer.x_proj.weight" {  // store Wᵀ, view it back with swapped strides
                 let (r, c) = (shape[0], shape[1])
@@ -39,7 +40,6 @@ final class TorchCheckpointTests: XCTestCase {
             pkl.append(0x89)
             op("ccollections\nOrderedDict\n)Rt")
             op("R")
-            shape = []
         }
         op("u.")
         let entries = [("archive/data.pkl", pkl), ("archive/byteorder", Array("little".utf8))]

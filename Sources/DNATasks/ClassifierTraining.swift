@@ -1,0 +1,123 @@
+import Foundation
+import MambaModel
+import MambaTrain
+
+/// `train --task classify`: labelled reads in, a classifier model directory out.
+public enum ClassifierTraining {
+    public struct Options {
+        public var inputs: [String]
+        public var output: String
+        public var labelKey = "label"
+        public var labelsFile: String?
+        public var initFrom: String?
+        public var dModel: Int?                 // defaults 64 / 4 / 16 / 2 for a fresh model
+        public var layers: Int?
+        public var dState: Int?
+        public var expand: Int?
+        public var validationFraction = 0.05
+        public var validationMax = 6000
+        public var force = false
+        public var rcAverage = true
+        public var reference: String?
+        public var training = ClassifierTrainingOptions()
+        public init(inputs: [String], output: String) { self.inputs = inputs; self.output = output }
+    }
+
+    public typealias Failure = LabelledInput.Failure
+
+    @discardableResult
+    public static func run(_ o: Options, log: (String) -> Void) throws -> TrainingSummary {
+        let fm = FileManager.default
+        let out = URL(fileURLWithPath: o.output).standardizedFileURL
+        if fm.fileExists(atPath: out.path) && !o.force {
+            throw Failure("\(o.output) already exists (use --force to replace it)")
+        }
+        let data = try LabelledInput.read(inputs: o.inputs, labelKey: o.labelKey, labelsFile: o.labelsFile,
+                                          reference: o.reference)
+        let (train, val) = data.split(fraction: o.validationFraction, maxCount: o.validationMax, seed: o.training.seed)
+        guard !train.isEmpty else { throw Failure("no training reads left after the validation split") }
+        let counts = data.labels.indices.map { c in data.sequences.lazy.filter { $0.label == c }.count }
+        log("classes: " + zip(data.labels, counts).map { "\($0.0) \($0.1)" }.joined(separator: ", "))
+        log("reads: \(train.count) train, \(val.count) validation (held out from the training input)")
+
+        let model = try makeModel(o, labels: data.labels)
+        let enc = model.encoder.config
+        log("model: d_model \(enc.dModel), \(enc.nLayer) layers, d_state \(enc.mixer.dState), d_inner \(enc.mixer.dInner), "
+            + "\(model.namedTensors().reduce(0) { $0 + $1.1.count }) parameters" + (o.initFrom.map { ", from \($0)" } ?? ""))
+
+        var topts = o.training
+        if topts.checkpointEvery > 0 && topts.checkpointDirectory == nil {
+            topts.checkpointDirectory = out.path + ".checkpoint"
+        }
+        let trainer = ClassifierTrainer(model: model, train: train, validation: val, options: topts)
+        log("steps: \(trainer.totalSteps) (\(trainer.stepsPerEpoch) per epoch of ≈\(topts.batchTokens) tokens), "
+            + "validation every \(trainer.evalEvery), threads \(topts.threads)")
+        let summary = try trainer.run { event in log(describe(event, labels: data.labels)) }
+
+        // Write next to the destination, then rename: a failed run leaves no half-written model directory.
+        let tmp = out.deletingLastPathComponent().appendingPathComponent(".\(out.lastPathComponent).tmp-\(getpid())")
+        try? fm.removeItem(at: tmp)
+        do {
+            try ClassifierDirectory.save(model, to: tmp.path)
+            let reloaded = try ClassifierDirectory.load(tmp.path)
+            // The saved model must predict exactly what the trained one does.
+            let probe = Array(val.prefix(64).map(\.tokens)) + Array(train.prefix(val.isEmpty ? 64 : 0).map(\.tokens))
+            let a = ClassifierPredictor(model: model, threads: 1).logits(probe)
+            let b = ClassifierPredictor(model: reloaded, threads: 1).logits(probe)
+            guard a == b else { throw Failure("internal error: the saved model does not reproduce the trained one") }
+            try writeSummary(summary, labels: data.labels, options: topts, to: tmp.appendingPathComponent("training_summary.json").path)
+            if fm.fileExists(atPath: out.path) { try fm.removeItem(at: out) }
+            try fm.moveItem(at: tmp, to: out)
+        } catch {
+            try? fm.removeItem(at: tmp)
+            throw error
+        }
+        if let ck = topts.checkpointDirectory, o.training.checkpointDirectory == nil { try? fm.removeItem(atPath: ck) }
+        log(summaryText(summary, labels: data.labels))
+        log("model written to \(o.output)")
+        return summary
+    }
+
+    /// A fresh model, or the backbone of `--init` (a Mamba checkpoint or a classifier directory) with a new head
+    /// (or the old head when its classes are the same).
+    static func makeModel(_ o: Options, labels: [String]) throws -> SequenceClassifier {
+        let seed = o.training.seed
+        guard let initDir = o.initFrom else {
+            let d = o.dModel ?? 64, layers = o.layers ?? 4
+            guard d >= 1, layers >= 1, (o.dState ?? 16) >= 1, (o.expand ?? 2) >= 1 else {
+                throw Failure("--d-model, --layers, --d-state and --expand must be positive")
+            }
+            let mixer = MixerConfig(dModel: d, dState: o.dState ?? 16, expand: o.expand ?? 2)
+            let config = MambaLMConfig(layout: .mambaSSM, nLayer: layers, vocabSize: DNATokenizer.vocabularySize, mixer: mixer)
+            let encoder = try MambaInit.randomLM(config: config, seed: seed)
+            return SequenceClassifier(encoder: encoder, labels: labels, seed: seed &+ 1, rcAverage: o.rcAverage)
+        }
+        func incompatible(_ why: String) -> Failure { Failure("--init \(initDir): incompatible checkpoint: \(why)") }
+        let encoder: MambaLMModel
+        var previous: SequenceClassifier?
+        if ClassifierDirectory.isClassifier(initDir) {
+            let c = try ClassifierDirectory.load(initDir)
+            encoder = c.encoder
+            previous = c
+        } else {
+            let loaded: any SequenceModel
+            do { loaded = try MambaCheckpoint.load(initDir) } catch { throw incompatible("\(error)") }
+            guard let m = loaded as? MambaLMModel else {
+                throw incompatible("\(loaded.architecture) backbones cannot be fine-tuned yet (Mamba / mamba_ssm only)")
+            }
+            encoder = m
+        }
+        guard encoder.vocabSize >= DNATokenizer.vocabularySize else {
+            throw incompatible("vocabulary of \(encoder.vocabSize) tokens; the DNA tokenizer needs \(DNATokenizer.vocabularySize)")
+        }
+        let c = encoder.config
+        for (name, want, have) in [("--d-model", o.dModel, c.dModel), ("--layers", o.layers, c.nLayer),
+                                   ("--d-state", o.dState, c.mixer.dState), ("--expand", o.expand, c.mixer.expand)] {
+            if let want, want != have { throw incompatible("\(name) \(want), but the checkpoint has \(have)") }
+        }
+        if let p = previous, p.labels == labels {
+            return SequenceClassifier(encoder: encoder, head: p.head, headBias: p.headBias, labels: labels, rcAverage: o.rcAverage)
+        }
+        return SequenceClassifier(encoder: encoder, labels: labels, seed: seed &+ 1, rcAverage: o.rcAverage)
+    }
+}

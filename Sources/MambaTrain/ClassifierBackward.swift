@@ -1,0 +1,73 @@
+import MambaKernels
+import MambaModel
+
+/// Scratch of one classifier forward/backward over a packed shard, reused across steps.
+public final class ClassifierTape {
+    public let encoder = MambaLMTape()
+    let pooled = Scratch(), logits = Scratch(), dLogits = Scratch(), dPooled = Scratch(), dOutput = Scratch()
+    public init() {}
+}
+
+/// Loss and gradients of `SequenceClassifier` on R sequences packed into T rows:
+///
+///   out = encoder(tokens) (T, d);  pooled[r] = mean of out over sequence r (R, d)
+///   logits = pooled·Wᵀ + b (R, C);  loss = Σ_r CE(logits[r], label[r]) / divisor
+///
+/// Backward: dW += dLogitsᵀ·pooled, db += Σ dLogits, dPooled = dLogits·W, and every row of sequence r gets
+/// dPooled[r] / length_r, which then goes back through the encoder.
+public enum ClassifierBackward {
+    public struct Result { public var loss: Float; public var correct: Int }
+
+    /// tokens: (T) ids; lengths: (R) rows per sequence, summing to T; labels: (R) class indices.
+    /// `divisor`: the batch's total sequence count when a batch is split into shards (default R).
+    /// Gradients are ADDED into `grads`. `loss` is this shard's Σ CE / divisor.
+    @discardableResult
+    public static func lossAndGradients(_ model: SequenceClassifier, tokens: [Int], lengths: [Int], labels: [Int],
+                                        divisor: Int? = nil, grads: ParameterSet, tape: ClassifierTape) -> Result {
+        let T = tokens.count, R = lengths.count, d = model.dModel, C = model.classCount
+        precondition(labels.count == R && lengths.reduce(0, +) == T && lengths.allSatisfy { $0 > 0 })
+        if T == 0 { return Result(loss: 0, correct: 0) }
+        var resets = [UInt8](repeating: 0, count: T)
+        var row = 0
+        for n in lengths { resets[row] = 1; row += n }
+        let pooled = tape.pooled.reserve(R * d), logits = tape.logits.reserve(R * C)
+        let dLogits = tape.dLogits.reserve(R * C), dPooled = tape.dPooled.reserve(R * d)
+        let dOutput = tape.dOutput.reserve(T * d)
+        var result = Result(loss: 0, correct: 0)
+        tokens.withUnsafeBufferPointer { tk in
+            resets.withUnsafeBufferPointer { rs in
+                MambaLMBackward.encode(model.encoder, tokens: tk.baseAddress!, rows: T, resetBefore: rs.baseAddress,
+                                       tape: tape.encoder)
+                let out = tape.encoder.output.ptr
+                row = 0
+                for (r, n) in lengths.enumerated() {
+                    MeanPool.forward(x: out + row * d, rows: n, channels: d, y: pooled + r * d)
+                    row += n
+                }
+                Gemm.linear(x: pooled, rows: R, inFeatures: d, weight: model.head.ptr, bias: model.headBias.ptr,
+                            outFeatures: C, y: logits)
+                for r in 0..<R {
+                    var best = 0
+                    for c in 1..<C where logits[r * C + c] > logits[r * C + best] { best = c }
+                    if best == labels[r] { result.correct += 1 }
+                }
+                result.loss = labels.withUnsafeBufferPointer {
+                    CrossEntropy.lossAndGradient(logits: logits, rows: R, classes: C, targets: $0.baseAddress!,
+                                                 dLogits: dLogits, divisor: divisor ?? R)
+                }
+                LinearBackward.backward(x: pooled, rows: R, inFeatures: d, weight: model.head.ptr, outFeatures: C,
+                                        dy: dLogits, dx: dPooled, dWeight: grads.grad(model.head),
+                                        dBias: grads.grad(model.headBias))
+                row = 0
+                for (r, n) in lengths.enumerated() {
+                    MeanPool.backward(dy: dPooled + r * d, rows: n, channels: d, dx: dOutput + row * d)
+                    row += n
+                }
+                MambaLMBackward.backwardEncoder(model.encoder, tokens: tk.baseAddress!, rows: T,
+                                                resetBefore: rs.baseAddress, dOutput: dOutput, grads: grads,
+                                                tape: tape.encoder)
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import MambaModel
+
+/// A classifier model directory, laid out like a Hugging Face checkpoint:
+///   config.json            the backbone's mamba_ssm config + `architectures`, `labels`, `id2label`,
+///                          `label2id`, `num_labels`, `pooling`, `rc_average`
+///   model.safetensors      backbone tensors (mamba_ssm names) + `classifier.weight` (C, d), `classifier.bias` (C)
+///   tokenizer_config.json, vocab.json   the character tokenizer (Caduceus / HyenaDNA ids)
+/// The backbone part loads as a plain Mamba model too (`MambaCheckpoint.load`, e.g. for `embed`): the extra
+/// keys and tensors are ignored there.
+public enum ClassifierDirectory {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+        public init(_ d: String) { description = d }
+    }
+
+    public static func save(_ model: SequenceClassifier, to directory: String, extra: [String: Any] = [:]) throws {
+        let fm = FileManager.default
+        do { try fm.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        catch { throw ModelError.ioError(path: directory, reason: "cannot create directory: \(error.localizedDescription)") }
+        let dir = URL(fileURLWithPath: directory)
+        var config = ModelConfig.mamba(model.encoder.config).json()
+        config["architectures"] = [SequenceClassifier.architecture]
+        config["labels"] = model.labels
+        config["num_labels"] = model.labels.count
+        config["id2label"] = Dictionary(uniqueKeysWithValues: model.labels.enumerated().map { (String($0.offset), $0.element) })
+        config["label2id"] = Dictionary(uniqueKeysWithValues: model.labels.enumerated().map { ($0.element, $0.offset) })
+        config["pooling"] = "mean"
+        config["rc_average"] = model.rcAverage
+        for (k, v) in extra { config[k] = v }
+        try Safetensors.write(model.namedTensors().map { (name: $0.0, value: SafetensorsValue.f32($0.1)) },
+                              metadata: ["format": "pt"], to: dir.appendingPathComponent("model.safetensors").path)
+        try writeJSON(config, to: dir.appendingPathComponent("config.json").path)
+        try writeJSON(["tokenizer_class": "CharacterTokenizer", "characters": ["A", "C", "G", "T", "N"],
+                       "model_max_length": 1_000_000, "padding_side": "left", "add_special_tokens": false,
+                       "unk_token": "[UNK]", "pad_token": "[PAD]", "mask_token": "[MASK]",
+                       "cls_token": "[CLS]", "sep_token": "[SEP]", "bos_token": "[BOS]"] as [String: Any],
+                      to: dir.appendingPathComponent("tokenizer_config.json").path)
+        try writeJSON(Dictionary(uniqueKeysWithValues: DNATokenizer.symbols.enumerated().map { ($0.element, $0.offset) }),
+                      to: dir.appendingPathComponent("vocab.json").path)
+    }
+
+    /// True when `directory/config.json` declares a sequence classifier.
+    public static func isClassifier(_ directory: String) -> Bool {
+        guard let obj = try? readConfig(directory) else { return false }
+        return (obj["architectures"] as? [String])?.contains(SequenceClassifier.architecture) ?? false
+    }
+
+    public static func load(_ directory: String) throws -> SequenceClassifier {
+        let obj = try readConfig(directory)
+        let configPath = URL(fileURLWithPath: directory).appendingPathComponent("config.json").path
+        guard (obj["architectures"] as? [String])?.contains(SequenceClassifier.architecture) ?? false else {
+            throw Failure("\(directory): not a sequence-classifier model (config.json has no architectures: [\"\(SequenceClassifier.architecture)\"])")
+        }
+        guard let labels = obj["labels"] as? [String], labels.count >= 2 else {
+            throw Failure("\(configPath): 'labels' must list at least two class names")
+        }
+        if let p = obj["pooling"] as? String, p != "mean" {
+            throw Failure("\(configPath): pooling '\(p)' is not supported (mean)")
+        }
+        guard let encoder = try MambaCheckpoint.load(directory) as? MambaLMModel else {
+            throw Failure("\(directory): the classifier backbone must be a Mamba (mamba_ssm) model")
+        }
+        let store = try WeightStore(directory: directory)
+        let d = encoder.config.dModel
+        let head = try store.tensor("classifier.weight", shape: [labels.count, d])
+        let bias = try store.tensor("classifier.bias", shape: [labels.count])
+        return SequenceClassifier(encoder: encoder, head: head, headBias: bias, labels: labels,
+                                  rcAverage: obj["rc_average"] as? Bool ?? true)
+    }
+
+    static func readConfig(_ directory: String) throws -> [String: Any] {
+        let path = URL(fileURLWithPath: directory).appendingPathComponent("config.json").path
+        guard let data = FileManager.default.contents(atPath: path) else { throw ModelError.fileNotFound(path: path) }
+        guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw ModelError.badConfig(path: path, reason: "not a JSON object")
+        }
+        return obj
+    }
+
+    static func writeJSON(_ obj: Any, to path: String) throws {
+        let data: Data
+        do { data = try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys]) }
+        catch { throw ModelError.ioError(path: path, reason: "cannot encode JSON: \(error.localizedDescription)") }
+        try writeAtomically(data + Data("\n".utf8), to: path)
+    }
+}

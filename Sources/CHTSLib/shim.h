@@ -37,7 +37,15 @@ static inline hts_pos_t mdna_sam_hdr_tid2len(const sam_hdr_t *h, int tid) { retu
 
 // ---- plain / gzip / BGZF sequence streams through htslib's kseq on a BGZF handle ----
 // bgzf_read reads plain, gzip and BGZF files alike (compression is detected from content).
-KSEQ_INIT(BGZF *, bgzf_read)
+// htslib 1.16's kseq treats a negative read result as data and then loops forever on a
+// corrupt or truncated file, so read errors are turned into end of input here and left in
+// fp->errcode, which the caller checks after each record.
+static inline int mdna_bgzf_read_or_eof(BGZF *fp, void *buf, int len) {
+    ssize_t n = bgzf_read(fp, buf, (size_t)len);
+    if (n < 0) { if (!fp->errcode) fp->errcode |= BGZF_ERR_IO; return 0; }
+    return (int)n;
+}
+KSEQ_INIT(BGZF *, mdna_bgzf_read_or_eof)
 typedef kseq_t mdna_kseq_t;
 static inline mdna_kseq_t *mdna_kseq_init(BGZF *fp) { return kseq_init(fp); }
 static inline void mdna_kseq_destroy(mdna_kseq_t *ks) { kseq_destroy(ks); }

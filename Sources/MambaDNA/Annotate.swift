@@ -1,11 +1,88 @@
 import ArgumentParser
+import DNATasks
+import Foundation
 
 struct Annotate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Call variants (VCF) and annotate motifs (BED/TSV) over alignments or a reference.")
+        abstract: "Call variants (VCF) and annotate motifs (BED/TSV) over alignments or a reference.",
+        discussion: """
+        Motifs (PWM scan, both strands):
+          mamba-dna annotate -f ref.fa [-r chr:a-b | -R regions.bed] --motifs m.jaspar -o hits.bed [--tsv hits.tsv]
+          mamba-dna annotate seqs.fa --motifs m.meme -o hits.bed
+        With INPUT, every record is scanned and positions are on the record; otherwise the reference
+        regions (default: every contig) are scanned and positions are on the reference.
+        Motif files: JASPAR (headed or plain 4-row counts) or MEME minimal format. p-values are exact
+        for the score discretised at 0.01 bit under the 0-order background; hits have p < --thresh.
+        q-values: Benjamini-Hochberg per motif over every window tested (both strands, all sequences).
+        BED (0-based): chrom start end motif_id score strand p-value q-value matched_sequence.
+        TSV (1-based, FIMO columns): motif_id motif_alt_id sequence_name start stop strand score p-value q-value matched_sequence.
+        """)
 
-    @Argument(help: "BAM/CRAM/SAM or FASTA input.")
+    @Argument(help: "Sequences to scan: FASTA/FASTQ (or SAM/BAM/CRAM reads); '-' for stdin.")
     var input: String?
 
-    func run() throws { notYetBuilt("annotate") }
+    @Option(name: [.customShort("f"), .customLong("reference")], help: "Indexed reference FASTA.")
+    var reference: String?
+
+    @Option(name: [.customShort("r"), .customLong("region")], help: "Reference region chr:beg-end (1-based, inclusive); repeatable.")
+    var regions: [String] = []
+
+    @Option(name: [.customShort("R"), .customLong("regions-file")], help: "BED file of reference regions.")
+    var regionsFile: String?
+
+    @Option(name: [.customShort("o"), .customLong("output")], help: "Output file (BED for motifs; default: stdout).")
+    var output: String?
+
+    @OptionGroup(title: "Motifs")
+    var motif: MotifArguments
+
+    func run() throws {
+        if let motifs = motif.motifs {
+            runMotifs(motifs)
+            return
+        }
+        throw ValidationError("nothing to annotate: give --motifs FILE (motif scan)")
+    }
+
+    private func runMotifs(_ motifs: String) {
+        guard motif.threads >= 1 else { fail("--threads must be at least 1", code: 2) }
+        var o = MotifAnnotator.Options(motifs: motifs)
+        o.input = input; o.reference = reference; o.regions = regions; o.regionsFile = regionsFile
+        o.output = output; o.tsv = motif.tsv
+        o.threshold = motif.thresh; o.qValueThreshold = motif.qvThresh
+        o.background = motif.background; o.pseudocount = motif.pseudocount
+        o.bothStrands = !motif.norc; o.threads = motif.threads
+        FileInfo.quietLibraryLogs()
+        do {
+            try MotifAnnotator.run(o) { FileHandle.standardError.write(Data("mamba-dna annotate: \($0)\n".utf8)) }
+        } catch {
+            fail("\(error)")
+        }
+    }
+}
+
+struct MotifArguments: ParsableArguments {
+    @Option(name: .long, help: "Motif file: JASPAR or MEME minimal format.")
+    var motifs: String?
+
+    @Option(name: .long, help: "Report windows with p-value below this (above 1: every window).")
+    var thresh: Double = 1e-4
+
+    @Option(name: .customLong("qv-thresh"), help: "Also require a q-value at most this.")
+    var qvThresh: Double?
+
+    @Option(name: .long, help: "0-order background: uniform, input (composition of the scanned sequences) or a file ('A 0.3' lines).")
+    var background: String = "uniform"
+
+    @Option(name: .long, help: "Pseudocount per matrix column, spread over the bases by the background.")
+    var pseudocount: Double = 0.1
+
+    @Option(name: .long, help: "TSV output in FIMO's columns (1-based positions).")
+    var tsv: String?
+
+    @Flag(name: .long, help: "Scan the given strand only.")
+    var norc = false
+
+    @Option(name: .long, help: "Worker threads (default: all cores).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 }

@@ -47,6 +47,7 @@ struct Classify: ParsableCommand {
         o.threads = threads; o.batchTokens = batchTokens; o.reference = reference
         if noRCAverage { o.rcAverage = false }
         FileInfo.quietLibraryLogs()
+        BLASRuntime.useOptimizedKernels()
         do {
             try ReadClassifier.run(o) { FileHandle.standardError.write(Data("mamba-dna classify: \($0)\n".utf8)) }
         } catch {

@@ -94,6 +94,7 @@ struct Train: ParsableCommand {
         if resume && checkpointEvery == 0 { t.checkpointEvery = Int.max }
         o.training = t
         FileInfo.quietLibraryLogs()
+        BLASRuntime.useOptimizedKernels()
         do {
             try ClassifierTraining.run(o) { FileHandle.standardError.write(Data("mamba-dna train: \($0)\n".utf8)) }
         } catch {

@@ -27,9 +27,11 @@ public struct ClassifierPredictor {
         if start < sequences.count { batches.append(start..<sequences.count) }
         var out = [Float](repeating: 0, count: sequences.count * C)
         let workers = min(threads, batches.count)
+        // Parallel over batches only: kernels that split work across threads would contend with the workers.
         let saved = KernelThreads.count
-        if workers > 1 { KernelThreads.count = 1; Gemm.setThreads(1) }
-        defer { if workers > 1 { KernelThreads.count = saved; Gemm.setThreads(saved) } }
+        KernelThreads.count = 1
+        Gemm.setThreads(1)
+        defer { KernelThreads.count = saved; Gemm.setThreads(saved) }
         out.withUnsafeMutableBufferPointer { o in
             let base = o.baseAddress!
             KernelThreads.run(workers) { w in

@@ -33,14 +33,13 @@ public struct SequenceFileSummary: Sendable, Equatable {
     public static func compute(reader: SequenceReader) throws -> SequenceFileSummary {
         var summary = SequenceFileSummary(path: reader.path, format: reader.detected.format, compression: reader.detected.compression)
         var lengths = RecordLengths()
-        let counts = UnsafeMutablePointer<Int>.allocate(capacity: 256)
-        counts.initialize(repeating: 0, count: 256)
-        defer { counts.deallocate() }
+        let counter = ByteCounter()
         while try reader.advance() {
             let sequence = reader.currentSequence
             lengths.append(sequence.count)
-            countBytes(sequence, into: counts)
+            counter.add(sequence)
         }
+        let counts = counter.counts()
         summary.records = lengths.count
         summary.bases = lengths.total
         summary.minLength = lengths.min
@@ -53,32 +52,51 @@ public struct SequenceFileSummary: Sendable, Equatable {
     }
 }
 
-/// Byte histogram. Four interleaved tables keep consecutive equal bytes from waiting on
-/// each other's increments.
-@inline(__always)
-func countBytes(_ bytes: UnsafeBufferPointer<UInt8>, into counts: UnsafeMutablePointer<Int>) {
-    guard let p = bytes.baseAddress else { return }
-    let n = bytes.count
-    withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 4 * 256) { t in
-        t.initialize(repeating: 0)
-        let tables = t.baseAddress!
-        // UInt32 counters cannot overflow within a chunk of this size.
+/// Byte histogram for base composition. Four interleaved UInt32 tables keep runs of equal
+/// bytes from waiting on each other's increments; they are folded into 64-bit totals only
+/// before they could overflow, so short records cost no per-record bookkeeping.
+final class ByteCounter {
+    private let tables = UnsafeMutablePointer<UInt32>.allocate(capacity: 4 * 256)
+    private var totals = [Int](repeating: 0, count: 256)
+    private var pending = 0
+
+    init() { tables.initialize(repeating: 0, count: 4 * 256) }
+    deinit { tables.deallocate() }
+
+    @inline(__always)
+    func add(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let p = bytes.baseAddress else { return }
+        let n = bytes.count
         var i = 0
         while i < n {
-            let end = Swift.min(n, i + (1 << 30))
+            // No table may pass UInt32.max: fold after at most 2^31 bytes.
+            if pending >= 1 << 31 { fold() }
+            let end = Swift.min(n, i + (1 << 31) - pending)
+            pending += end - i
+            let t = tables
             while i + 4 <= end {
-                tables[Int(p[i])] &+= 1
-                tables[256 + Int(p[i + 1])] &+= 1
-                tables[512 + Int(p[i + 2])] &+= 1
-                tables[768 + Int(p[i + 3])] &+= 1
+                t[Int(p[i])] &+= 1
+                t[256 + Int(p[i + 1])] &+= 1
+                t[512 + Int(p[i + 2])] &+= 1
+                t[768 + Int(p[i + 3])] &+= 1
                 i += 4
             }
-            while i < end { tables[Int(p[i])] &+= 1; i += 1 }
-            for k in 0..<256 {
-                counts[k] += Int(tables[k]) + Int(tables[256 + k]) + Int(tables[512 + k]) + Int(tables[768 + k])
-            }
-            t.update(repeating: 0)
+            while i < end { t[Int(p[i])] &+= 1; i += 1 }
         }
+    }
+
+    private func fold() {
+        for k in 0..<256 {
+            totals[k] += Int(tables[k]) + Int(tables[256 + k]) + Int(tables[512 + k]) + Int(tables[768 + k])
+        }
+        tables.update(repeating: 0, count: 4 * 256)
+        pending = 0
+    }
+
+    /// Occurrences of each byte value so far.
+    func counts() -> [Int] {
+        fold()
+        return totals
     }
 }
 

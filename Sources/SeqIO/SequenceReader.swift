@@ -61,8 +61,8 @@ public final class SequenceReader {
         if detected.compression == .bgzf {
             // A BGZF file cut at a block boundary decodes cleanly; only the missing
             // end-of-file marker shows the loss (not checkable on stdin: returns 2).
+            // Every stored property is set, so a throw from here on runs deinit, which closes.
             if bgzf_check_EOF(fp) == 0 {
-                _ = bgzf_close(fp)
                 throw SeqIOError(.truncated, file: path,
                                  "truncated BGZF file: the end-of-file marker is missing")
             }

@@ -1,5 +1,5 @@
 import XCTest
-@testable import MambaKernels
+import MambaKernels
 
 /// `CausalConv1d.forward` against `forwardReference`: odd channel counts, kernel sizes 1–5, with and
 /// without bias/history, packed resets, threads. Bound: max abs error ≤ 1e-5 (inputs O(1); the fast

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import MambaKernels
+import MambaKernels
 
 /// `FastMath` against Float64 math on dense grids. Bounds are relative errors (absolute near 0 where
 /// the function crosses 0), a few float32 ulps (ulp/2 = 6e-8).

@@ -1,5 +1,5 @@
 import XCTest
-@testable import MambaKernels
+import MambaKernels
 
 /// Vectorised `Norm.rmsNorm` / `Norm.layerNorm` against the plain reference versions, odd channel
 /// counts, including y aliasing x. Bound: max abs error ≤ 1e-5 on O(1) outputs (summation order

@@ -1,5 +1,5 @@
 import XCTest
-@testable import MambaKernels
+import MambaKernels
 
 /// `SelectiveScan` against mamba_ssm `selective_scan_ref` outputs (Fixtures/reference/scan).
 /// Fixture layouts are channel-major — u, delta, z, out (batch, d, L); B, C (batch, n, L) — and are

@@ -1,5 +1,5 @@
 import XCTest
-@testable import MambaKernels
+import MambaKernels
 
 /// `SelectiveScan.forward` against `forwardReference` on random inputs, including sizes that are not
 /// multiples of the 16-channel vector (d = 1, 15, 17, 33), every d_state from 1 to 16, L = 1, packed

@@ -1,0 +1,193 @@
+import Foundation
+import XCTest
+
+/// `mamba-dna info` run as a subprocess: output lines and error messages.
+final class InfoTests: XCTestCase {
+    static let fixtures = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/seqio")
+    func fixture(_ name: String) -> String { Self.fixtures.appendingPathComponent(name).path }
+
+    /// The built `mamba-dna`, next to the test bundle in whichever build folder is in use.
+    static let binary: URL? = {
+        var candidates = [Bundle(for: InfoTests.self).bundleURL.deletingLastPathComponent(),
+                          Bundle.main.bundleURL,
+                          URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()]
+        candidates = candidates.map { $0.standardizedFileURL }
+        for dir in candidates {
+            let url = dir.appendingPathComponent("mamba-dna")
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        return nil
+    }()
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        /// stdout's `key<TAB>value` lines as a dictionary (first occurrence of each key).
+        var fields: [String: String] {
+            var out: [String: String] = [:]
+            for line in stdout.split(separator: "\n") {
+                let parts = line.split(separator: "\t", maxSplits: 1)
+                if parts.count == 2, out[String(parts[0])] == nil { out[String(parts[0])] = String(parts[1]) }
+            }
+            return out
+        }
+    }
+
+    /// Runs `mamba-dna info ARGS`, or a shell line where `$MAMBA_DNA` is the binary.
+    func run(_ arguments: [String], shell: String? = nil) throws -> Result {
+        guard let binary = Self.binary else {
+            XCTFail("mamba-dna binary not found next to the test bundle (build the package first)")
+            return Result(status: -1, stdout: "", stderr: "")
+        }
+        let process = Process()
+        if let shell {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", shell]
+            process.environment = ProcessInfo.processInfo.environment.merging(["MAMBA_DNA": binary.path]) { $1 }
+        } else {
+            process.executableURL = binary
+            process.arguments = ["info"] + arguments
+        }
+        let errFile = FileManager.default.temporaryDirectory.appendingPathComponent("info-stderr-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: errFile.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: errFile) }
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = try FileHandle(forWritingTo: errFile)
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: data, as: UTF8.self),
+                      stderr: (try? String(contentsOf: errFile, encoding: .utf8)) ?? "")
+    }
+
+    func temporaryDirectory() throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("info-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        return dir
+    }
+
+    // MARK: - summaries
+
+    func testFastaSummary() throws {
+        let r = try run([fixture("multi.fa")])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stderr, "")
+        let f = r.fields
+        XCTAssertEqual(f["format"], "FASTA")
+        XCTAssertEqual(f["compression"], "none")
+        XCTAssertEqual(f["records"], "4")
+        XCTAssertEqual(f["bases"], "49")
+        XCTAssertEqual(f["N50"], "15")
+        XCTAssertEqual(f["gc_fraction"], "0.6471")   // 22 / 34
+    }
+
+    func testFastqGzipBgzfAndStdin() throws {
+        for name in ["reads.fq", "reads.fq.gz", "reads.fq.bgz"] {
+            let r = try run([fixture(name)])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertEqual(r.fields["format"], "FASTQ")
+            XCTAssertEqual(r.fields["records"], "52")
+            XCTAssertEqual(r.fields["compression"], ["reads.fq": "none", "reads.fq.gz": "gzip", "reads.fq.bgz": "bgzf"][name])
+        }
+        let piped = try run([], shell: "cat '\(fixture("reads.fq.gz"))' | \"$MAMBA_DNA\" info -")
+        XCTAssertEqual(piped.status, 0, piped.stderr)
+        XCTAssertEqual(piped.fields["records"], "52")
+        XCTAssertEqual(piped.fields["compression"], "gzip")
+        XCTAssertEqual(piped.fields["file"], "-")
+    }
+
+    func testAlignmentSummaries() throws {
+        for (name, format) in [("aln.bam", "BAM"), ("aln.sam", "SAM"), ("aln.cram", "CRAM")] {
+            let r = try run([fixture(name), "--reference", fixture("ref.fa")])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let f = r.fields
+            XCTAssertEqual(f["format"], format)
+            XCTAssertEqual(f["records"], "222")
+            XCTAssertEqual(f["mapped"], "220")
+            XCTAssertEqual(f["unmapped"], "2")
+            XCTAssertEqual(f["contigs"], "3")
+            XCTAssertEqual(f["index"], name == "aln.sam" ? "no" : "yes")
+            XCTAssertTrue(r.stdout.contains("contig\tchr1\t3000\n"), r.stdout)
+        }
+        let piped = try run([], shell: "\"$MAMBA_DNA\" info - < '\(fixture("aln.bam"))'")
+        XCTAssertEqual(piped.fields["records"], "222", piped.stderr)
+    }
+
+    func testModelDirectory() throws {
+        let dir = try temporaryDirectory()
+        try #"{"d_model": 128, "n_layer": 4, "vocab_size": 16, "ssm_cfg": {"d_state": 16}}"#
+            .write(to: dir.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        try Data(count: 8).write(to: dir.appendingPathComponent("model.safetensors"))
+        let r = try run([dir.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.fields["kind"], "model directory")
+        XCTAssertTrue(r.stdout.contains("\"d_model\" : 128"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("\"d_state\" : 16"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("file\tmodel.safetensors\t8"), r.stdout)
+    }
+
+    // MARK: - bad input: one line on stderr naming the file and the problem, exit status 1
+
+    func testBadInputTable() throws {
+        let dir = try temporaryDirectory()
+        func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+        // Inputs large enough to span several gzip/BGZF blocks, then cut.
+        var fastq = ""
+        var state: UInt64 = 7
+        func letter(_ alphabet: [Character]) -> Character {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return alphabet[Int(state >> 33) % alphabet.count]
+        }
+        for i in 0..<3000 {
+            let n = 90 + i % 20
+            fastq += "@r\(i)\n\(String((0..<n).map { _ in letter(["A", "C", "G", "T"]) }))\n+\n"
+            fastq += "\(String((0..<n).map { _ in letter(["#", "5", "?", "F", "I"]) }))\n"
+        }
+        try fastq.write(toFile: path("big.fq"), atomically: true, encoding: .utf8)
+        let make = try run([], shell: """
+            cd '\(dir.path)' && gzip -c big.fq > big.fq.gz && bgzip -c big.fq > big.fq.bgz && \
+            head -c $(( $(stat -c %s big.fq.gz) / 2 )) big.fq.gz > cut.fq.gz && \
+            head -c $(( $(stat -c %s big.fq.bgz) / 2 )) big.fq.bgz > cut.fq.bgz && \
+            head -c 12000 '\(fixture("aln.bam"))' > cut.bam && head -c 9000 '\(fixture("aln.cram"))' > cut.cram && \
+            mkdir notamodel
+            """)
+        XCTAssertEqual(make.status, 0, make.stderr)
+
+        let table: [(String, [String])] = [
+            (path("cut.fq.gz"), ["truncated or corrupt gzip"]),
+            (path("cut.fq.bgz"), ["truncated BGZF"]),
+            (path("cut.bam"), ["truncated BAM"]),
+            (path("cut.cram"), ["truncated CRAM"]),
+            (fixture("qual-mismatch.fq"), ["'bad'", "quality length 4 differs from sequence length 8"]),
+            (fixture("no-header.fa"), ["not FASTA/FASTQ", "expected '>' or '@'"]),
+            (path("missing.fa"), ["cannot open", "No such file"]),
+            (path("notamodel"), ["without config.json"]),
+        ]
+        for (file, words) in table {
+            let r = try run([file])
+            XCTAssertEqual(r.status, 1, "\(file): \(r.stderr)")
+            XCTAssertEqual(r.stdout, "", file)
+            let lines = r.stderr.split(separator: "\n")
+            XCTAssertEqual(lines.count, 1, "expected one stderr line for \(file), got: \(r.stderr)")
+            XCTAssertTrue(r.stderr.hasPrefix("mamba-dna: \(file): "), r.stderr)
+            for w in words { XCTAssertTrue(r.stderr.contains(w), "'\(w)' missing in: \(r.stderr)") }
+        }
+    }
+
+    func testUnreadableFile() throws {
+        // Permission bits do not stop root; the case only means something for other users.
+        if getuid() == 0 { throw XCTSkip("running as root: every file is readable") }
+        let dir = try temporaryDirectory()
+        let file = dir.appendingPathComponent("secret.fa")
+        try ">a\nACGT\n".write(to: file, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0], ofItemAtPath: file.path)
+        let r = try run([file.path])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.hasPrefix("mamba-dna: \(file.path): cannot open: Permission denied"), r.stderr)
+    }
+}

@@ -1,0 +1,213 @@
+import Foundation
+import XCTest
+
+/// `mamba-dna train --task classify` and `mamba-dna classify` end to end, on a tiny GC-rich vs AT-rich set
+/// (debug build: the models are small and the runs short).
+final class TrainClassifyTests: XCTestCase {
+    var binary: URL {
+        let bundle = Bundle(for: Self.self).bundleURL
+        let beside = bundle.deletingLastPathComponent().appendingPathComponent("mamba-dna")
+        if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
+        return bundle.appendingPathComponent("mamba-dna")
+    }
+
+    var work: URL!
+    var repo: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
+
+    override func setUpWithError() throws {
+        work = FileManager.default.temporaryDirectory.appendingPathComponent("train-tests-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: work) }
+
+    func run(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        final class Box: @unchecked Sendable { var data = Data() }
+        let box = Box()
+        let reader = Thread { box.data = out.fileHandleForReading.readDataToEndOfFile() }
+        reader.start()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        while !reader.isFinished { usleep(1000) }
+        return (p.terminationStatus, String(decoding: box.data, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    }
+
+    /// n reads of `length` bases: even ids GC-rich (label GC), odd ids AT-rich (label AT).
+    func writeReads(_ name: String, n: Int, length: Int = 40, seed: UInt64 = 1,
+                    header: (Int, String) -> String = { " label=\($1)" }) throws -> String {
+        var g = SystemRandomNumberGeneratorSeeded(seed: seed)
+        var text = ""
+        for i in 0..<n {
+            let label = i % 2 == 0 ? "GC" : "AT"
+            let gc = i % 2 == 0 ? 0.7 : 0.3
+            let bases = (0..<length).map { _ -> Character in
+                let r = g.nextUnit(), pick = g.nextUnit() < 0.5
+                return r < gc ? (pick ? "G" : "C") : (pick ? "A" : "T")
+            }
+            text += ">r\(i)\(header(i, label))\n\(String(bases))\n"
+        }
+        let url = work.appendingPathComponent(name)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+
+    let tiny = ["--d-model", "16", "--layers", "1", "--d-state", "4", "--batch-tokens", "800", "--lr", "1e-2",
+                "--threads", "2", "--seed", "3"]
+
+    func testTrainThenClassify() throws {
+        let train = try writeReads("train.fa", n: 240)
+        let model = work.appendingPathComponent("model").path
+        let t = try run(["train", "--task", "classify", train, "-o", model, "--steps", "16", "--val-fraction", "0.1",
+                         "--eval-every", "8"] + tiny)
+        XCTAssertEqual(t.status, 0, t.stderr)
+        XCTAssertTrue(t.stderr.contains("step 16/16"), t.stderr)
+        XCTAssertTrue(t.stderr.contains("ETA"), t.stderr)
+        for f in ["config.json", "model.safetensors", "tokenizer_config.json", "vocab.json", "training_summary.json"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: model + "/" + f), f)
+        }
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: model + "/config.json"))) as! [String: Any]
+        XCTAssertEqual(config["architectures"] as? [String], ["MambaDNASequenceClassifier"])
+        XCTAssertEqual(config["labels"] as? [String], ["AT", "GC"])
+        XCTAssertEqual(config["pooling"] as? String, "mean")
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: model + "/training_summary.json"))) as! [String: Any]
+        let val = try XCTUnwrap(summary["validation"] as? [String: Any])
+        let acc = try XCTUnwrap(val["accuracy"] as? Double)
+        XCTAssertGreaterThan(acc, 0.8, "validation accuracy \(acc)")
+
+        // classify: header, one row per read in order, probabilities, report.
+        let test = try writeReads("test.fa", n: 40, seed: 9)
+        let report = work.appendingPathComponent("report.tsv").path
+        let c = try run(["classify", test, "--model", model, "--all-probs", "--report", report, "--threads", "2"])
+        XCTAssertEqual(c.status, 0, c.stderr)
+        let lines = c.stdout.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.first, "#read_id\tlabel\tprobability\tAT\tGC")
+        XCTAssertEqual(lines.count, 41)
+        var correct = 0
+        for (i, line) in lines.dropFirst().enumerated() {
+            let f = line.split(separator: "\t").map(String.init)
+            XCTAssertEqual(f.count, 5, line)
+            XCTAssertEqual(f[0], "r\(i)")
+            let p = try XCTUnwrap(Double(f[2])), pa = try XCTUnwrap(Double(f[3])), pg = try XCTUnwrap(Double(f[4]))
+            XCTAssertEqual(pa + pg, 1, accuracy: 2e-4)
+            XCTAssertEqual(p, max(pa, pg), accuracy: 1e-9)
+            if f[1] == (i % 2 == 0 ? "GC" : "AT") { correct += 1 }
+        }
+        XCTAssertGreaterThan(correct, 30)
+        let rep = try String(contentsOfFile: report, encoding: .utf8).split(separator: "\n").map(String.init)
+        XCTAssertEqual(rep.first, "#class\treads\tfraction")
+        XCTAssertEqual(rep.dropFirst().map { Int($0.split(separator: "\t")[1])! }.reduce(0, +), 40)
+
+        // Same input, -o file and fewer threads: identical rows.
+        let outFile = work.appendingPathComponent("out.tsv").path
+        let c2 = try run(["classify", test, "--model", model, "--all-probs", "-o", outFile, "--threads", "1"])
+        XCTAssertEqual(c2.status, 0, c2.stderr)
+        XCTAssertEqual(try String(contentsOfFile: outFile, encoding: .utf8), c.stdout)
+        XCTAssertTrue(c2.stderr.contains("#class\treads\tfraction"), c2.stderr)
+
+        // BAM input: one row per primary read.
+        let bam = repo.appendingPathComponent("Fixtures/seqio/aln.bam").path
+        let c3 = try run(["classify", bam, "--model", model, "--threads", "1"])
+        XCTAssertEqual(c3.status, 0, c3.stderr)
+        XCTAssertGreaterThan(c3.stdout.split(separator: "\n").count, 1)
+
+        // Fine-tuning from the trained model (--init) works; a conflicting size is refused.
+        let tuned = work.appendingPathComponent("tuned").path
+        let f = try run(["train", train, "-o", tuned, "--init", model, "--steps", "2", "--val-fraction", "0",
+                         "--threads", "1"])
+        XCTAssertEqual(f.status, 0, f.stderr)
+        let bad = try run(["train", train, "-o", work.appendingPathComponent("bad").path, "--init", model,
+                           "--d-model", "32", "--steps", "2"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("incompatible"), bad.stderr)
+    }
+
+    func testLabelsFromTSVAndKey() throws {
+        let reads = try writeReads("keyed.fa", n: 40, header: { " species=\($1) other=x" })
+        let m1 = work.appendingPathComponent("m1").path
+        let a = try run(["train", reads, "--label-key", "species", "-o", m1, "--steps", "2", "--val-fraction", "0"] + tiny)
+        XCTAssertEqual(a.status, 0, a.stderr)
+        let plain = try writeReads("plain.fa", n: 40, header: { _, _ in "" })
+        let tsv = work.appendingPathComponent("labels.tsv")
+        try ((0..<40).map { "r\($0)\t\($0 % 2 == 0 ? "GC" : "AT")" }.joined(separator: "\n") + "\n")
+            .write(to: tsv, atomically: true, encoding: .utf8)
+        let m2 = work.appendingPathComponent("m2").path
+        let b = try run(["train", plain, "--labels", tsv.path, "-o", m2, "--steps", "2", "--val-fraction", "0"] + tiny)
+        XCTAssertEqual(b.status, 0, b.stderr)
+    }
+
+    /// Each bad input: exit status ≠ 0, one error line, and no model directory (nor temporary) left behind.
+    func testBadInputsFailCleanly() throws {
+        let out = work.appendingPathComponent("model").path
+        func expectFailure(_ args: [String], _ message: String, file: StaticString = #filePath, line: UInt = #line) throws {
+            let r = try run(["train"] + args + ["-o", out, "--steps", "2"] + tiny)
+            XCTAssertNotEqual(r.status, 0, file: file, line: line)
+            let errLines = r.stderr.split(separator: "\n").filter { $0.hasPrefix("mamba-dna:") }
+            XCTAssertEqual(errLines.count, 1, r.stderr, file: file, line: line)
+            XCTAssertTrue(r.stderr.contains(message), "expected '\(message)' in: \(r.stderr)", file: file, line: line)
+            let left = try FileManager.default.contentsOfDirectory(atPath: work.path).filter { $0.contains("model") }
+            XCTAssertEqual(left, [], file: file, line: line)
+        }
+        let someMissing = try writeReads("missing.fa", n: 20, header: { i, l in i == 7 ? "" : " label=\(l)" })
+        try expectFailure([someMissing], "1 of 20 reads have no label")
+        let single = try writeReads("single.fa", n: 20, header: { _, _ in " label=GC" })
+        try expectFailure([single], "same label 'GC'")
+        let plain = try writeReads("plain.fa", n: 20, header: { _, _ in "" })
+        let tsv = work.appendingPathComponent("labels.tsv")
+        try ((0..<20).map { "r\($0)\t\($0 % 2 == 0 ? "GC" : "AT")" }.joined(separator: "\n") + "\nr999\tGC\n")
+            .write(to: tsv, atomically: true, encoding: .utf8)
+        try expectFailure([plain, "--labels", tsv.path], "not in the input (first: 'r999')")
+        // A Caduceus checkpoint cannot be fine-tuned by this trainer; a directory without a model neither.
+        let caduceus = repo.appendingPathComponent("Fixtures/reference/caduceus/caduceus_ps").path
+        let labelled = try writeReads("ok.fa", n: 20)
+        try expectFailure([labelled, "--init", caduceus], "incompatible checkpoint")
+        try expectFailure([labelled, "--init", work.path], "incompatible checkpoint")
+    }
+
+    func testClassifyErrors() throws {
+        let reads = try writeReads("r.fa", n: 4)
+        let out = work.appendingPathComponent("o.tsv").path
+        let r = try run(["classify", reads, "--model", work.path, "-o", out])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+        let caduceus = repo.appendingPathComponent("Fixtures/reference/caduceus/caduceus_ps").path
+        let r2 = try run(["classify", reads, "--model", caduceus])
+        XCTAssertNotEqual(r2.status, 0)
+        XCTAssertTrue(r2.stderr.contains("not a sequence-classifier model"), r2.stderr)
+    }
+
+    /// Without --model, the bundled species model classifies the bundled demo reads.
+    func testBundledSpeciesModelIsTheDefault() throws {
+        let demo = repo.appendingPathComponent("Fixtures/demo/species_reads.fa").path
+        let r = try run(["classify", demo, "--threads", "2"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let rows = r.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: "\t").map(String.init) }
+        XCTAssertEqual(rows.count, 60)
+        let species = ["E_coli", "K_pneumoniae", "S_aureus", "H_pylori", "V_cholerae", "S_suis"]
+        XCTAssertTrue(rows.allSatisfy { species.contains($0[1]) }, r.stdout)
+        // The demo reads carry their species in the header: most must come out right.
+        let truth = try String(contentsOfFile: demo, encoding: .utf8).split(separator: "\n").filter { $0.hasPrefix(">") }
+            .map { String($0.split(separator: " ")[1].dropFirst("species=".count)) }
+        XCTAssertGreaterThanOrEqual(zip(rows, truth).filter { $0.0[1] == $0.1 }.count, 48)
+    }
+}
+
+/// A small seeded generator for test data (SplitMix64).
+struct SystemRandomNumberGeneratorSeeded {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1p-53 }
+}

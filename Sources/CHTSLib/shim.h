@@ -82,4 +82,40 @@ static inline int mdna_plp_is_refskip(const bam_pileup1_t *p) { return p->is_ref
 /// The i-th entry of a pileup column.
 static inline const bam_pileup1_t *mdna_plp_at(const bam_pileup1_t *p, int i) { return p + i; }
 
+// ---- VCF/BCF macros (vcf.h) used by the variant caller ----
+static inline int mdna_bcf_hdr_nsamples(const bcf_hdr_t *h) { return bcf_hdr_nsamples(h); }
+static inline const char *mdna_bcf_hdr_id2name(const bcf_hdr_t *h, int rid) { return bcf_hdr_id2name(h, rid); }
+static inline int mdna_bcf_hdr_nseqs(const bcf_hdr_t *h) { return h->n[BCF_DT_CTG]; }
+/// Length of contig `rid` from its `##contig` line (0 when not given).
+static inline hts_pos_t mdna_bcf_hdr_ctg_len(const bcf_hdr_t *h, int rid) {
+    const bcf_hrec_t *r = h->id[BCF_DT_CTG][rid].val ? h->id[BCF_DT_CTG][rid].val->hrec[0] : NULL;
+    if (!r) return 0;
+    int i = bcf_hrec_find_key((bcf_hrec_t *)r, "length");
+    return i < 0 ? 0 : strtoll(r->vals[i], NULL, 10);
+}
+/// GT values (allele indices, -1 missing) of the first sample, at most `cap`; returns the count or < 0.
+static inline int mdna_bcf_first_gt(const bcf_hdr_t *h, bcf1_t *rec, int *out, int cap) {
+    int32_t *gt = NULL; int ngt = 0;
+    int n = bcf_get_genotypes(h, rec, &gt, &ngt);
+    if (n <= 0 || bcf_hdr_nsamples(h) < 1) { free(gt); return -1; }
+    int per = n / bcf_hdr_nsamples(h), k = 0;
+    for (int i = 0; i < per && k < cap; i++) {
+        if (gt[i] == bcf_int32_vector_end) break;
+        out[k++] = bcf_gt_is_missing(gt[i]) ? -1 : bcf_gt_allele(gt[i]);
+    }
+    free(gt);
+    return k;
+}
+static inline int mdna_bcf_update_info_int32(const bcf_hdr_t *h, bcf1_t *r, const char *key, const int32_t *v, int n) { return bcf_update_info_int32(h, r, key, v, n); }
+static inline int mdna_bcf_update_info_float(const bcf_hdr_t *h, bcf1_t *r, const char *key, const float *v, int n) { return bcf_update_info_float(h, r, key, v, n); }
+static inline int mdna_bcf_update_info_flag(const bcf_hdr_t *h, bcf1_t *r, const char *key, int set) { return bcf_update_info_flag(h, r, key, NULL, set); }
+static inline int mdna_bcf_update_format_int32(const bcf_hdr_t *h, bcf1_t *r, const char *key, const int32_t *v, int n) { return bcf_update_format_int32(h, r, key, v, n); }
+static inline int mdna_bcf_update_format_float(const bcf_hdr_t *h, bcf1_t *r, const char *key, const float *v, int n) { return bcf_update_format_float(h, r, key, v, n); }
+/// Writes unphased GT from allele indices.
+static inline int mdna_bcf_update_gt_unphased(const bcf_hdr_t *h, bcf1_t *r, const int *alleles, int n) {
+    int32_t gt[8]; if (n > 8) n = 8;
+    for (int i = 0; i < n; i++) gt[i] = bcf_gt_unphased(alleles[i]);
+    return bcf_update_genotypes(h, r, gt, n);
+}
+
 #endif

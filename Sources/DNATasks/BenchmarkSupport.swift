@@ -22,7 +22,7 @@ public enum BenchClock {
     /// Peak resident set size of this process so far, in MiB (getrusage ru_maxrss is KiB on Linux).
     public static func peakRSSMiB() -> Double {
         var u = rusage()
-        getrusage(RUSAGE_SELF, &u)
+        getrusage(RUSAGE_SELF.rawValue, &u)
         return Double(u.ru_maxrss) / 1024
     }
 

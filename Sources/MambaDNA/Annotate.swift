@@ -36,12 +36,20 @@ struct Annotate: ParsableCommand {
     @OptionGroup(title: "Motifs")
     var motif: MotifArguments
 
+    @OptionGroup(title: "Variants (alignment INPUT)")
+    var variant: VariantArguments
+
     func run() throws {
         if let motifs = motif.motifs {
             runMotifs(motifs)
             return
         }
-        throw ValidationError("nothing to annotate: give --motifs FILE (motif scan)")
+        if let input, variant.variantModel != nil || VariantAnnotator.isAlignmentFile(input) {
+            variant.run(input: input, reference: reference, regions: regions, regionsFile: regionsFile,
+                        output: output, threads: motif.threads)
+            return
+        }
+        throw ValidationError("nothing to annotate: give --motifs FILE (motif scan) or an alignment file (variant calls)")
     }
 
     private func runMotifs(_ motifs: String) {

@@ -14,7 +14,7 @@ struct MambaDNA: ParsableCommand {
         {name}:beg-end for names with colons. Input `-` is stdin.
         """,
         version: "0.1.0",
-        subcommands: [Info.self, Embed.self, Classify.self, Annotate.self, Train.self]
+        subcommands: [Info.self, Embed.self, Classify.self, Annotate.self, Train.self, Bench.self]
     )
 }
 

@@ -13,11 +13,11 @@ struct Train: ParsableCommand {
         early stopping. Progress goes to stderr. Results are deterministic for a given --seed.
         """)
 
-    @Option(name: .long, help: "classify (mlm is not available yet).")
+    @Option(name: .long, help: "classify or variants (mlm is not available yet).")
     var task: String = "classify"
 
     @Argument(help: "Labelled FASTA/FASTQ/SAM/BAM/CRAM input files.")
-    var inputs: [String]
+    var inputs: [String] = []
 
     @Option(name: [.customShort("o"), .customLong("output")], help: "Output model directory.")
     var output: String
@@ -66,7 +66,14 @@ struct Train: ParsableCommand {
     @Option(name: [.customShort("T"), .customLong("reference")], help: "Reference FASTA for CRAM input.")
     var reference: String?
 
+    @OptionGroup(title: "Variants (--task variants)")
+    var variant: VariantTrainArguments
+
     func run() throws {
+        if task == "variants" {
+            variant.run(reference: reference, output: output, threads: threads, seed: seed, force: force)
+            return
+        }
         guard task == "classify" else {
             fail(task == "mlm" ? "--task mlm is not available in this version yet" : "--task must be classify or mlm", code: 2)
         }

@@ -1,0 +1,75 @@
+import Foundation
+import MambaKernels
+import MambaModel
+import MambaTrain
+
+/// Kernel figures: the selective scan alone and the projections' matrix products.
+enum BenchKernels {
+    /// Scan of d_inner 512, d_state 16 over 8,192 positions with Mamba-like inputs: ns per (position × channel),
+    /// on 1 thread (wall and thread-CPU time) and on all threads (wall).
+    static func scan(_ o: Benchmark.Options, _ report: (Benchmark.Result) -> Void) {
+        let L = 8192, d = 512, n = 16
+        var rng = RandomSource(seed: o.seed)
+        func buf(_ count: Int, _ lo: Float, _ hi: Float) -> [Float] {
+            var v = [Float](repeating: 0, count: count); rng.fillUniform(&v, low: lo, high: hi); return v
+        }
+        let u = buf(L * d, -1, 1), delta = buf(L * d, -3, 1), z = buf(L * d, -2, 2), bc = buf(L * 2 * n, -1, 1)
+        let A = (0..<(d * n)).map { -Float($0 % n + 1) }, D = [Float](repeating: 1, count: d), bias = buf(d, -4, -2)
+        var state = [Float](repeating: 0, count: d * n), y = [Float](repeating: 0, count: L * d)
+        func once(_ threads: Int) {
+            bc.withUnsafeBufferPointer { bcp in
+                state.withUnsafeMutableBufferPointer { s in
+                    y.withUnsafeMutableBufferPointer { yy in
+                        // B and C read in place from one (L, 2n) buffer, as the mixer reads them from x_proj's output.
+                        SelectiveScan.forward(u: u, delta: delta, A: A, B: bcp.baseAddress!, C: bcp.baseAddress! + n,
+                                              ldBC: 2 * n, D: D, z: z, deltaBias: bias, state: s.baseAddress!,
+                                              y: yy.baseAddress!, length: L, d: d, n: n, threads: threads)
+                    }
+                }
+            }
+        }
+        let per = { (s: Double) in s * 1e9 / Double(L * d) }
+        let one = BenchClock.measure(runs: o.runs) { once(1) }
+        var r = Benchmark.result(.scan, "scan ns/(t·d), wall", threads: 1, length: L, unit: "ns", seconds: one.wall, per)
+        report(r)
+        r = Benchmark.result(.scan, "scan ns/(t·d), thread CPU", threads: 1, length: L, unit: "ns", seconds: one.cpu, per)
+        report(r)
+        if o.threads > 1 {
+            let all = BenchClock.measure(runs: o.runs) { once(o.threads) }
+            report(Benchmark.result(.scan, "scan ns/(t·d), wall", threads: o.threads, length: L, unit: "ns",
+                                    seconds: all.wall, per))
+        }
+    }
+
+    /// GFLOP/s of `Gemm.linear` for the d256 model's projections over a block of 2,048 rows:
+    /// in_proj (x and z halves), x_proj, dt_proj, out_proj.
+    static func gemm(_ o: Benchmark.Options, _ report: (Benchmark.Result) -> Void) {
+        let rows = 2048, dModel = 256, dInner = 512, dtRank = 16, dxp = dtRank + 32
+        let shapes: [(String, Int, Int)] = [("in_proj", dModel, 2 * dInner), ("x_proj", dInner, dxp),
+                                           ("dt_proj", dtRank, dInner), ("out_proj", dInner, dModel)]
+        var rng = RandomSource(seed: o.seed)
+        for (name, k, nOut) in shapes {
+            var x = [Float](repeating: 0, count: rows * k), w = [Float](repeating: 0, count: nOut * k)
+            rng.fillUniform(&x, low: -1, high: 1); rng.fillUniform(&w, low: -0.1, high: 0.1)
+            var y = [Float](repeating: 0, count: rows * nOut)
+            let flop = 2.0 * Double(rows * k * nOut)
+            for t in Set([1, o.threads]).sorted() {
+                Gemm.setThreads(t)
+                // Repeat small products so one timed run lasts long enough for the clock.
+                let reps = max(1, Int(2e8 / flop))
+                let s = BenchClock.measure(runs: o.runs) {
+                    y.withUnsafeMutableBufferPointer { yy in
+                        for _ in 0..<reps {
+                            Gemm.linear(x: x, rows: rows, inFeatures: k, weight: w, outFeatures: nOut, y: yy.baseAddress!)
+                        }
+                    }
+                }
+                var r = Benchmark.result(.gemm, "\(name) (\(rows)×\(k))·(\(k)×\(nOut)) GFLOP/s", threads: t, length: nil,
+                                         unit: "GFLOP/s", seconds: s.wall) { flop * Double(reps) / $0 / 1e9 }
+                r.extra["m"] = Double(rows); r.extra["k"] = Double(k); r.extra["n"] = Double(nOut)
+                report(r)
+            }
+            Gemm.setThreads(o.threads)
+        }
+    }
+}

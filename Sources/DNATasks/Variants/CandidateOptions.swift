@@ -1,0 +1,38 @@
+import SeqIO
+
+/// Which pileup sites become candidate alleles, and which reads and bases count.
+///
+/// An allele is a candidate when at least `minAltReads` filtered reads carry it and its allele
+/// fraction (supporting reads / filtered depth at its position) reaches `minSNPFraction` for SNPs or
+/// `minIndelFraction` for indels. The floors are DeepVariant's (0.12 / 0.06): low enough that
+/// heterozygous sites at low depth are kept, and the classifier, not the floor, decides.
+public struct CandidateOptions: Sendable {
+    public var minAltReads = 2
+    public var minSNPFraction = 0.12
+    public var minIndelFraction = 0.06
+    /// Read and base filters. Unlike `samtools mpileup`, improperly paired reads are kept: in
+    /// diverged segments mates often map discordantly, and their MAPQ is a feature anyway.
+    public var filter: PileupFilter = {
+        var f = PileupFilter()
+        f.includeAnomalousPairs = true
+        f.minMappingQuality = 0
+        f.minBaseQuality = 13
+        f.maxDepth = 2_000
+        return f
+    }()
+
+    public init() {}
+}
+
+/// One candidate allele with the pileup evidence the classifier sees.
+public struct Candidate: Sendable {
+    public var allele: Allele
+    /// Filtered reads at the allele's (anchor) position.
+    public var depth: Int
+    /// Reads showing the reference there (for indels: the anchor base with no indel after it).
+    public var refCount: Int
+    /// Reads supporting this allele.
+    public var altCount: Int
+    /// `VariantFeatures.names`, in order.
+    public var features: [Float]
+}

@@ -1,0 +1,105 @@
+import SeqIO
+
+/// Turns the pileup columns of one scanned range into candidate alleles with their features.
+///
+/// Columns are scanned over `scanRange` (which should extend past `keepRange` on the left, so an
+/// indel that left-aligns into the kept range from outside it is still seen), and only alleles whose
+/// normalised position lies in `keepRange` are returned: adjacent chunks then report each allele once.
+final class CandidateScanner {
+    let contig: Int
+    let keepRange: Range<Int>
+    let options: CandidateOptions
+    /// Reference bases from 0-based `windowStart` (upper case), covering `scanRange` plus flanks.
+    let window: [UInt8]
+    let windowStart: Int
+    var columns: ColumnStats
+    var alleles: [Allele: AlleleEvidence] = [:]
+    /// Longest read seen (query positions + 1): read-end distances are measured against it, since a
+    /// pileup entry does not carry its read's length.
+    var readLength = 1
+
+    init(contig: Int, scanRange: Range<Int>, keepRange: Range<Int>, window: [UInt8], windowStart: Int,
+         options: CandidateOptions) {
+        self.contig = contig
+        self.keepRange = keepRange
+        self.options = options
+        self.window = window.map(IndelNormalizer.upper)
+        self.windowStart = windowStart
+        columns = ColumnStats(start: scanRange.lowerBound, count: scanRange.count)
+    }
+
+    func refBase(_ position: Int) -> UInt8? {
+        let i = position - windowStart
+        return i >= 0 && i < window.count ? window[i] : nil
+    }
+
+    /// Adds one pileup column (0-based position inside the scanned range; others are ignored).
+    func add(_ column: PileupColumn) {
+        guard let ci = columns.index(column.position), let ref = refBase(column.position) else { return }
+        var depth: Int32 = 0, refReads: Int32 = 0, mismatches: Int32 = 0, refForward: Int32 = 0, mq0: Int32 = 0
+        var refQual: Float = 0, refMapq: Float = 0, refEnd: Float = 0
+        for e in column.entries {
+            if e.isRefSkip { continue }
+            depth += 1
+            if e.mappingQuality == 0 { mq0 += 1 }
+            if e.queryPosition >= readLength { readLength = e.queryPosition + 1 }
+            let endDistance = Float(min(e.queryPosition, max(0, readLength - 1 - e.queryPosition)))
+            if e.isDeletion { mismatches += 1; continue }
+            let base = IndelNormalizer.upper(e.base)
+            if base != ref && base != UInt8(ascii: "N") {
+                mismatches += 1
+                record(Allele(contig: contig, position: column.position, ref: [ref], alt: [base]), e, endDistance)
+            } else if base == ref && e.indel == 0 {
+                refReads += 1
+                if !e.isReverse { refForward += 1 }
+                refQual += Float(e.quality); refMapq += Float(e.mappingQuality); refEnd += endDistance
+            }
+            if e.indel != 0 {
+                if base == ref { mismatches += 1 }
+                let at = column.position + 1
+                let normal = window.withUnsafeBufferPointer {
+                    IndelNormalizer.normalize(at: at, inserted: e.indel > 0 ? e.insertedBases : [],
+                                              deleted: e.indel < 0 ? -e.indel : 0, window: $0, windowStart: windowStart)
+                }
+                if let n = normal, !n.alt.contains(UInt8(ascii: "N")) {
+                    record(Allele(contig: contig, position: n.position, ref: n.ref, alt: n.alt), e, endDistance)
+                }
+            }
+        }
+        columns.depth[ci] = depth; columns.refReads[ci] = refReads; columns.mismatches[ci] = mismatches
+        columns.refForward[ci] = refForward; columns.mapq0[ci] = mq0
+        columns.refQualSum[ci] = refQual; columns.refMapqSum[ci] = refMapq; columns.refEndDistanceSum[ci] = refEnd
+    }
+
+    private func record(_ allele: Allele, _ e: PileupEntry, _ endDistance: Float) {
+        alleles[allele, default: AlleleEvidence()].add(e, endDistance: endDistance)
+    }
+
+    /// The candidates whose position is in the kept range, sorted as a VCF.
+    func finish() -> [Candidate] {
+        let median = columns.medianDepth()
+        var out: [Candidate] = []
+        for (allele, ev) in alleles where keepRange.contains(allele.position) {
+            guard ev.count >= options.minAltReads, let ci = columns.index(allele.position) else { continue }
+            let depth = Int(columns.depth[ci])
+            guard depth > 0 else { continue }
+            let fraction = Double(ev.count) / Double(max(depth, ev.count))
+            guard fraction >= (allele.isSNP ? options.minSNPFraction : options.minIndelFraction) else { continue }
+            let features = VariantFeatures.compute(allele: allele, evidence: ev, column: ci, stats: columns,
+                                                   medianDepth: median, readLength: readLength, scanner: self)
+            out.append(Candidate(allele: allele, depth: max(depth, ev.count), refCount: Int(columns.refReads[ci]),
+                                 altCount: ev.count, features: features))
+        }
+        return out.sorted { $0.allele < $1.allele }
+    }
+}
+
+extension AlleleEvidence {
+    mutating func add(_ e: PileupEntry, endDistance: Float) {
+        if e.isReverse { reverse += 1 } else { forward += 1 }
+        qualSum += Float(e.quality)
+        mapqSum += Float(e.mappingQuality)
+        if e.mappingQuality == 0 { mapq0 += 1 }
+        endDistanceSum += endDistance
+    }
+}

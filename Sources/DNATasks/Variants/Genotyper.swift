@@ -1,0 +1,44 @@
+import Foundation
+
+/// A called variant: the allele, its genotype and Phred-scaled confidences.
+public struct VariantCall: Sendable {
+    public var allele: Allele
+    /// Allele indices of the genotype (`[1]` haploid, `[0, 1]` / `[1, 1]` diploid).
+    public var genotype: [Int]
+    /// −10·log10 P(no variant), capped at `Genotyper.maxQual`.
+    public var qual: Float
+    /// −10·log10 P(genotype is wrong), capped at 99.
+    public var genotypeQuality: Int
+    public var depth: Int
+    public var refCount: Int
+    public var altCount: Int
+}
+
+/// Genotype decisions from the classifier's class probabilities (`0/0`, `0/1`, `1/1`).
+public enum Genotyper {
+    public static let maxQual: Float = 999
+
+    static func phred(_ p: Double) -> Double { -10 * log10(max(p, 1e-100)) }
+
+    /// The call for one candidate, or `nil` when the reference genotype is the most likely.
+    /// Haploid: P(alt) = P(0/1) + P(1/1) (a haploid sample has no heterozygous class; mass the model
+    /// puts there still says "not the reference"), called when above 0.5. Diploid: the most likely class.
+    public static func call(_ c: Candidate, probabilities p: ArraySlice<Float>, ploidy: Int) -> VariantCall? {
+        let p0 = Double(p[p.startIndex]), p1 = Double(p[p.startIndex + 1]), p2 = Double(p[p.startIndex + 2])
+        let genotype: [Int]
+        let pGenotype: Double
+        if ploidy == 1 {
+            guard p1 + p2 > 0.5 else { return nil }
+            genotype = [1]
+            pGenotype = p1 + p2
+        } else {
+            if p0 >= p1 && p0 >= p2 { return nil }
+            genotype = p1 > p2 ? [0, 1] : [1, 1]
+            pGenotype = max(p1, p2)
+        }
+        let qual = Float(min(phred(p0), Double(maxQual)))
+        let gq = Int(min(99, phred(1 - pGenotype)).rounded())
+        return VariantCall(allele: c.allele, genotype: genotype, qual: (qual * 100).rounded() / 100,
+                           genotypeQuality: gq, depth: c.depth, refCount: c.refCount, altCount: c.altCount)
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import MambaKernels
+import SeqIO
+
+/// `annotate` for alignments: pileup candidates → classifier → VCF 4.3.
+public enum VariantAnnotator {
+    public struct Options {
+        /// SAM/BAM/CRAM, coordinate-sorted and indexed.
+        public var alignments: String
+        /// Indexed FASTA (`.fai`) matching the alignment header (names and lengths).
+        public var reference: String
+        /// `-r` regions, samtools syntax (1-based inclusive).
+        public var regions: [String] = []
+        /// `-R` BED file (0-based half-open).
+        public var regionsFile: String?
+        /// `.vcf`, `.vcf.gz` (+ `.tbi`), `.bcf` (+ `.csi`) or `-`.
+        public var output: String
+        /// Model directory; `nil` = the shipped default.
+        public var model: String?
+        public var ploidy = 1
+        public var threads = 1
+        public var sample: String?
+        /// QUAL below which calls are marked `LowQual` (still reported).
+        public var lowQual: Float = 20
+        public var candidates = CandidateOptions()
+        public var commandLine: String?
+
+        public init(alignments: String, reference: String, output: String) {
+            self.alignments = alignments
+            self.reference = reference
+            self.output = output
+        }
+    }
+
+    /// Whether `path` is an alignment file (SAM/BAM/CRAM by content), i.e. input for variant calling.
+    public static func isAlignmentFile(_ path: String) -> Bool {
+        (try? DetectedFormat.detect(path: path).format.isAlignment) ?? false
+    }
+
+    /// Calls variants and writes the VCF. Progress lines go to `log`.
+    /// - Throws: `VariantError` / `SeqIOError` with one-line descriptions naming the file (alignment
+    ///   file without index, reference not matching the alignment header, unreadable model, …); no
+    ///   output file is left behind on error.
+    public static func run(_ o: Options, log: (String) -> Void = { _ in }) throws {
+        guard o.ploidy == 1 || o.ploidy == 2 else { throw VariantError(file: "--ploidy", "must be 1 or 2") }
+        let modelPath = o.model ?? DefaultVariantModel.path()
+        guard let modelPath else {
+            throw VariantError(file: "--variant-model", "no model given and no default variant model found (Fixtures/models/variants)")
+        }
+        let model = try VariantModel(directory: modelPath)
+        let inputs = try VariantInputs(alignments: o.alignments, reference: o.reference,
+                                       regionTexts: o.regions, regionsFile: o.regionsFile)
+        let chunks = inputs.chunks(size: CandidateGenerator.chunkSize)
+        let started = Date()
+        Gemm.setThreads(1)   // the workers already use every core
+        let perChunk = try CandidateGenerator.map(inputs, chunks: chunks, options: o.candidates, threads: o.threads) { _, candidates in
+            let probs = model.probabilities(features: candidates.flatMap(\.features), rows: candidates.count)
+            return candidates.indices.compactMap { i in
+                Genotyper.call(candidates[i], probabilities: probs[(3 * i)..<(3 * i + 3)], ploidy: o.ploidy)
+            }
+        }
+        let calls = perChunk.flatMap { $0 }
+        let sample = o.sample ?? URL(fileURLWithPath: o.alignments).deletingPathExtension().lastPathComponent
+        let header = VCFWriter.Header(contigs: inputs.contigs, reference: o.reference, sample: sample,
+                                      source: "mamba-dna annotate (variant model \(modelPath))", commandLine: o.commandLine)
+        try VCFWriter.write(calls, header: header, to: o.output, lowQual: o.lowQual, threads: o.threads)
+        let bp = inputs.regions.reduce(0) { $0 + ($1.end! - $1.start) }
+        log("\(calls.count) variants (\(calls.filter { $0.allele.isSNP }.count) SNPs) over \(bp) bp in \(chunks.count) chunks, "
+            + String(format: "%.1f s", Date().timeIntervalSince(started)))
+    }
+}

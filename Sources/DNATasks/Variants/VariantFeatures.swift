@@ -1,0 +1,80 @@
+import Foundation
+
+/// The per-candidate feature vector the classifier reads. Counts enter as log1p, fractions as they
+/// are, qualities scaled to about [0, 1]; the model also standardises each feature with the
+/// training set's mean and spread.
+public enum VariantFeatures {
+    public static let names = [
+        "is_indel", "is_insertion", "indel_length_log",
+        "depth_log", "alt_log", "ref_log", "depth_relative",
+        "alt_fraction", "ref_fraction", "other_fraction",
+        "alt_forward_fraction", "ref_forward_fraction", "strand_bias", "alt_both_strands",
+        "alt_base_quality", "ref_base_quality", "alt_mapq", "ref_mapq", "alt_mapq0_fraction", "mapq0_fraction",
+        "alt_end_distance", "ref_end_distance",
+        "mismatch_density_10", "mismatch_density_50", "variant_like_sites_50",
+        "homopolymer", "tandem_repeat_span", "event_repeat_copies", "gc_50",
+    ]
+
+    public static var count: Int { names.count }
+
+    static func compute(allele: Allele, evidence ev: AlleleEvidence, column ci: Int, stats: ColumnStats,
+                        medianDepth: Float, readLength: Int, scanner: CandidateScanner) -> [Float] {
+        let depth = Float(max(Int(stats.depth[ci]), ev.count))
+        let alt = Float(ev.count)
+        let ref = Float(stats.refReads[ci])
+        let refFwd = Float(stats.refForward[ci])
+        let half = Float(max(1, readLength / 2))
+        let altFwdFrac = Float(ev.forward) / max(alt, 1)
+        let refFwdFrac = ref > 0 ? refFwd / ref : 0.5
+        let position = allele.position
+        let indel = !allele.isSNP
+        let change = allele.lengthChange
+        // The event's bases (inserted or deleted), for repeat context.
+        let event: [UInt8] = change > 0 ? Array(allele.alt.dropFirst()) : change < 0 ? Array(allele.ref.dropFirst()) : allele.alt
+
+        func base(_ p: Int) -> UInt8? { scanner.refBase(p) }
+        func run(_ p: Int) -> Int {
+            guard let b = base(p) else { return 0 }
+            var l = p, r = p
+            while let x = base(l - 1), x == b, p - l < 50 { l -= 1 }
+            while let x = base(r + 1), x == b, r - p < 50 { r += 1 }
+            return r - l + 1
+        }
+        let homopolymer = indel ? run(position + 1) : max(run(position - 1), run(position + 1))
+        // Longest span right of the anchor made of copies of one unit of 1–6 bases.
+        var strSpan = 0
+        for unit in 1...6 {
+            var copies = 1
+            while copies < 40, (0..<unit).allSatisfy({ base(position + 1 + copies * unit + $0) == base(position + 1 + $0) && base(position + 1 + $0) != nil }) {
+                copies += 1
+            }
+            if copies >= 2 { strSpan = max(strSpan, copies * unit) }
+        }
+        var eventCopies = 0
+        if indel && !event.isEmpty {
+            var p = position + 1
+            while eventCopies < 40, (0..<event.count).allSatisfy({ base(p + $0) == event[$0] }) {
+                eventCopies += 1; p += event.count
+            }
+        }
+        var gc: Float = 0, n: Float = 0
+        for p in (position - 25)...(position + 25) {
+            guard let b = base(p) else { continue }
+            n += 1
+            if b == UInt8(ascii: "G") || b == UInt8(ascii: "C") { gc += 1 }
+        }
+        return [
+            indel ? 1 : 0, change > 0 ? 1 : 0, log1p(Float(abs(change))),
+            log1p(depth), log1p(alt), log1p(ref), medianDepth > 0 ? min(depth / medianDepth, 5) : 1,
+            alt / depth, ref / depth, max(0, depth - alt - ref) / depth,
+            altFwdFrac, refFwdFrac, abs(altFwdFrac - refFwdFrac), ev.forward > 0 && ev.reverse > 0 ? 1 : 0,
+            ev.qualSum / max(alt, 1) / 40, ref > 0 ? stats.refQualSum[ci] / ref / 40 : 0,
+            ev.mapqSum / max(alt, 1) / 60, ref > 0 ? stats.refMapqSum[ci] / ref / 60 : 0,
+            Float(ev.mapq0) / max(alt, 1), Float(stats.mapq0[ci]) / depth,
+            ev.endDistanceSum / max(alt, 1) / half, ref > 0 ? stats.refEndDistanceSum[ci] / ref / half : 0,
+            stats.mismatchDensity(around: position, radius: 10), stats.mismatchDensity(around: position, radius: 50),
+            log1p(Float(stats.variantLikeSites(around: position, radius: 50))),
+            log1p(Float(homopolymer)), log1p(Float(strSpan)), log1p(Float(eventCopies)), n > 0 ? gc / n : 0.5,
+        ]
+    }
+}

@@ -1,0 +1,96 @@
+import ArgumentParser
+import DNATasks
+import Foundation
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure kernel and encoder throughput.",
+        discussion: """
+        Suites: scan (selective scan alone, d_inner 512, d_state 16: ns per position×channel), gemm (GFLOP/s of the
+        projection products), encoder (d_model 256 × 16 layer Mamba stack streamed over each --length: tokens/s),
+        caduceus (the same dims as Caduceus-PS, bidirectional + RCPS), packed (150 bp reads packed into batches:
+        reads/s and tokens/s, d256×16 and d64×4). Default: all suites.
+        Every figure is the median of --runs timed runs after one warm-up; peak_rss_MiB is the process's peak
+        resident set so far (run one length per process to compare memory across lengths; scripts/bench does).
+        A TSV table goes to stdout, JSON to --json FILE.
+        """)
+
+    @Argument(help: "Suites to run: scan, gemm, encoder, caduceus, packed (default: all).")
+    var suites: [String] = []
+
+    @Option(name: .long, help: "Threads for the kernels and the matrix products (default: all CPUs).")
+    var threads: Int?
+
+    @Option(name: .long, help: "Timed runs per figure, after one warm-up (the median is reported).")
+    var runs: Int = 5
+
+    @Option(name: .customLong("length"), help: "Encoder length in tokens (repeatable; default 512, 8192, 65536, 1048576).")
+    var lengths: [Int] = []
+
+    @Option(name: .customLong("caduceus-length"), help: "Sequence length for the caduceus suite.")
+    var caduceusLength: Int = 131_072
+
+    @Option(name: .customLong("stream-chunk"), help: "Tokens per streaming call in the encoder suite.")
+    var streamChunk: Int = 8192
+
+    @Option(name: .customLong("batch-bases"), help: "Bases per packed batch in the packed suite.")
+    var batchBases: Int = 8192
+
+    @Option(name: .long, help: "Run the encoder and packed suites on this Mamba checkpoint instead of random weights.")
+    var model: String?
+
+    @Option(name: .customLong("save-model"), help: "Write the benchmark's d256×16 model to this directory.")
+    var saveModel: String?
+
+    @Option(name: .long, help: "Seed of the random weights and inputs.")
+    var seed: UInt64 = 1
+
+    @Option(name: .long, help: "Also write the figures as JSON to this file.")
+    var json: String?
+
+    func validate() throws {
+        for s in suites where Benchmark.Suite(rawValue: s) == nil {
+            throw ValidationError("unknown suite '\(s)' (scan, gemm, encoder, caduceus, packed)")
+        }
+        if runs < 1 { throw ValidationError("--runs must be at least 1") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if lengths.contains(where: { $0 < 1 }) || caduceusLength < 1 { throw ValidationError("lengths must be positive") }
+    }
+
+    func run() throws {
+        BLASRuntime.useOptimizedKernels()
+        var o = Benchmark.Options()
+        if !suites.isEmpty { o.suites = suites.compactMap(Benchmark.Suite.init(rawValue:)) }
+        if let threads { o.threads = threads }
+        o.runs = runs
+        if !lengths.isEmpty { o.lengths = lengths }
+        o.caduceusLength = caduceusLength
+        o.streamChunk = streamChunk
+        o.batchBases = batchBases
+        o.modelDirectory = model
+        o.saveModelDirectory = saveModel
+        o.seed = seed
+        var results: [[String: Any]] = []
+        print(Benchmark.tableHeader)
+        do {
+            try Benchmark.run(o) { r in
+                print(Benchmark.tableRow(r))
+                fflush(stdout)
+                results.append(r.json)
+            }
+        } catch {
+            fail("\(error)")
+        }
+        if let json {
+            let doc: [String: Any] = ["environment": Benchmark.environment(o), "results": results]
+            do {
+                let data = try JSONSerialization.data(withJSONObject: doc, options: [.prettyPrinted, .sortedKeys])
+                let tmp = json + ".tmp"
+                try data.write(to: URL(fileURLWithPath: tmp))
+                guard rename(tmp, json) == 0 else { throw CocoaError(.fileWriteUnknown) }
+            } catch {
+                fail("cannot write \(json): \(error.localizedDescription)")
+            }
+        }
+    }
+}

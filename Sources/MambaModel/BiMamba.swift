@@ -24,8 +24,53 @@ public struct BiMambaMixer {
                         chunkRows: Int, ws: BiMambaWorkspace) {
         let L = segments.length
         if L == 0 { return }
-        if L <= chunkRows { forwardWhole(h, ldh: ldh, segments: segments, out: out, ldo: ldo, ws: ws) }
+        if let rev, weightTie, strategy == .add {
+            forwardTiedAdd(rev, h, ldh: ldh, segments: segments, out: out, ldo: ldo, chunkRows: chunkRows, ws: ws)
+        } else if L <= chunkRows { forwardWhole(h, ldh: ldh, segments: segments, out: out, ldo: ldo, ws: ws) }
         else { forwardChunked(h, ldh: ldh, segments: segments, out: out, ldo: ldo, chunkRows: chunkRows, ws: ws) }
+    }
+
+    /// Tied weights, `add`: in_proj once over all L rows (rev's input is the same rows flipped), the two scans chunk
+    /// by chunk over those rows (fwd left to right, rev right to left on flipped copies of one chunk), their outputs
+    /// summed in place, then one out_proj: out_proj(y_f) + flip(out_proj(y_r)) = out_proj(y_f + flip(y_r)).
+    /// Half the matrix work of running two mixers; memory is 3·L·dInner floats plus per-chunk temporaries.
+    private func forwardTiedAdd(_ rev: MambaMixer, _ h: UnsafePointer<Float>, ldh: Int, segments s: Segments,
+                                out: UnsafeMutablePointer<Float>, ldo: Int, chunkRows: Int, ws: BiMambaWorkspace) {
+        let c = config, L = s.length, di = c.dInner, chunk = max(1, min(chunkRows, L))
+        let xc = ws.xcAll.reserve(L * di), z = ws.zAll.reserve(L * di), ysum = ws.ySum.reserve(L * di)
+        Gemm.linear(x: h, rows: L, inFeatures: c.dModel, ldx: ldh, weight: fwd.inProjWeight.ptr, bias: fwd.inProjBias?.ptr,
+                    outFeatures: di, y: xc)
+        Gemm.linear(x: h, rows: L, inFeatures: c.dModel, ldx: ldh, weight: fwd.inProjWeight.ptr + di * c.dModel,
+                    bias: fwd.inProjBias.map { $0.ptr + di }, outFeatures: di, y: z)
+        // One sequence fits one chunk: no state needs carrying (the scan starts from zero either way).
+        let stateF: MixerState? = L > chunk ? ws.state(0, c) : nil
+        let stateR: MixerState? = L > chunk ? ws.state(1, c) : nil
+        stateF?.reset(); stateR?.reset()
+        s.forwardResets.withUnsafeBufferPointer { resets in
+            var a = 0
+            while a < L {
+                let n = min(chunk, L - a)
+                fwd.core(xc: xc + a * di, z: z + a * di, y: ysum + a * di, rows: n, state: stateF,
+                         resetBefore: resets.baseAddress! + a, act: ws.fwd)
+                a += n
+            }
+        }
+        ws.rev.reserve(rows: chunk, c)
+        let rxc = ws.rev.xc.ptr, rz = ws.rev.z.ptr, ry = ws.rev.y.ptr
+        s.reverseResets.withUnsafeBufferPointer { resets in
+            var b = L  // chunk [a, b) taken from the right end, flipped
+            while b > 0 {
+                let n = min(chunk, b), a = b - n
+                Ops.reverseRows(xc + a * di, ld: di, to: rxc, ld: di, rows: n, cols: di)
+                Ops.reverseRows(z + a * di, ld: di, to: rz, ld: di, rows: n, cols: di)
+                // Row i of the flipped chunk is original row b−1−i, i.e. reversed index L−b+i.
+                rev.core(xc: rxc, z: rz, y: ry, rows: n, state: stateR, resetBefore: resets.baseAddress! + (L - b), act: ws.rev)
+                for r in 0..<n { Ops.addInPlace(ysum + (a + r) * di, ry + (n - 1 - r) * di, count: di) }
+                b = a
+            }
+        }
+        fwd.outProject(ysum, rows: L, out: out, ldo: ldo)
+        if let b = fwd.outProjBias { for r in 0..<L { Ops.addInPlace(out + r * ldo, b.ptr, count: c.dModel) } }
     }
 
     private func forwardWhole(_ h: UnsafePointer<Float>, ldh: Int, segments s: Segments, out: UnsafeMutablePointer<Float>,
@@ -115,5 +160,17 @@ public final class BiMambaWorkspace {
     let ySum = Scratch()          // (L, dInner)
     let revOut = Scratch()        // (rows, dModel)
     let flippedInput = Scratch()  // (rows, dModel)
+    let xcAll = Scratch()         // (L, dInner) in_proj x half, tied path
+    let zAll = Scratch()          // (L, dInner) in_proj z half, tied path
+    private var states: [MixerState] = []
     public init() {}
+
+    /// Carried conv/scan state number i (0: fwd, 1: rev) for mixers of config c, kept across calls.
+    func state(_ i: Int, _ c: MixerConfig) -> MixerState {
+        if states.count <= i || states[i].ssm.count != c.dInner * c.dState || states[i].convHistory.count != (c.dConv - 1) * c.dInner {
+            while states.count <= i { states.append(MixerState(c)) }
+            states[i] = MixerState(c)
+        }
+        return states[i]
+    }
 }

@@ -98,11 +98,10 @@ public struct CaduceusModel: SequenceModel {
     public func hiddenStates(packed tokens: [Int32], segments: Segments) -> [Float] {
         precondition(tokens.count == segments.length, "tokens and segments differ in length")
         let L = tokens.count, d = config.dModel, W = outputDim
-        var out = [Float](repeating: 0, count: L * W)
-        if L == 0 { return out }
+        if L == 0 { return [] }
         let hs = Scratch(L * W)      // (L, W) block output
         let r = Scratch(L * W)       // (L, W) residual stream
-        let x = Scratch(L * W)       // (L, W) normed mixer input
+        let x = Scratch(config.rcps ? 1 : L * W)  // (L, W) normed mixer input (plain stack only)
         let ws = BiMambaWorkspace()
         let hp = hs.ptr
         tokens.withUnsafeBufferPointer { embed($0.baseAddress!, count: L, into: hp) }
@@ -113,39 +112,45 @@ public struct CaduceusModel: SequenceModel {
                 layer.mixer.forward(x.ptr, ldh: d, segments: segments, out: hp, ldo: d, chunkRows: chunkRows, ws: ws)
             }
             Ops.addInPlace(r.ptr, hp, count: L * d)
+            var out = [Float](repeating: 0, count: L * W)
             out.withUnsafeMutableBufferPointer { normF.forward(r.ptr, ldx: d, rows: L, y: $0.baseAddress!, ldy: d) }
             return withExtendedLifetime((hs, r, x)) { out }
         }
 
-        let rcIn = Scratch(L * d), rcOut = Scratch(L * d)  // (L, d) the rc strand, flipped back to reading order
-        let revSegments = segments.reversed()
-        for (i, layer) in layers.enumerated() {
-            // s = r + h, into x for now
-            if i == 0 { x.ptr.update(from: hp, count: L * W) } else {
-                x.ptr.update(from: r.ptr, count: L * W)
-                Ops.addInPlace(x.ptr, hp, count: L * W)
-            }
-            if config.fusedAddNorm {
-                Ops.copyRows(x.ptr + d, ld: W, to: r.ptr, ld: W, rows: L, cols: d)
-                Ops.copyRows(x.ptr, ld: W, to: r.ptr + d, ld: W, rows: L, cols: d)
-            } else {
-                r.ptr.update(from: x.ptr, count: L * W)
-            }
-            layer.norm.forward(r.ptr, ldx: W, rows: L, y: x.ptr, ldy: W)
-            layer.normRev.forward(r.ptr + d, ldx: W, rows: L, y: x.ptr + d, ldy: W)
-            // forward strand: M(x₀), read and written in place with row stride W
-            layer.mixer.forward(x.ptr, ldh: W, segments: segments, out: hp, ldo: W, chunkRows: chunkRows, ws: ws)
-            // rc strand: rc(M(rc(x₁))); rc flips the whole buffer, so the packed sequences appear in reverse order
-            Ops.reverseComplement(x.ptr + d, ld: W, to: rcIn.ptr, ld: d, rows: L, cols: d)
-            layer.mixer.forward(rcIn.ptr, ldh: d, segments: revSegments, out: rcOut.ptr, ldo: d, chunkRows: chunkRows, ws: ws)
-            Ops.reverseComplement(rcOut.ptr, ld: d, to: hp + d, ld: W, rows: L, cols: d)
-        }
+        rcpsLayers(r: r.ptr, h: hp, segments: segments)
         Ops.addInPlace(r.ptr, hp, count: L * W)
+        // Allocated only now that the layers' temporaries are gone: it is the largest buffer at the peak otherwise.
+        var out = [Float](repeating: 0, count: L * W)
         out.withUnsafeMutableBufferPointer { o in
             normF.forward(r.ptr, ldx: W, rows: L, y: o.baseAddress!, ldy: W)
             normFRev.forward(r.ptr + d, ldx: W, rows: L, y: o.baseAddress! + d, ldy: W)
         }
-        return withExtendedLifetime((hs, r, x, rcIn, rcOut)) { out }
+        return withExtendedLifetime((hs, r, x)) { out }
+    }
+
+    /// The RCPS blocks over (L, 2d) rows: h holds the embedding on entry and the last block's output on return,
+    /// r the residual stream before that output is added. Each strand runs through an (L, d) buffer of its own,
+    /// so the temporaries (freed on return) are 2·L·d floats here plus the mixer's 3·L·dInner.
+    private func rcpsLayers(r: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>, segments: Segments) {
+        let L = segments.length, d = config.dModel, W = 2 * d
+        let strand = Scratch(L * d), strandOut = Scratch(L * d)
+        let ws = BiMambaWorkspace()
+        let revSegments = segments.reversed()
+        for (i, layer) in layers.enumerated() {
+            // s = r + h, kept in r
+            if i == 0 { r.update(from: h, count: L * W) } else { Ops.addInPlace(r, h, count: L * W) }
+            if config.fusedAddNorm { Ops.swapHalves(r, rows: L, half: d) }
+            // forward strand: M(norm(r₀)), written into h₀
+            layer.norm.forward(r, ldx: W, rows: L, y: strand.ptr, ldy: d)
+            layer.mixer.forward(strand.ptr, ldh: d, segments: segments, out: h, ldo: W, chunkRows: chunkRows, ws: ws)
+            // rc strand: rc(M(rc(norm_rev(r₁)))), and rc∘norm_rev = norm∘rc; rc flips the whole buffer, so the packed
+            // sequences appear in reverse order
+            Ops.reverseComplement(r + d, ld: W, to: strand.ptr, ld: d, rows: L, cols: d)
+            layer.norm.forward(strand.ptr, ldx: d, rows: L, y: strand.ptr, ldy: d)
+            layer.mixer.forward(strand.ptr, ldh: d, segments: revSegments, out: strandOut.ptr, ldo: d,
+                                chunkRows: chunkRows, ws: ws)
+            Ops.reverseComplement(strandOut.ptr, ld: d, to: h + d, ld: W, rows: L, cols: d)
+        }
     }
 
     /// (L, outputDim) embedding rows; RCPS adds the reverse-complement half reverse(E[comp(id)]).

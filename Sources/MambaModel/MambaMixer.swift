@@ -120,13 +120,23 @@ extension MambaMixer {
     /// `state` (optional) supplies the conv history and scan state before row 0 and receives them after row T−1;
     /// without it both start at zero. `resetBefore` (T) marks packed-sequence starts.
     public func core(_ act: MixerActivations, rows T: Int, state: MixerState?, resetBefore: UnsafePointer<UInt8>?) {
-        let c = config
         precondition(act.rows >= T)
+        core(xc: act.xc.ptr, z: act.z.ptr, y: act.y.ptr, rows: T, state: state, resetBefore: resetBefore, act: act)
+    }
+
+    /// `core` on caller-owned rows: xc, z (T, dInner) in, y (T, dInner) out, so a long sequence's in_proj output
+    /// can be scanned in place chunk by chunk. act supplies the per-chunk temporaries (u, xdbl, delta).
+    public func core(xc: UnsafePointer<Float>, z: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows T: Int,
+                     state: MixerState?, resetBefore: UnsafePointer<UInt8>?, act: MixerActivations) {
+        let c = config
+        if act.rows < T { act.reserve(rows: T, c) }
         let dxp = c.dtRank + 2 * c.dState
-        CausalConv1d.forward(x: act.xc.ptr, length: T, channels: c.dInner, weight: convWeight.ptr, bias: convBias?.ptr,
+        CausalConv1d.forward(x: xc, length: T, channels: c.dInner, weight: convWeight.ptr, bias: convBias?.ptr,
                              kernelSize: c.dConv, history: state.map { $0.convHistory.ptr }, y: act.u.ptr,
                              resetBefore: resetBefore)
-        Activation.siluInPlace(act.u.ptr, count: T * c.dInner)
+        // The SIMD SiLU (polynomial exp, ≈1e-6 relative) is the one the scan's gate uses; libm's scalar expf here
+        // cost about a tenth of the whole layer.
+        FastMath.siluInPlace(act.u.ptr, count: T * c.dInner)
         Gemm.linear(x: act.u.ptr, rows: T, inFeatures: c.dInner, weight: xProjWeight.ptr, outFeatures: dxp, y: act.xdbl.ptr)
         Gemm.linear(x: act.xdbl.ptr, rows: T, inFeatures: c.dtRank, ldx: dxp, weight: dtProjWeight.ptr,
                     outFeatures: c.dInner, y: act.delta.ptr)
@@ -137,10 +147,10 @@ extension MambaMixer {
             h.update(repeating: 0, count: c.dInner * c.dState)
         }
         SelectiveScan.forward(u: act.u.ptr, delta: act.delta.ptr, A: act.A.ptr, B: act.xdbl.ptr + c.dtRank,
-                              C: act.xdbl.ptr + c.dtRank + c.dState, ldBC: dxp, D: D.ptr, z: act.z.ptr,
-                              deltaBias: dtProjBias.ptr, state: h, y: act.y.ptr, length: T, d: c.dInner, n: c.dState,
+                              C: act.xdbl.ptr + c.dtRank + c.dState, ldBC: dxp, D: D.ptr, z: z,
+                              deltaBias: dtProjBias.ptr, state: h, y: y, length: T, d: c.dInner, n: c.dState,
                               resetBefore: resetBefore)
-        if let state { updateHistory(state.convHistory, xc: act.xc.ptr, rows: T, resetBefore: resetBefore) }
+        if let state { updateHistory(state.convHistory, xc: xc, rows: T, resetBefore: resetBefore) }
     }
 
     /// out (T, dModel, row stride ldo) = out_proj(y) (or += when accumulating).

@@ -35,6 +35,14 @@ enum Ops {
         }
     }
 
+    /// Exchanges columns [0, half) and [half, 2·half) of every row of a (rows, 2·half) buffer.
+    static func swapHalves(_ x: UnsafeMutablePointer<Float>, rows: Int, half: Int) {
+        for r in 0..<rows {
+            let a = x + r * 2 * half, b = a + half
+            for c in 0..<half { let t = a[c]; a[c] = b[c]; b[c] = t }
+        }
+    }
+
     /// dst = rc(src): flip along positions AND channels (the RCPS reverse-complement of a hidden state).
     static func reverseComplement(_ src: UnsafePointer<Float>, ld ldSrc: Int, to dst: UnsafeMutablePointer<Float>, ld ldDst: Int,
                                   rows: Int, cols: Int) {

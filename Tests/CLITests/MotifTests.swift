@@ -148,13 +148,17 @@ final class MotifTests: XCTestCase {
             }
             mass[s, default: 0] += p
         }
-        return { s in mass.filter { $0.key >= s }.values.reduce(0, +) }
+        var tail: [Int: Double] = [:]
+        var acc = 0.0
+        for s in mass.keys.sorted(by: >) { acc += mass[s]!; tail[s] = acc }
+        return { s in tail[s]! }   // only reachable scores are asked for
     }
 
     // MARK: q-values
 
     /// Direct Benjamini–Hochberg: q_i = min over tests j with p_j ≥ p_i of min(1, p_j · m / rank_j),
     /// rank_j = number of tests with p ≤ p_j.
+    /// Literal and cubic: for small inputs only.
     static func directBH(_ p: [Double]) -> [Double] {
         let m = Double(p.count)
         return p.map { pi in
@@ -167,9 +171,31 @@ final class MotifTests: XCTestCase {
         }
     }
 
+    /// The textbook step-up form over sorted p-values: q(i) = min over k ≥ i of p(k)·m/k, ties
+    /// sharing the value at their last rank.
+    static func sortedBH(_ p: [Double]) -> [Double] {
+        let order = p.indices.sorted { p[$0] < p[$1] }
+        let m = Double(p.count)
+        var q = [Double](repeating: 1, count: p.count)
+        var running = 1.0
+        for k in stride(from: order.count - 1, through: 0, by: -1) {
+            running = min(running, p[order[k]] * m / Double(k + 1))
+            q[order[k]] = running
+        }
+        // Ties: every member takes the value of the last (highest-rank) one.
+        var k = order.count - 1
+        while k >= 0 {
+            var j = k
+            while j > 0 && p[order[j - 1]] == p[order[k]] { j -= 1 }
+            for t in j...k { q[order[t]] = q[order[k]] }
+            k = j - 1
+        }
+        return q
+    }
+
     func testBenjaminiHochbergMatchesDirectComputation() {
         var x: UInt64 = 99
-        let p: [Double] = (0..<300).map { i in
+        let p: [Double] = (0..<200).map { i in
             x ^= x << 13; x ^= x >> 7; x ^= x << 17
             let u = Double(x % 10_000) / 10_000
             return i % 7 == 0 ? 0.0005 : (i % 5 == 0 ? u * u * u * 0.01 : u)   // ties and small values
@@ -177,6 +203,7 @@ final class MotifTests: XCTestCase {
         let got = QValues.benjaminiHochberg(p)
         let want = Self.directBH(p)
         for (g, w) in zip(got, want) { XCTAssertEqual(g, w, accuracy: 1e-12 * max(1, w)) }
+        for (g, w) in zip(got, Self.sortedBH(p)) { XCTAssertEqual(g, w, accuracy: 1e-12 * max(1, w)) }
     }
 
     /// The scanner's q-values equal direct BH over the p-values of every tested window, and a
@@ -191,7 +218,7 @@ final class MotifTests: XCTestCase {
         var byKey: [String: Double] = [:]
         for m in ms.indices {
             let hits = everything.filter { $0.motif == m }
-            let q = Self.directBH(hits.map(\.pValue))
+            let q = Self.sortedBH(hits.map(\.pValue))
             for (h, qv) in zip(hits, q) {
                 XCTAssertEqual(h.qValue, qv, accuracy: 1e-12 * max(1, qv))
                 byKey["\(m) \(h.start) \(h.reverse)"] = qv

@@ -1,0 +1,158 @@
+import Foundation
+import XCTest
+
+/// `mamba-dna annotate` on alignments (variant calls, VCF) and `train --task variants`, on the tiny
+/// fixture in Fixtures/variants (a SNP, a deletion and an insertion on chrT; see make-fixtures.sh).
+final class VariantTests: XCTestCase {
+    var binary: URL {
+        let bundle = Bundle(for: Self.self).bundleURL
+        let beside = bundle.deletingLastPathComponent().appendingPathComponent("mamba-dna")
+        if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
+        return bundle.appendingPathComponent("mamba-dna")
+    }
+
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fixtures/variants")
+    func fixture(_ name: String) -> String { Self.fixtures.appendingPathComponent(name).path }
+
+    var work: URL!
+    override func setUpWithError() throws {
+        work = FileManager.default.temporaryDirectory.appendingPathComponent("variant-tests-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+    }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: work) }
+    func path(_ name: String) -> String { work.appendingPathComponent(name).path }
+
+    func run(_ args: [String], executable: URL? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+        let p = Process()
+        p.executableURL = executable ?? binary
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        final class Box: @unchecked Sendable { var data = Data() }
+        let box = Box()
+        let reader = Thread { box.data = out.fileHandleForReading.readDataToEndOfFile() }
+        reader.start()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        while !reader.isFinished { usleep(1000) }
+        return (p.terminationStatus, String(decoding: box.data, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    }
+
+    /// bcftools, when installed (the VCF checks are skipped without it).
+    func bcftools() throws -> URL {
+        for dir in ["/usr/bin", "/usr/local/bin", "/opt/homebrew/bin"] {
+            let u = URL(fileURLWithPath: dir).appendingPathComponent("bcftools")
+            if FileManager.default.isExecutableFile(atPath: u.path) { return u }
+        }
+        throw XCTSkip("bcftools not installed")
+    }
+
+    /// (CHROM, POS, REF, ALT, GT) of the records of a plain VCF.
+    func records(_ vcf: String) -> [[String]] {
+        vcf.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { line in
+            let f = line.split(separator: "\t").map(String.init)
+            return [f[0], f[1], f[3], f[4], String(f[9].split(separator: ":")[0])]
+        }
+    }
+
+    /// A model trained on the fixture itself (tiny and fast); the shipped model is tested separately.
+    func fixtureModel() throws -> String {
+        let dir = path("model")
+        let r = try run(["train", "--task", "variants", "--bam", fixture("aln.bam"), "--reference", fixture("ref.fa"),
+                         "--truth", fixture("truth.vcf.gz"), "--mlp-epochs", "200", "-o", dir])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        return dir
+    }
+
+    func testTrainWritesModelAndCallsKnownVariants() throws {
+        let model = try fixtureModel()
+        for f in ["config.json", "model.safetensors", "training_summary.json"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: model + "/" + f), f)
+        }
+        let r = try run(["annotate", fixture("aln.bam"), "-f", fixture("ref.fa"), "--variant-model", model, "-o", "-"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let calls = records(r.stdout)
+        XCTAssertEqual(calls.map { Array($0[0..<4]) }, [["chrT", "1000", "T", "A"], ["chrT", "2000", "TTG", "T"],
+                                                      ["chrT", "2500", "G", "GGTC"]])
+        XCTAssertTrue(calls.allSatisfy { $0[4] == "1" })
+    }
+
+    func testShippedModelCallsKnownVariants() throws {
+        let r = try run(["annotate", fixture("aln.bam"), "-f", fixture("ref.fa"), "-o", "-"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(records(r.stdout).map { Array($0[0..<4]) }, [["chrT", "1000", "T", "A"], ["chrT", "2000", "TTG", "T"],
+                                                                  ["chrT", "2500", "G", "GGTC"]])
+    }
+
+    func testDiploidGenotypes() throws {
+        let model = try fixtureModel()
+        let r = try run(["annotate", fixture("aln.bam"), "-f", fixture("ref.fa"), "--variant-model", model, "--ploidy", "2"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(records(r.stdout).allSatisfy { $0[4] == "1/1" }, r.stdout)
+    }
+
+    func testVCFHeaderAndBcftoolsReadItWithoutWarnings() throws {
+        let bcf = try bcftools()
+        let model = try fixtureModel()
+        let out = path("calls.vcf.gz")
+        let r = try run(["annotate", fixture("aln.bam"), "-f", fixture("ref.fa"), "--variant-model", model, "-o", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + ".tbi"), "tabix index")
+        let view = try run(["view", out], executable: bcf)
+        XCTAssertEqual(view.status, 0)
+        XCTAssertEqual(view.stderr, "", "bcftools view warned")
+        let lines = view.stdout.split(separator: "\n")
+        XCTAssertEqual(lines.first, "##fileformat=VCFv4.3")
+        for needle in ["##contig=<ID=chrT,length=3000>", "##contig=<ID=chrU,length=1000>", "##reference=file://",
+                       "##FORMAT=<ID=GQ", "##FORMAT=<ID=AD", "##INFO=<ID=DP", "##FILTER=<ID=LowQual"] {
+            XCTAssertTrue(lines.contains { $0.hasPrefix(needle) }, needle)
+        }
+        let stats = try run(["stats", out], executable: bcf)
+        XCTAssertEqual(stats.status, 0)
+        XCTAssertEqual(stats.stderr, "", "bcftools stats warned")
+        // The index answers a region query.
+        let region = try run(["view", "-H", "-r", "chrT:990-1010", out], executable: bcf)
+        XCTAssertEqual(region.status, 0, region.stderr)
+        XCTAssertEqual(records("\(region.stdout)").map { $0[1] }, ["1000"])
+    }
+
+    func testRegionsLimitCalls() throws {
+        let model = try fixtureModel()
+        let r = try run(["annotate", fixture("aln.bam"), "-f", fixture("ref.fa"), "--variant-model", model, "-r", "chrT:1-1500"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(records(r.stdout).map { $0[1] }, ["1000"])
+        let bed = try run(["annotate", fixture("aln.bam"), "-f", fixture("ref.fa"), "--variant-model", model,
+                           "-R", fixture("regions.bed")])
+        XCTAssertEqual(bed.status, 0, bed.stderr)
+        XCTAssertEqual(records(bed.stdout).map { $0[1] }, ["1000", "2000"])
+    }
+
+    func testMissingIndexIsAnError() throws {
+        let out = path("calls.vcf.gz")
+        let r = try run(["annotate", fixture("noindex.bam"), "-f", fixture("ref.fa"), "-r", "chrT:1-100", "-o", out])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("noindex.bam") && r.stderr.contains("index"), r.stderr)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: work.path), [])
+    }
+
+    func testReferenceNotMatchingTheAlignmentsIsAnError() throws {
+        let out = path("calls.vcf")
+        let r = try run(["annotate", fixture("aln.bam"), "-f", fixture("wrong-length.fa"), "-o", out])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("aln.bam") && r.stderr.contains("chrT") && r.stderr.contains("length"), r.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: work.path), [])
+    }
+
+    func testTruthContigMissingFromReferenceIsAnError() throws {
+        let out = path("model")
+        let r = try run(["train", "--task", "variants", "--bam", fixture("aln.bam"), "--reference", fixture("ref.fa"),
+                         "--truth", fixture("truth-badcontig.vcf"), "-o", out])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("truth-badcontig.vcf") && r.stderr.contains("chrZ"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+    }
+}

@@ -10,6 +10,9 @@ public struct CandidateOptions: Sendable {
     public var minAltReads = 2
     public var minSNPFraction = 0.12
     public var minIndelFraction = 0.06
+    /// The sample's ploidy (1 or 2). The classifier reads it as a feature: an allele fraction of 0.5
+    /// is a heterozygous call in a diploid sample but an artefact (e.g. a collapsed repeat) in a haploid one.
+    public var ploidy = 1
     /// Read and base filters. Unlike `samtools mpileup`, improperly paired reads are kept: in
     /// diverged segments mates often map discordantly, and their MAPQ is a feature anyway.
     public var filter: PileupFilter = {

@@ -11,6 +11,11 @@ public enum TruthVCF {
     /// - Parameter contigs: the reference's contigs; `Allele.contig` indexes this list.
     /// - Throws: `VariantError` naming `path` when it cannot be read or a record's contig is not in the reference.
     public static func read(path: String, contigs: [Contig], referenceName: String) throws -> [Allele: Int] {
+        try readWithPloidy(path: path, contigs: contigs, referenceName: referenceName).alleles
+    }
+
+    /// As `read`, plus the ploidy the genotypes show: 2 when any GT has two alleles, else 1.
+    public static func readWithPloidy(path: String, contigs: [Contig], referenceName: String) throws -> (alleles: [Allele: Int], ploidy: Int) {
         guard let fp = hts_open(path, "r") else { throw VariantError(file: path, "cannot open as VCF/BCF") }
         defer { _ = hts_close(fp) }
         guard let hdr = bcf_hdr_read(fp) else { throw VariantError(file: path, "cannot read the VCF header") }
@@ -20,6 +25,7 @@ public enum TruthVCF {
         defer { bcf_destroy(rec) }
         var out: [Allele: Int] = [:]
         var gt = [Int32](repeating: 0, count: 8)
+        var ploidy = 1
         while true {
             let r = bcf_read(fp, hdr, rec)
             if r == -1 { break }
@@ -34,6 +40,7 @@ public enum TruthVCF {
             let alleles = (0..<n).map { Array(String(cString: rec.pointee.d.allele[$0]!).uppercased().utf8) }
             let ngt = gt.withUnsafeMutableBufferPointer { mdna_bcf_first_gt(hdr, rec, $0.baseAddress!, 8) }
             let calls = ngt > 0 ? Array(gt[0..<Int(ngt)]) : []
+            if calls.count >= 2 { ploidy = 2 }
             for k in 1..<n {
                 let alt = alleles[k]
                 if alt.first == UInt8(ascii: "<") || alt == [UInt8(ascii: "*")] || alt == [UInt8(ascii: ".")] { continue }
@@ -43,6 +50,6 @@ public enum TruthVCF {
                 out[Allele(contig: ci, position: Int(rec.pointee.pos), ref: alleles[0], alt: alt)] = cls
             }
         }
-        return out
+        return (out, ploidy)
     }
 }

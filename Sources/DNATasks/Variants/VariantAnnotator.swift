@@ -43,17 +43,19 @@ public enum VariantAnnotator {
     ///   output file is left behind on error.
     public static func run(_ o: Options, log: (String) -> Void = { _ in }) throws {
         guard o.ploidy == 1 || o.ploidy == 2 else { throw VariantError(file: "--ploidy", "must be 1 or 2") }
+        let inputs = try VariantInputs(alignments: o.alignments, reference: o.reference,
+                                       regionTexts: o.regions, regionsFile: o.regionsFile)
         let modelPath = o.model ?? DefaultVariantModel.path()
         guard let modelPath else {
             throw VariantError(file: "--variant-model", "no model given and no default variant model found (Fixtures/models/variants)")
         }
         let model = try VariantModel(directory: modelPath)
-        let inputs = try VariantInputs(alignments: o.alignments, reference: o.reference,
-                                       regionTexts: o.regions, regionsFile: o.regionsFile)
         let chunks = inputs.chunks(size: CandidateGenerator.chunkSize)
+        var candidateOptions = o.candidates
+        candidateOptions.ploidy = o.ploidy
         let started = Date()
         Gemm.setThreads(1)   // the workers already use every core
-        let perChunk = try CandidateGenerator.map(inputs, chunks: chunks, options: o.candidates, threads: o.threads) { _, candidates in
+        let perChunk = try CandidateGenerator.map(inputs, chunks: chunks, options: candidateOptions, threads: o.threads) { _, candidates in
             let probs = model.probabilities(features: candidates.flatMap(\.features), rows: candidates.count)
             return candidates.indices.compactMap { i in
                 Genotyper.call(candidates[i], probabilities: probs[(3 * i)..<(3 * i + 3)], ploidy: o.ploidy)

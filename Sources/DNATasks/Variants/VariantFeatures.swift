@@ -13,6 +13,7 @@ public enum VariantFeatures {
         "alt_end_distance", "ref_end_distance",
         "mismatch_density_10", "mismatch_density_50", "variant_like_sites_50",
         "homopolymer", "tandem_repeat_span", "event_repeat_copies", "gc_50",
+        "diploid",
     ]
 
     public static var count: Int { names.count }
@@ -75,6 +76,7 @@ public enum VariantFeatures {
             stats.mismatchDensity(around: position, radius: 10), stats.mismatchDensity(around: position, radius: 50),
             log1p(Float(stats.variantLikeSites(around: position, radius: 50))),
             log1p(Float(homopolymer)), log1p(Float(strSpan)), log1p(Float(eventCopies)), n > 0 ? gc / n : 0.5,
+            scanner.options.ploidy == 2 ? 1 : 0,
         ]
     }
 }

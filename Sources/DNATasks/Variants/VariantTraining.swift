@@ -38,7 +38,9 @@ public enum VariantTraining {
     public static func rows(_ d: Dataset, options: CandidateOptions, threads: Int) throws
         -> (x: [Float], y: [Int], truthInRegions: Int, truthFound: Int) {
         let inputs = try VariantInputs(alignments: d.alignments, reference: d.reference, regionsFile: d.confidentRegions)
-        let truth = try TruthVCF.read(path: d.truth, contigs: inputs.contigs, referenceName: d.reference)
+        let (truth, ploidy) = try TruthVCF.readWithPloidy(path: d.truth, contigs: inputs.contigs, referenceName: d.reference)
+        var options = options
+        options.ploidy = ploidy
         var byContig: [Int: [Range<Int>]] = [:]
         for r in inputs.regions { byContig[inputs.contigIndex(r.contig)!, default: []].append(r.start..<r.end!) }
         let inRegions = truth.keys.filter { a in byContig[a.contig]?.contains { $0.contains(a.position) } ?? false }.count

@@ -6,6 +6,11 @@ struct Annotate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Call variants (VCF) and annotate motifs (BED/TSV) over alignments or a reference.",
         discussion: """
+        Variants (SNPs and indels from the pileup, genotyped by a classifier; VCF 4.3):
+          mamba-dna annotate aln.bam -f ref.fa -r chr1:1-50000 -o calls.vcf.gz
+          mamba-dna annotate aln.bam -f ref.fa -R regions.bed --ploidy 2 --variant-model DIR -o calls.vcf
+        A .vcf.gz name gives BGZF output with a tabix index. Without --variant-model the bundled model is used.
+
         Motifs (PWM scan, both strands):
           mamba-dna annotate -f ref.fa [-r chr:a-b | -R regions.bed] --motifs m.jaspar -o hits.bed [--tsv hits.tsv]
           mamba-dna annotate seqs.fa --motifs m.meme -o hits.bed
@@ -15,7 +20,7 @@ struct Annotate: ParsableCommand {
         for the score discretised at 0.01 bit under the 0-order background; hits have p < --thresh.
         q-values: Benjamini-Hochberg per motif over every window tested (both strands, all sequences).
         BED (0-based): chrom start end motif_id score strand p-value q-value matched_sequence.
-        TSV (1-based, FIMO columns): motif_id motif_alt_id sequence_name start stop strand score p-value q-value matched_sequence.
+        TSV (1-based, FIMO columns, `#` header): motif_id motif_alt_id sequence_name start stop strand score p-value q-value matched_sequence.
         """)
 
     @Argument(help: "Sequences to scan: FASTA/FASTQ (or SAM/BAM/CRAM reads); '-' for stdin.")

@@ -10,6 +10,11 @@ struct Embed: ParsableCommand {
         region, reference coordinates), or with --pool `#seq_id<TAB>length<TAB>e0…` with one row per sequence.
         RCPS Caduceus models give 2·d_model values per base (forward | reverse-complement strand).
         Alignment input: primary reads, as sequenced. -r needs an indexed BAM/CRAM (.bai/.csi/.crai) or FASTA (.fai).
+
+        Examples:
+          mamba-dna embed --model caduceus-ps reads.fa -o emb.tsv
+          mamba-dna embed --model caduceus-ps --pool mean reads.fq.gz -o pooled.tsv
+          mamba-dna embed --model mamba-130m -r chr1:1-50000 ref.fa --format safetensors -o region.safetensors
         """)
 
     @Option(name: .long, help: "Model directory (config.json + model.safetensors).")
@@ -30,8 +35,8 @@ struct Embed: ParsableCommand {
     @Option(name: .long, help: "Output format: tsv or safetensors.")
     var format: String = "tsv"
 
-    @Option(name: .long, help: "Threads for the matrix products and kernels.")
-    var threads: Int = 1
+    @Option(name: .long, help: "Threads for the matrix products and kernels (default: all cores).")
+    var threads: Int?
 
     @Option(name: [.customShort("T"), .customLong("reference")], help: "Reference FASTA for CRAM input.")
     var reference: String?
@@ -47,6 +52,7 @@ struct Embed: ParsableCommand {
             o.pooling = p
         }
         guard let f = EmbeddingExport.Format(rawValue: format) else { fail("--format must be tsv or safetensors", code: 2) }
+        let threads = self.threads ?? ProcessInfo.processInfo.activeProcessorCount
         guard threads >= 1 else { fail("--threads must be at least 1", code: 2) }
         o.format = f
         o.region = region

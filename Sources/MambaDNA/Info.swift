@@ -10,6 +10,12 @@ struct Info: ParsableCommand {
         Alignment files (SAM/BAM/CRAM): format, contigs, index, records, mapped/unmapped.
         Model directories (config.json + model.safetensors): the configuration.
         Output is one `key<TAB>value` line per field on stdout.
+
+        Examples:
+          mamba-dna info reads.fq.gz
+          zcat reads.fq.gz | mamba-dna info -
+          mamba-dna info aln.cram -T ref.fa
+          mamba-dna info Fixtures/models/species
         """)
 
     @Argument(help: "A sequence file, alignment file or model directory ('-' for stdin).")

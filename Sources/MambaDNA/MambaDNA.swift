@@ -1,4 +1,5 @@
 import ArgumentParser
+import DNATasks
 import Foundation
 
 @main
@@ -16,6 +17,17 @@ struct MambaDNA: ParsableCommand {
         version: "0.1.0",
         subcommands: [Info.self, Embed.self, Classify.self, Annotate.self, Train.self, Bench.self]
     )
+
+    /// OpenBLAS must pick its AVX-512 kernels before any product runs (see `BLASRuntime`).
+    static func main() {
+        BLASRuntime.useOptimizedKernels()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// Prints a one-line error on stderr and exits with `code`.

@@ -1,0 +1,56 @@
+import Foundation
+import XCTest
+
+/// Runs the built `mamba-dna` as a subprocess, as a user would.
+enum CLIRunner {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// The repository root (for `Fixtures/`).
+    static let repository = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The built `mamba-dna`, next to the test bundle in whichever build folder is in use.
+    static let binary: URL? = {
+        final class Anchor {}
+        let candidates = [Bundle(for: Anchor.self).bundleURL.deletingLastPathComponent(),
+                          Bundle(for: Anchor.self).bundleURL,
+                          URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()]
+        for dir in candidates.map(\.standardizedFileURL) {
+            let url = dir.appendingPathComponent("mamba-dna")
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        return nil
+    }()
+
+    /// Runs `mamba-dna ARGS` with extra environment variables; stdout and stderr are captured whole.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+        guard let binary else {
+            XCTFail("mamba-dna binary not found next to the test bundle (build the package first)")
+            return Result(status: -1, stdout: "", stderr: "")
+        }
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let tmp = FileManager.default.temporaryDirectory
+        let outFile = tmp.appendingPathComponent("cli-out-\(UUID().uuidString)")
+        let errFile = tmp.appendingPathComponent("cli-err-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: outFile.path, contents: nil)
+        FileManager.default.createFile(atPath: errFile.path, contents: nil)
+        defer {
+            try? FileManager.default.removeItem(at: outFile)
+            try? FileManager.default.removeItem(at: errFile)
+        }
+        process.standardOutput = try FileHandle(forWritingTo: outFile)
+        process.standardError = try FileHandle(forWritingTo: errFile)
+        try process.run()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus,
+                      stdout: (try? String(contentsOf: outFile, encoding: .utf8)) ?? "",
+                      stderr: (try? String(contentsOf: errFile, encoding: .utf8)) ?? "")
+    }
+}

@@ -34,6 +34,9 @@ struct VariantArguments: ParsableArguments {
     @Option(name: .customLong("low-qual"), help: "Calls with QUAL below this get FILTER LowQual.")
     var lowQual: Float = 20
 
+    @Option(name: .customLong("haploid-min-fraction"), help: "Haploid calls need at least this share of the reads on the allele.")
+    var haploidMinFraction: Double = Genotyper.haploidMinFraction
+
     var candidates: CandidateOptions {
         var c = CandidateOptions()
         c.minAltReads = minAltReads; c.minSNPFraction = snpFraction; c.minIndelFraction = indelFraction
@@ -46,9 +49,10 @@ struct VariantArguments: ParsableArguments {
     func run(input: String, reference: String?, regions: [String], regionsFile: String?, output: String?, threads: Int) {
         guard let reference else { fail("variant calling needs the reference: -f ref.fa", code: 2) }
         guard threads >= 1, minAltReads >= 1 else { fail("--threads and --min-alt-reads must be at least 1", code: 2) }
+        guard (0...1).contains(haploidMinFraction) else { fail("--haploid-min-fraction must be in [0, 1]", code: 2) }
         var o = VariantAnnotator.Options(alignments: input, reference: reference, output: output ?? "-")
         o.regions = regions; o.regionsFile = regionsFile; o.model = variantModel; o.ploidy = ploidy
-        o.threads = threads; o.sample = sample; o.lowQual = lowQual; o.candidates = candidates
+        o.threads = threads; o.sample = sample; o.lowQual = lowQual; o.haploidMinFraction = haploidMinFraction; o.candidates = candidates
         o.commandLine = CommandLine.arguments.joined(separator: " ")
         FileInfo.quietLibraryLogs()
         do {

@@ -87,6 +87,33 @@ final class VariantTests: XCTestCase {
                                                                   ["chrT", "2500", "G", "GGTC"]])
     }
 
+    func testShippedModelReadsWholeReadEvidence() throws {
+        let config = Self.fixtures.deletingLastPathComponent().appendingPathComponent("models/variants/config.json")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: config)) as? [String: Any]
+        let features = json?["features"] as? [String] ?? []
+        for f in ["alt_other_edits", "alt_second_hit_fraction", "alt_discordant_fraction", "ref_clipped_fraction"] {
+            XCTAssertTrue(features.contains(f), f)
+        }
+    }
+
+    func testHaploidMinFraction() throws {
+        let model = try fixtureModel()
+        // The fixture's variants are on most reads: a majority floor keeps them, a floor above their
+        // allele fraction drops them.
+        let r = try run(["annotate", fixture("aln.bam"), "-f", fixture("ref.fa"), "--variant-model", model,
+                         "--haploid-min-fraction", "0.5"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(records(r.stdout).count, 3, r.stdout)
+        let all = try run(["annotate", fixture("aln.bam"), "-f", fixture("ref.fa"), "--variant-model", model,
+                           "--haploid-min-fraction", "1"])
+        XCTAssertEqual(all.status, 0, all.stderr)
+        XCTAssertLessThan(records(all.stdout).count, 3, all.stdout)
+        let bad = try run(["annotate", fixture("aln.bam"), "-f", fixture("ref.fa"), "--variant-model", model,
+                           "--haploid-min-fraction", "1.5"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("--haploid-min-fraction"), bad.stderr)
+    }
+
     func testDiploidGenotypes() throws {
         let model = try fixtureModel()
         let r = try run(["annotate", fixture("aln.bam"), "-f", fixture("ref.fa"), "--variant-model", model, "--ploidy", "2"])

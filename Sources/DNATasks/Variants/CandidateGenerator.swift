@@ -20,9 +20,9 @@ public enum CandidateGenerator {
         let window = try fasta.fetch(Region(contig: chunk.contig, start: windowStart, end: windowEnd))
         let scanner = CandidateScanner(contig: contig, scanRange: scanStart..<scanEnd, keepRange: chunk.start..<end,
                                        window: window, windowStart: windowStart, options: options)
-        let pileup = try Pileup(reader: reader, region: Region(contig: chunk.contig, start: scanStart, end: scanEnd),
-                                filter: options.filter)
-        while let column = try pileup.next() { scanner.add(column) }
+        let pileup = try ReadPileup(path: reader.path, reference: fasta.path, region: Region(contig: chunk.contig, start: scanStart, end: scanEnd),
+                                    filter: options.filter)
+        while let column = try pileup.next() { scanner.add(position: column.position, entries: column.entries) }
         return scanner.finish()
     }
 

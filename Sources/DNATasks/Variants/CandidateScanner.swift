@@ -34,11 +34,12 @@ final class CandidateScanner {
     }
 
     /// Adds one pileup column (0-based position inside the scanned range; others are ignored).
-    func add(_ column: PileupColumn) {
-        guard let ci = columns.index(column.position), let ref = refBase(column.position) else { return }
+    func add(position: Int, entries: [ReadPileupEntry]) {
+        guard let ci = columns.index(position), let ref = refBase(position) else { return }
         var depth: Int32 = 0, refReads: Int32 = 0, mismatches: Int32 = 0, refForward: Int32 = 0, mq0: Int32 = 0
         var refQual: Float = 0, refMapq: Float = 0, refEnd: Float = 0
-        for e in column.entries {
+        var refEvidence = ReadEvidence()
+        for e in entries {
             if e.isRefSkip { continue }
             depth += 1
             if e.mappingQuality == 0 { mq0 += 1 }
@@ -48,15 +49,16 @@ final class CandidateScanner {
             let base = IndelNormalizer.upper(e.base)
             if base != ref && base != UInt8(ascii: "N") {
                 mismatches += 1
-                record(Allele(contig: contig, position: column.position, ref: [ref], alt: [base]), e, endDistance)
+                record(Allele(contig: contig, position: position, ref: [ref], alt: [base]), e, endDistance)
             } else if base == ref && e.indel == 0 {
                 refReads += 1
                 if !e.isReverse { refForward += 1 }
                 refQual += Float(e.quality); refMapq += Float(e.mappingQuality); refEnd += endDistance
+                refEvidence.add(e.read, mappingQuality: e.mappingQuality, ownEdits: 0)
             }
             if e.indel != 0 {
                 if base == ref { mismatches += 1 }
-                let at = column.position + 1
+                let at = position + 1
                 let normal = window.withUnsafeBufferPointer {
                     IndelNormalizer.normalize(at: at, inserted: e.indel > 0 ? e.insertedBases : [],
                                               deleted: e.indel < 0 ? -e.indel : 0, window: $0, windowStart: windowStart)
@@ -69,10 +71,11 @@ final class CandidateScanner {
         columns.depth[ci] = depth; columns.refReads[ci] = refReads; columns.mismatches[ci] = mismatches
         columns.refForward[ci] = refForward; columns.mapq0[ci] = mq0
         columns.refQualSum[ci] = refQual; columns.refMapqSum[ci] = refMapq; columns.refEndDistanceSum[ci] = refEnd
+        columns.refReadEvidence[ci] = refEvidence
     }
 
-    private func record(_ allele: Allele, _ e: PileupEntry, _ endDistance: Float) {
-        alleles[allele, default: AlleleEvidence()].add(e, endDistance: endDistance)
+    private func record(_ allele: Allele, _ e: ReadPileupEntry, _ endDistance: Float) {
+        alleles[allele, default: AlleleEvidence()].add(e, endDistance: endDistance, ownEdits: allele.isSNP ? 1 : abs(allele.lengthChange))
     }
 
     /// The candidates whose position is in the kept range, sorted as a VCF.
@@ -95,7 +98,8 @@ final class CandidateScanner {
 }
 
 extension AlleleEvidence {
-    mutating func add(_ e: PileupEntry, endDistance: Float) {
+    mutating func add(_ e: ReadPileupEntry, endDistance: Float, ownEdits: Int) {
+        reads.add(e.read, mappingQuality: e.mappingQuality, ownEdits: ownEdits)
         if e.isReverse { reverse += 1 } else { forward += 1 }
         qualSum += Float(e.quality)
         mapqSum += Float(e.mappingQuality)

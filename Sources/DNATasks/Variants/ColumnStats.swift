@@ -1,3 +1,5 @@
+import Foundation
+
 /// Per-position pileup summaries over a scanned range, indexed by 0-based position − `start`.
 struct ColumnStats {
     let start: Int
@@ -9,6 +11,8 @@ struct ColumnStats {
     var refQualSum: [Float]
     var refMapqSum: [Float]
     var refEndDistanceSum: [Float]
+    /// Whole-read evidence of the reference reads (`ReadEvidence` sums).
+    var refReadEvidence: [ReadEvidence]
 
     init(start: Int, count: Int) {
         self.start = start
@@ -16,6 +20,7 @@ struct ColumnStats {
         refReads = depth; mismatches = depth; refForward = depth; mapq0 = depth
         refQualSum = Array(repeating: 0, count: count)
         refMapqSum = refQualSum; refEndDistanceSum = refQualSum
+        refReadEvidence = Array(repeating: ReadEvidence(), count: count)
     }
 
     var count: Int { depth.count }
@@ -68,5 +73,40 @@ struct AlleleEvidence {
     var mapqSum: Float = 0
     var mapq0 = 0
     var endDistanceSum: Float = 0
+    var reads = ReadEvidence()
     var count: Int { forward + reverse }
+}
+
+/// Sums of whole-read evidence (`ReadSummary`) over a set of reads.
+struct ReadEvidence {
+    var reads = 0
+    /// Edits besides the candidate's own (for reference reads: all of them).
+    var otherEdits: Float = 0
+    /// Reads with at least 5 soft-clipped bases.
+    var clipped = 0
+    /// Reads whose second-best hit scores within 5 of the best (bwa `XS` ≥ `AS` − 5).
+    var secondHit = 0
+    var discordant = 0
+    var split = 0
+    /// Reads with MAPQ below 20.
+    var lowMapq = 0
+
+    mutating func add(_ r: ReadSummary, mappingQuality: Int, ownEdits: Int) {
+        reads += 1
+        otherEdits += Float(max(0, r.editDistance - ownEdits))
+        if r.softClipped >= 5 { clipped += 1 }
+        if r.scoreMargin <= 5 { secondHit += 1 }
+        if r.discordant { discordant += 1 }
+        if r.split { split += 1 }
+        if mappingQuality < 20 { lowMapq += 1 }
+    }
+
+    /// Mean other edits (log1p) and the fractions clipped, second hit, discordant, split, low MAPQ
+    /// (zeros without reads).
+    var features: [Float] {
+        guard reads > 0 else { return [0, 0, 0, 0, 0, 0] }
+        let n = Float(reads)
+        return [log1p(otherEdits / n), Float(clipped) / n, Float(secondHit) / n, Float(discordant) / n,
+                Float(split) / n, Float(lowMapq) / n]
+    }
 }

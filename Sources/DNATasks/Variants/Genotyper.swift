@@ -20,15 +20,22 @@ public enum Genotyper {
 
     static func phred(_ p: Double) -> Double { -10 * log10(max(p, 1e-100)) }
 
+    /// Default of `call`'s `haploidMinFraction`.
+    public static let haploidMinFraction = 0.5
+
     /// The call for one candidate, or `nil` when the reference genotype is the most likely.
     /// Haploid: P(alt) = P(0/1) + P(1/1) (a haploid sample has no heterozygous class; mass the model
-    /// puts there still says "not the reference"), called when above 0.5. Diploid: the most likely class.
-    public static func call(_ c: Candidate, probabilities p: ArraySlice<Float>, ploidy: Int) -> VariantCall? {
+    /// puts there still says "not the reference"), called when above 0.5 and when the allele is carried
+    /// by at least `haploidMinFraction` of the reads: a haploid genotype is the allele of the sample's
+    /// one copy, and a minority allele is the signature of reads from another copy of a repeat (or of
+    /// a duplicated segment) piled onto this one. Diploid: the most likely class.
+    public static func call(_ c: Candidate, probabilities p: ArraySlice<Float>, ploidy: Int,
+                            haploidMinFraction: Double = Genotyper.haploidMinFraction) -> VariantCall? {
         let p0 = Double(p[p.startIndex]), p1 = Double(p[p.startIndex + 1]), p2 = Double(p[p.startIndex + 2])
         let genotype: [Int]
         let pGenotype: Double
         if ploidy == 1 {
-            guard p1 + p2 > 0.5 else { return nil }
+            guard p1 + p2 > 0.5, Double(c.altCount) >= haploidMinFraction * Double(c.depth) else { return nil }
             genotype = [1]
             pGenotype = p1 + p2
         } else {

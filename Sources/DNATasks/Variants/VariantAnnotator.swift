@@ -22,6 +22,8 @@ public enum VariantAnnotator {
         public var sample: String?
         /// QUAL below which calls are marked `LowQual` (still reported).
         public var lowQual: Float = 20
+        /// Haploid calls need at least this share of the reads on the allele (`Genotyper.call`).
+        public var haploidMinFraction = Genotyper.haploidMinFraction
         public var candidates = CandidateOptions()
         public var commandLine: String?
 
@@ -58,7 +60,8 @@ public enum VariantAnnotator {
         let perChunk = try CandidateGenerator.map(inputs, chunks: chunks, options: candidateOptions, threads: o.threads) { _, candidates in
             let probs = model.probabilities(features: candidates.flatMap(\.features), rows: candidates.count)
             return candidates.indices.compactMap { i in
-                Genotyper.call(candidates[i], probabilities: probs[(3 * i)..<(3 * i + 3)], ploidy: o.ploidy)
+                Genotyper.call(candidates[i], probabilities: probs[(3 * i)..<(3 * i + 3)], ploidy: o.ploidy,
+                               haploidMinFraction: o.haploidMinFraction)
             }
         }
         let calls = perChunk.flatMap { $0 }

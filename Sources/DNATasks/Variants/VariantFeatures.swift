@@ -3,6 +3,12 @@ import Foundation
 /// The per-candidate feature vector the classifier reads. Counts enter as log1p, fractions as they
 /// are, qualities scaled to about [0, 1]; the model also standardises each feature with the
 /// training set's mean and spread.
+///
+/// Besides the pileup column, whole-read evidence of the reads supporting the allele and of the
+/// reference reads (`ReadEvidence`): their other edits (NM less the candidate's own), soft clipping,
+/// near-equal second hits (bwa XS), discordant pairs, split alignments and low MAPQ. Reads that belong
+/// to another copy of a repeat or to a diverged segment carry such marks; reads with a real variant
+/// mostly do not.
 public enum VariantFeatures {
     public static let names = [
         "is_indel", "is_insertion", "indel_length_log",
@@ -14,6 +20,10 @@ public enum VariantFeatures {
         "mismatch_density_10", "mismatch_density_50", "variant_like_sites_50",
         "homopolymer", "tandem_repeat_span", "event_repeat_copies", "gc_50",
         "diploid",
+        "alt_other_edits", "alt_clipped_fraction", "alt_second_hit_fraction", "alt_discordant_fraction",
+        "alt_split_fraction", "alt_low_mapq_fraction",
+        "ref_other_edits", "ref_clipped_fraction", "ref_second_hit_fraction", "ref_discordant_fraction",
+        "ref_split_fraction", "ref_low_mapq_fraction",
     ]
 
     public static var count: Int { names.count }
@@ -77,6 +87,6 @@ public enum VariantFeatures {
             log1p(Float(stats.variantLikeSites(around: position, radius: 50))),
             log1p(Float(homopolymer)), log1p(Float(strSpan)), log1p(Float(eventCopies)), n > 0 ? gc / n : 0.5,
             scanner.options.ploidy == 2 ? 1 : 0,
-        ]
+        ] + ev.reads.features + stats.refReadEvidence[ci].features
     }
 }

@@ -4,13 +4,6 @@ import XCTest
 
 /// `mamba-dna annotate --motifs` end to end: outputs, coordinates, regions, errors.
 final class AnnotateMotifTests: XCTestCase {
-    var binary: URL {
-        let bundle = Bundle(for: Self.self).bundleURL
-        let beside = bundle.deletingLastPathComponent().appendingPathComponent("mamba-dna")
-        if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
-        return bundle.appendingPathComponent("mamba-dna")
-    }
-
     func fixture(_ name: String) -> String { MotifTests.fixtures.appendingPathComponent(name).path }
 
     var work: URL!
@@ -25,21 +18,8 @@ final class AnnotateMotifTests: XCTestCase {
     func path(_ name: String) -> String { work.appendingPathComponent(name).path }
 
     func run(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let p = Process()
-        p.executableURL = binary
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        final class Box: @unchecked Sendable { var data = Data() }
-        let box = Box()
-        let reader = Thread { box.data = out.fileHandleForReading.readDataToEndOfFile() }
-        reader.start()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        while !reader.isFinished { usleep(1000) }
-        return (p.terminationStatus, String(decoding: box.data, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+        let r = try CLIRunner.run(args)
+        return (r.status, r.stdout, r.stderr)
     }
 
     func lines(_ file: String) throws -> [[String]] {

@@ -5,8 +5,9 @@ import XCTest
 enum CLIRunner {
     struct Result {
         var status: Int32
-        var stdout: String
+        var output: Data
         var stderr: String
+        var stdout: String { String(decoding: output, as: UTF8.self) }
     }
 
     /// The repository root (for `Fixtures/`).
@@ -28,12 +29,24 @@ enum CLIRunner {
 
     /// Runs `mamba-dna ARGS` with extra environment variables; stdout and stderr are captured whole.
     static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
-        guard let binary else {
-            XCTFail("mamba-dna binary not found next to the test bundle (build the package first)")
-            return Result(status: -1, stdout: "", stderr: "")
-        }
+        guard let binary else { return missingBinary() }
+        return try launch(binary, arguments, environment: environment)
+    }
+
+    /// Runs a `/bin/sh -c` line in which `$MAMBA_DNA` is the binary (for pipes and redirections).
+    static func runShell(_ line: String) throws -> Result {
+        guard let binary else { return missingBinary() }
+        return try launch(URL(fileURLWithPath: "/bin/sh"), ["-c", line], environment: ["MAMBA_DNA": binary.path])
+    }
+
+    private static func missingBinary() -> Result {
+        XCTFail("mamba-dna binary not found next to the test bundle (build the package first)")
+        return Result(status: -1, output: Data(), stderr: "")
+    }
+
+    private static func launch(_ executable: URL, _ arguments: [String], environment: [String: String]) throws -> Result {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = executable
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let tmp = FileManager.default.temporaryDirectory
@@ -50,7 +63,7 @@ enum CLIRunner {
         try process.run()
         process.waitUntilExit()
         return Result(status: process.terminationStatus,
-                      stdout: (try? String(contentsOf: outFile, encoding: .utf8)) ?? "",
+                      output: (try? Data(contentsOf: outFile)) ?? Data(),
                       stderr: (try? String(contentsOf: errFile, encoding: .utf8)) ?? "")
     }
 }

@@ -3,15 +3,6 @@ import XCTest
 
 /// `mamba-dna embed` end to end: reference parity through the CLI, and failures that leave nothing behind.
 final class EmbedTests: XCTestCase {
-    /// The built executable next to the test bundle (macOS: beside the .xctest bundle; Linux: the bundle URL
-    /// is already the build directory).
-    var binary: URL {
-        let bundle = Bundle(for: Self.self).bundleURL
-        let beside = bundle.deletingLastPathComponent().appendingPathComponent("mamba-dna")
-        if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
-        return bundle.appendingPathComponent("mamba-dna")
-    }
-
     var fixtures: URL {
         if let env = ProcessInfo.processInfo.environment["MAMBA_DNA_REFERENCE_FIXTURES"], !env.isEmpty {
             return URL(fileURLWithPath: env)
@@ -30,22 +21,8 @@ final class EmbedTests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: work) }
 
     func run(_ args: [String]) throws -> (status: Int32, stdout: Data, stderr: String) {
-        let p = Process()
-        p.executableURL = binary
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        // Drain stdout while the process runs so a large output cannot block it.
-        final class Box: @unchecked Sendable { var data = Data() }
-        let box = Box()
-        let reader = Thread { box.data = out.fileHandleForReading.readDataToEndOfFile() }
-        reader.start()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        while !reader.isFinished { usleep(1000) }
-        return (p.terminationStatus, box.data, String(decoding: errData, as: UTF8.self))
+        let r = try CLIRunner.run(args)
+        return (r.status, r.output, r.stderr)
     }
 
     /// The fixture's sequences as FASTA.

@@ -8,19 +8,6 @@ final class InfoTests: XCTestCase {
         .appendingPathComponent("Fixtures/seqio")
     func fixture(_ name: String) -> String { Self.fixtures.appendingPathComponent(name).path }
 
-    /// The built `mamba-dna`, next to the test bundle in whichever build folder is in use.
-    static let binary: URL? = {
-        var candidates = [Bundle(for: InfoTests.self).bundleURL.deletingLastPathComponent(),
-                          Bundle.main.bundleURL,
-                          URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()]
-        candidates = candidates.map { $0.standardizedFileURL }
-        for dir in candidates {
-            let url = dir.appendingPathComponent("mamba-dna")
-            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
-        }
-        return nil
-    }()
-
     struct Result {
         var status: Int32
         var stdout: String
@@ -38,30 +25,8 @@ final class InfoTests: XCTestCase {
 
     /// Runs `mamba-dna info ARGS`, or a shell line where `$MAMBA_DNA` is the binary.
     func run(_ arguments: [String], shell: String? = nil) throws -> Result {
-        guard let binary = Self.binary else {
-            XCTFail("mamba-dna binary not found next to the test bundle (build the package first)")
-            return Result(status: -1, stdout: "", stderr: "")
-        }
-        let process = Process()
-        if let shell {
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", shell]
-            process.environment = ProcessInfo.processInfo.environment.merging(["MAMBA_DNA": binary.path]) { $1 }
-        } else {
-            process.executableURL = binary
-            process.arguments = ["info"] + arguments
-        }
-        let errFile = FileManager.default.temporaryDirectory.appendingPathComponent("info-stderr-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: errFile.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: errFile) }
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = try FileHandle(forWritingTo: errFile)
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: data, as: UTF8.self),
-                      stderr: (try? String(contentsOf: errFile, encoding: .utf8)) ?? "")
+        let r = try shell.map { try CLIRunner.runShell($0) } ?? CLIRunner.run(["info"] + arguments)
+        return Result(status: r.status, stdout: r.stdout, stderr: r.stderr)
     }
 
     func temporaryDirectory() throws -> URL {

@@ -118,4 +118,14 @@ static inline int mdna_bcf_update_gt_unphased(const bcf_hdr_t *h, bcf1_t *r, con
     return bcf_update_genotypes(h, r, gt, n);
 }
 
+// ---- VCF/BCF header and record helpers (SeqIO's VariantFileReader / VariantFileWriter) ----
+/// The name of dictionary entry `id` of `type` (BCF_DT_ID: FILTER/INFO/FORMAT keys); borrowed from the header.
+static inline const char *mdna_bcf_hdr_int2id(const bcf_hdr_t *h, int type, int id) { return bcf_hdr_int2id(h, type, id); }
+/// The i-th sample name; borrowed from the header.
+static inline const char *mdna_bcf_hdr_sample(const bcf_hdr_t *h, int i) { return h->samples[i]; }
+/// Sets QUAL to missing (`.`).
+static inline void mdna_bcf_set_qual_missing(bcf1_t *r) { bcf_float_set_missing(r->qual); }
+/// Whether QUAL is missing (`.`).
+static inline int mdna_bcf_qual_is_missing(const bcf1_t *r) { return bcf_float_is_missing(r->qual); }
+
 #endif

@@ -45,7 +45,8 @@ public enum ReadClassifier {
             if o.allProbabilities { header += model.labels.map { "\t" + $0 }.joined() }
             try out.write(header + "\n")
             var names: [String] = [], seqs: [[Int32]] = [], tokens = 0
-            let flushTokens = o.batchTokens * max(1, o.threads) * 2
+            // Several batches per worker between flushes, so the serial reading and formatting stay a small share.
+            let flushTokens = o.batchTokens * max(1, o.threads) * 8
             func flush() throws {
                 guard !names.isEmpty else { return }
                 let nonEmpty = seqs.indices.filter { !seqs[$0].isEmpty }

@@ -39,6 +39,9 @@ public struct PileupEntry: Sendable, Equatable {
     /// The inserted bases when `indel > 0`.
     public var insertedBases: [UInt8]
     public var flags: AlignmentFlags
+    /// Whole-read facts of the entry's read, computed once when the read entered the pileup;
+    /// `nil` unless the pileup was built with `readSummaries: true`.
+    public var readSummary: ReadSummary? = nil
 }
 
 /// All reads covering one reference position.
@@ -61,6 +64,7 @@ public final class Pileup {
     private let region: Region?
     private var engine: bam_plp_t?
     private let context: ReadContext
+    private let readSummaries: Bool
 
     /// State the C read callback needs; passed through htslib's `void *data`.
     final class ReadContext {
@@ -75,10 +79,15 @@ public final class Pileup {
 
     /// Builds a pileup over `region` (0-based half-open; `nil` = the whole file) of `reader`.
     /// The reader must not be used elsewhere while the pileup runs.
+    /// - Parameter readSummaries: also compute each read's `ReadSummary` (edit distance, clipping,
+    ///   alignment-score margin, pairing, split) once, when the read enters the pileup, and set it
+    ///   as `PileupEntry.readSummary` on all of the read's entries. Columns are the same either way.
     /// - Throws: as `AlignmentReader.query` (missing index, unknown contig, bad range).
-    public init(reader: AlignmentReader, region: Region? = nil, filter: PileupFilter = PileupFilter()) throws {
+    public init(reader: AlignmentReader, region: Region? = nil, filter: PileupFilter = PileupFilter(),
+                readSummaries: Bool = false) throws {
         self.reader = reader
         self.filter = filter
+        self.readSummaries = readSummaries
         if let region {
             let length = reader.contigs.first { $0.name == region.contig }?.length ?? 0
             try reader.query(region)
@@ -89,6 +98,7 @@ public final class Pileup {
         context = ReadContext(reader: reader, filter: filter)
         engine = bam_plp_init(pileupReadCallback, Unmanaged.passUnretained(context).toOpaque())
         bam_plp_set_maxcnt(engine, Int32(clamping: filter.maxDepth))
+        if readSummaries { bam_plp_constructor(engine, pileupReadSummaryConstructor) }
     }
 
     deinit { if let engine { bam_plp_destroy(engine) } }
@@ -111,16 +121,18 @@ public final class Pileup {
             }
             var entries: [PileupEntry] = []
             entries.reserveCapacity(Int(n))
+            let letters = nt16Letters
             for i in 0..<n {
                 let p = mdna_plp_at(plp, i)!
-                if let e = entry(p) { entries.append(e) }
+                if let e = entry(p, letters: letters) { entries.append(e) }
             }
             if entries.isEmpty { continue }
             return PileupColumn(contig: reader.contigNames[Int(tid)], tid: Int(tid), position: position, entries: entries)
         }
     }
 
-    private func entry(_ p: UnsafePointer<bam_pileup1_t>) -> PileupEntry? {
+    @inline(__always)
+    private func entry(_ p: UnsafePointer<bam_pileup1_t>, letters nt16Letters: [UInt8]) -> PileupEntry? {
         let b = mdna_pileup_b(p)!
         let qpos = Int(p.pointee.qpos)
         let length = Int(b.pointee.core.l_qseq)
@@ -143,7 +155,8 @@ public final class Pileup {
                            mappingQuality: Int(b.pointee.core.qual), queryPosition: qpos,
                            isDeletion: isDel, isRefSkip: isSkip,
                            isHead: mdna_plp_is_head(p) != 0, isTail: mdna_plp_is_tail(p) != 0,
-                           indel: indel, insertedBases: inserted, flags: flag)
+                           indel: indel, insertedBases: inserted, flags: flag,
+                           readSummary: readSummaries ? ReadSummary(packed: p.pointee.cd.i) : nil)
     }
 }
 
@@ -165,4 +178,12 @@ private let pileupReadCallback: bam_plp_auto_f = { data, b in
         if !filter.includeAnomalousPairs && core.flag & 0x1 != 0 && core.flag & 0x2 == 0 { continue }
         return 0
     }
+}
+
+/// htslib's per-read constructor (called once as a read enters the pileup): stores the read's
+/// packed `ReadSummary` in its pileup slot (`bam_pileup_cd`), which every entry of the read carries.
+private let pileupReadSummaryConstructor: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<bam1_t>?,
+                                                          UnsafeMutablePointer<bam_pileup_cd>?) -> Int32 = { _, b, cd in
+    cd!.pointee.i = ReadSummary(b!).packed
+    return 0
 }

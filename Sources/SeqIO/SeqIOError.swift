@@ -1,6 +1,6 @@
 import CHTSLib
 
-/// An error from a SeqIO reader. Its `description` is one line that names the file and the
+/// An error from a SeqIO reader or writer. Its `description` is one line that names the file and the
 /// problem, e.g. `reads.fq.gz: truncated or corrupt gzip/BGZF data after record 41`.
 public struct SeqIOError: Error, CustomStringConvertible, Equatable {
     /// What went wrong, for callers that react differently to different failures.
@@ -19,6 +19,8 @@ public struct SeqIOError: Error, CustomStringConvertible, Equatable {
         case unknownContig
         /// A region string does not parse, or its coordinates are invalid or out of range.
         case invalidRegion
+        /// An output file cannot be created, written, indexed or renamed into place.
+        case unwritable
     }
 
     public let kind: Kind

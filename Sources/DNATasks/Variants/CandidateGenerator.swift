@@ -20,8 +20,11 @@ public enum CandidateGenerator {
         let window = try fasta.fetch(Region(contig: chunk.contig, start: windowStart, end: windowEnd))
         let scanner = CandidateScanner(contig: contig, scanRange: scanStart..<scanEnd, keepRange: chunk.start..<end,
                                        window: window, windowStart: windowStart, options: options)
-        let pileup = try ReadPileup(path: reader.path, reference: fasta.path, region: Region(contig: chunk.contig, start: scanStart, end: scanEnd),
-                                    filter: options.filter)
+        // Entries carry their read's whole-read evidence (edit distance, clipping, second-hit margin,
+        // pairing), which separates reads that belong elsewhere in the genome (paralogs, diverged or
+        // recombined segments) from reads that carry a real variant.
+        let pileup = try Pileup(reader: reader, region: Region(contig: chunk.contig, start: scanStart, end: scanEnd),
+                                filter: options.filter, readSummaries: true)
         while let column = try pileup.next() { scanner.add(position: column.position, entries: column.entries) }
         return scanner.finish()
     }

@@ -34,7 +34,7 @@ final class CandidateScanner {
     }
 
     /// Adds one pileup column (0-based position inside the scanned range; others are ignored).
-    func add(position: Int, entries: [ReadPileupEntry]) {
+    func add(position: Int, entries: [PileupEntry]) {
         guard let ci = columns.index(position), let ref = refBase(position) else { return }
         var depth: Int32 = 0, refReads: Int32 = 0, mismatches: Int32 = 0, refForward: Int32 = 0, mq0: Int32 = 0
         var refQual: Float = 0, refMapq: Float = 0, refEnd: Float = 0
@@ -74,7 +74,7 @@ final class CandidateScanner {
         columns.refReadEvidence[ci] = refEvidence
     }
 
-    private func record(_ allele: Allele, _ e: ReadPileupEntry, _ endDistance: Float) {
+    private func record(_ allele: Allele, _ e: PileupEntry, _ endDistance: Float) {
         alleles[allele, default: AlleleEvidence()].add(e, endDistance: endDistance, ownEdits: allele.isSNP ? 1 : abs(allele.lengthChange))
     }
 
@@ -98,7 +98,7 @@ final class CandidateScanner {
 }
 
 extension AlleleEvidence {
-    mutating func add(_ e: ReadPileupEntry, endDistance: Float, ownEdits: Int) {
+    mutating func add(_ e: PileupEntry, endDistance: Float, ownEdits: Int) {
         reads.add(e.read, mappingQuality: e.mappingQuality, ownEdits: ownEdits)
         if e.isReverse { reverse += 1 } else { forward += 1 }
         qualSum += Float(e.quality)
@@ -106,4 +106,9 @@ extension AlleleEvidence {
         if e.mappingQuality == 0 { mapq0 += 1 }
         endDistanceSum += endDistance
     }
+}
+
+extension PileupEntry {
+    /// The read's whole-read evidence (the scanner's pileup is built with `readSummaries: true`).
+    var read: ReadSummary { readSummary! }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SeqIO
 
 /// Per-position pileup summaries over a scanned range, indexed by 0-based position − `start`.
 struct ColumnStats {

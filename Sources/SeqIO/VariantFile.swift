@@ -158,6 +158,7 @@ public final class VariantFileWriter {
     private let hdr: UnsafeMutablePointer<bcf_hdr_t>
     private let rec: UnsafeMutablePointer<bcf1_t>
     private var filterIDs: [String: Int32] = [:]
+    private var idWasSet = false
     private var finished = false
     /// Records written so far.
     public private(set) var recordCount = 0
@@ -187,7 +188,7 @@ public final class VariantFileWriter {
         rec = bcf_init()
         mdna_set_errno(0)
         guard let fp = hts_open(tmp, mode) else {
-            bcf_hdr_destroy(h); bcf_destroy(rec)
+            // Every stored property is set here, so deinit runs and releases the header and record.
             throw SeqIOError(.unwritable, file: path, "cannot open for writing: \(systemErrorText())")
         }
         file = fp
@@ -231,7 +232,13 @@ public final class VariantFileWriter {
         guard rid >= 0 else { throw bad("contig '\(record.contig)' is not declared in the header") }
         rec.pointee.rid = rid
         rec.pointee.pos = hts_pos_t(record.position)
-        if let id = record.id, bcf_update_id(hdr, rec, id) != 0 { throw bad("cannot set ID \(id)") }
+        if let id = record.id {
+            guard bcf_update_id(hdr, rec, id) == 0 else { throw bad("cannot set ID \(id)") }
+            idWasSet = true
+        } else if idWasSet {
+            // bcf_clear keeps the last ID's buffer; reset it to `.`.
+            _ = bcf_update_id(hdr, rec, nil)
+        }
         let alleles = ([record.ref] + record.alts).joined(separator: ",")
         guard bcf_update_alleles_str(hdr, rec, alleles) == 0 else { throw bad("cannot set alleles \(alleles)") }
         if let qual = record.qual { rec.pointee.qual = qual } else { mdna_bcf_set_qual_missing(rec) }
@@ -348,6 +355,7 @@ public final class VariantFileReader: IteratorProtocol, Sequence {
     public private(set) var error: SeqIOError?
 
     private let file: UnsafeMutablePointer<htsFile>
+    private let isText: Bool
     private let hdr: UnsafeMutablePointer<bcf_hdr_t>
     private let rec: UnsafeMutablePointer<bcf1_t>
     private var gtBuffer: UnsafeMutableRawPointer?
@@ -373,6 +381,7 @@ public final class VariantFileReader: IteratorProtocol, Sequence {
             throw SeqIOError(.malformed, file: path, "cannot read the VCF header")
         }
         file = fp
+        isText = format == vcf
         hdr = h
         rec = bcf_init()
         var list: [Contig] = []
@@ -391,13 +400,35 @@ public final class VariantFileReader: IteratorProtocol, Sequence {
     }
 
     /// The next record, or `nil` at the end of the file.
-    /// - Throws: `SeqIOError` `.malformed` naming the file when a record cannot be parsed or the
-    ///   data ends early.
+    ///
+    /// htslib itself accepts a record whose contig or INFO/FORMAT key is not declared in the header
+    /// (it warns on stderr and declares it); so does this reader.
+    /// - Throws: `SeqIOError` `.malformed` naming the file when a record cannot be parsed (fewer than
+    ///   the 8 fixed columns, POS not a number ≥ 1, values htslib rejects) or the data ends early.
     public func read() throws -> VariantRecord? {
         let r = bcf_read(file, hdr, rec)
         if r == -1 { return nil }
-        if r < 0 || rec.pointee.errcode != 0 {
-            throw SeqIOError(.malformed, file: path, "truncated or malformed VCF record after \(recordCount) records")
+        func malformed(_ why: String) -> SeqIOError {
+            SeqIOError(.malformed, file: path, "malformed VCF record \(recordCount + 1): \(why)")
+        }
+        if r < 0 { throw SeqIOError(.malformed, file: path, "truncated or malformed VCF/BCF data after \(recordCount) records") }
+        if isText {
+            // htslib parses short lines leniently; VCF requires CHROM…INFO. The parser splits the
+            // line it keeps (`htsFile.line`) in place, so a field separator is a tab or a NUL there.
+            let line = file.pointee.line
+            var separators = 0
+            if let p = line.s {
+                for i in 0..<Int(line.l) where p[i] == 9 || p[i] == 0 {
+                    separators += 1
+                    if separators >= 7 { break }
+                }
+            }
+            if separators < 7 { throw malformed("fewer than the 8 fixed columns") }
+        }
+        if rec.pointee.pos < 0 { throw malformed("POS is not a number ≥ 1") }
+        // Undeclared contigs / keys (1, 2) are repaired by htslib; any other flag is an error.
+        if rec.pointee.errcode & ~(Int32(BCF_ERR_CTG_UNDEF) | Int32(BCF_ERR_TAG_UNDEF)) != 0 {
+            throw malformed("rejected by htslib (error flags \(rec.pointee.errcode))")
         }
         _ = bcf_unpack(rec, 15)   // BCF_UN_ALL
         let d = rec.pointee.d

@@ -115,23 +115,24 @@ final class VariantFileTests: XCTestCase {
 
     func testMalformedVCFIsAnErrorNamingTheFile() throws {
         let dir = try temporaryDirectory(self)
-        let path = dir.appendingPathComponent("bad.vcf").path
-        let text = """
-        ##fileformat=VCFv4.3
-        ##contig=<ID=chr1,length=5000>
-        #CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO
-        chr1\t100\t.\tA\tG\t50\tPASS\t.
-        chr1\tnotanumber\t.\tA\tG\t50\tPASS\t.
-
-        """
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        let reader = try VariantFileReader(path: path)
-        XCTAssertNotNil(try reader.read())
-        XCTAssertThrowsError(try reader.read()) { error in
-            let e = error as? SeqIOError
-            XCTAssertEqual(e?.kind, .malformed)
-            XCTAssertEqual(e?.file, path)
-            XCTAssertTrue("\(error)".hasPrefix(path + ": "), "\(error)")
+        let head = "##fileformat=VCFv4.3\n##contig=<ID=chr1,length=5000>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+            + "chr1\t100\t.\tA\tG\t50\tPASS\t.\n"
+        for (name, bad) in [("pos.vcf", "chr1\tnotanumber\t.\tA\tG\t50\tPASS\t.\n"),
+                            ("columns.vcf", "chr1\t200\t.\tA\n")] {
+            let path = dir.appendingPathComponent(name).path
+            try (head + bad).write(toFile: path, atomically: true, encoding: .utf8)
+            let reader = try VariantFileReader(path: path)
+            XCTAssertNotNil(try reader.read())
+            XCTAssertThrowsError(try reader.read()) { error in
+                let e = error as? SeqIOError
+                XCTAssertEqual(e?.kind, .malformed)
+                XCTAssertEqual(e?.file, path)
+                XCTAssertTrue("\(error)".hasPrefix(path + ": malformed VCF record 2"), "\(error)")
+            }
+            // The same through iteration: it stops and keeps the error.
+            let again = try VariantFileReader(path: path)
+            XCTAssertEqual(Array(again).count, 1)
+            XCTAssertEqual(again.error?.file, path)
         }
     }
 

@@ -6,13 +6,20 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure kernel and encoder throughput.",
         discussion: """
-        Suites: scan (selective scan alone, d_inner 512, d_state 16: ns per position×channel), gemm (GFLOP/s of the
-        projection products), encoder (d_model 256 × 16 layer Mamba stack streamed over each --length: tokens/s),
-        caduceus (the same dims as Caduceus-PS, bidirectional + RCPS), packed (150 bp reads packed into batches:
-        reads/s and tokens/s, d256×16 and d64×4). Default: all suites.
-        Every figure is the median of --runs timed runs after one warm-up; peak_rss_MiB is the process's peak
-        resident set so far (run one length per process to compare memory across lengths; scripts/bench does).
-        A TSV table goes to stdout, JSON to --json FILE.
+        Suites (default: all):
+          scan      selective scan alone, d_inner 512, d_state 16: ns per position×channel
+          gemm      GFLOP/s of the model's projection products
+          encoder   d_model 256 × 16 layers Mamba stack, streamed over each --length: tokens/s
+          caduceus  the same dims as Caduceus-PS (bidirectional + RCPS): tokens/s
+          packed    150 bp reads packed into batches, d256×16 and d64×4: reads/s and tokens/s
+        Every figure is the median of --runs timed runs after one warm-up. peak_rss_MiB is the \
+        process's peak resident set so far: run one length per process to compare memory across \
+        lengths (scripts/bench does). A TSV table goes to stdout, JSON to --json FILE.
+
+        Examples:
+          mamba-dna bench scan gemm --threads 1
+          mamba-dna bench encoder --length 8192 --length 65536 --json enc.json
+          mamba-dna bench encoder --save-model d256x16 --length 512 --runs 1
         """)
 
     @Argument(help: "Suites to run: scan, gemm, encoder, caduceus, packed (default: all).")

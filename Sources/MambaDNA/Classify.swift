@@ -10,6 +10,11 @@ struct Classify: ParsableCommand {
         one row per read in input order; empty reads are `unclassified`. Per-class counts
         (`#class<TAB>reads<TAB>fraction`) go to stderr, or to --report FILE.
         Without --model, the bundled 6-species bacterial read-origin model is used.
+
+        Examples:
+          mamba-dna classify reads.fa
+          mamba-dna classify reads.fq.gz --all-probs -o calls.tsv --report summary.tsv
+          mamba-dna classify aln.bam --model my-model --threads 8
         """)
 
     @Argument(help: "FASTA/FASTQ/SAM/BAM/CRAM input ('-' for stdin).")

@@ -11,6 +11,14 @@ struct Train: ParsableCommand {
         Labels come from the header (`label=NAME`, or `KEY=NAME` with --label-key KEY) or from a TSV
         (`read_id<TAB>label`, --labels). A share of the reads (--val-fraction) is held out for validation and
         early stopping. Progress goes to stderr. Results are deterministic for a given --seed.
+
+        --task variants: an alignment, its reference and a truth VCF in, a variant model directory out
+        (see the Variants options), which `annotate --variant-model` loads.
+
+        Examples:
+          mamba-dna train --task classify reads.fa --label-key species -o species-model
+          mamba-dna train --task classify reads.fq.gz --labels labels.tsv --steps 2000 --threads 2 -o my-model
+          mamba-dna train --task variants --bam aln.bam --reference ref.fa --truth truth.vcf.gz -o variant-model
         """)
 
     @Option(name: .long, help: "classify or variants (mlm is not available yet).")

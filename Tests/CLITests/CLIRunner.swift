@@ -33,6 +33,16 @@ enum CLIRunner {
         return try launch(binary, arguments, environment: environment)
     }
 
+    /// A tool the tests compare against, from the system's packages (`scripts/setup` installs them).
+    static func tool(_ name: String) throws -> URL {
+        for dir in ["/usr/bin", "/usr/local/bin", "/opt/homebrew/bin"] {
+            let url = URL(fileURLWithPath: dir).appendingPathComponent(name)
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        struct Missing: Error, CustomStringConvertible { var description: String }
+        throw Missing(description: "\(name) is not installed: run scripts/setup --deps-only")
+    }
+
     /// Runs a `/bin/sh -c` line in which `$MAMBA_DNA` is the binary (for pipes and redirections).
     static func runShell(_ line: String) throws -> Result {
         guard let binary else { return missingBinary() }
@@ -44,7 +54,8 @@ enum CLIRunner {
         return Result(status: -1, output: Data(), stderr: "")
     }
 
-    private static func launch(_ executable: URL, _ arguments: [String], environment: [String: String]) throws -> Result {
+    /// Runs another program (e.g. bcftools) the same way.
+    static func launch(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments

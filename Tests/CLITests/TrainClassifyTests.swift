@@ -4,13 +4,6 @@ import XCTest
 /// `mamba-dna train --task classify` and `mamba-dna classify` end to end, on a tiny GC-rich vs AT-rich set
 /// (debug build: the models are small and the runs short).
 final class TrainClassifyTests: XCTestCase {
-    var binary: URL {
-        let bundle = Bundle(for: Self.self).bundleURL
-        let beside = bundle.deletingLastPathComponent().appendingPathComponent("mamba-dna")
-        if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
-        return bundle.appendingPathComponent("mamba-dna")
-    }
-
     var work: URL!
     var repo: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
 
@@ -22,21 +15,8 @@ final class TrainClassifyTests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: work) }
 
     func run(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let p = Process()
-        p.executableURL = binary
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        final class Box: @unchecked Sendable { var data = Data() }
-        let box = Box()
-        let reader = Thread { box.data = out.fileHandleForReading.readDataToEndOfFile() }
-        reader.start()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        while !reader.isFinished { usleep(1000) }
-        return (p.terminationStatus, String(decoding: box.data, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+        let r = try CLIRunner.run(args)
+        return (r.status, r.stdout, r.stderr)
     }
 
     /// n reads of `length` bases: even ids GC-rich (label GC), odd ids AT-rich (label AT).

@@ -4,13 +4,6 @@ import XCTest
 /// `mamba-dna annotate` on alignments (variant calls, VCF) and `train --task variants`, on the tiny
 /// fixture in Fixtures/variants (a SNP, a deletion and an insertion on chrT; see make-fixtures.sh).
 final class VariantTests: XCTestCase {
-    var binary: URL {
-        let bundle = Bundle(for: Self.self).bundleURL
-        let beside = bundle.deletingLastPathComponent().appendingPathComponent("mamba-dna")
-        if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
-        return bundle.appendingPathComponent("mamba-dna")
-    }
-
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Fixtures/variants")
     func fixture(_ name: String) -> String { Self.fixtures.appendingPathComponent(name).path }
@@ -24,31 +17,12 @@ final class VariantTests: XCTestCase {
     func path(_ name: String) -> String { work.appendingPathComponent(name).path }
 
     func run(_ args: [String], executable: URL? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
-        let p = Process()
-        p.executableURL = executable ?? binary
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        final class Box: @unchecked Sendable { var data = Data() }
-        let box = Box()
-        let reader = Thread { box.data = out.fileHandleForReading.readDataToEndOfFile() }
-        reader.start()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        while !reader.isFinished { usleep(1000) }
-        return (p.terminationStatus, String(decoding: box.data, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+        let r = try executable.map { try CLIRunner.launch($0, args) } ?? CLIRunner.run(args)
+        return (r.status, r.stdout, r.stderr)
     }
 
-    /// bcftools, when installed (the VCF checks are skipped without it).
-    func bcftools() throws -> URL {
-        for dir in ["/usr/bin", "/usr/local/bin", "/opt/homebrew/bin"] {
-            let u = URL(fileURLWithPath: dir).appendingPathComponent("bcftools")
-            if FileManager.default.isExecutableFile(atPath: u.path) { return u }
-        }
-        throw XCTSkip("bcftools not installed")
-    }
+    /// bcftools, which the VCF checks compare against.
+    func bcftools() throws -> URL { try CLIRunner.tool("bcftools") }
 
     /// (CHROM, POS, REF, ALT, GT) of the records of a plain VCF.
     func records(_ vcf: String) -> [[String]] {

@@ -47,7 +47,7 @@ public enum VariantAnnotator {
         guard o.ploidy == 1 || o.ploidy == 2 else { throw VariantError(file: "--ploidy", "must be 1 or 2") }
         let inputs = try VariantInputs(alignments: o.alignments, reference: o.reference,
                                        regionTexts: o.regions, regionsFile: o.regionsFile)
-        let modelPath = o.model ?? DefaultVariantModel.path()
+        let modelPath = o.model ?? DefaultModels.variants()
         guard let modelPath else {
             throw VariantError(file: "--variant-model", "no model given and no default variant model found (Fixtures/models/variants)")
         }

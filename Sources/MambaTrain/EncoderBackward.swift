@@ -35,7 +35,7 @@ extension MambaLMBackward {
         model.normF.backward(x: tape.finalResidual.ptr, rows: T, dy: dOutput, dx: g, accumulate: false, grads: grads)
         for i in stride(from: model.layers.count - 1, through: 0, by: -1) {
             let layer = model.layers[i]
-            MixerBackwardTraining.backward(layer.mixer, h: tape.normed[i].ptr, ldh: d, rows: T, act: tape.acts[i],
+            MambaMixerBackward.backward(layer.mixer, h: tape.normed[i].ptr, ldh: d, rows: T, act: tape.acts[i],
                                         resetBefore: resetBefore, dOut: g, ldo: d, dh: tape.dNormed.ptr, lddh: d,
                                         grads: grads, ws: tape.mixerWS)
             layer.norm.backward(x: tape.residual[i].ptr, rows: T, dy: tape.dNormed.ptr, dx: g, accumulate: true,

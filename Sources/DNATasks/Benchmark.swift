@@ -71,11 +71,12 @@ public enum Benchmark {
     }
 
     /// Header and one row of the printed table.
-    public static let tableHeader = "#suite\tfigure\tthreads\tlength\tmedian\tunit\tmin\tmax\truns\tpeak_rss_MiB\tper_cpu_s"
+    public static let tableHeader = "#suite\tfigure\tthreads\tlength\tmedian\tunit\tmin\tmax\truns\tpeak_rss_MiB\tper_cpu_s\tper_process_cpu_s"
     public static func tableRow(_ r: Result) -> String {
         func f(_ x: Double) -> String { x >= 100 ? String(format: "%.0f", x) : String(format: "%.3g", x) }
         return [r.suite, r.name, "\(r.threads)", r.length.map(String.init) ?? "-", f(r.value), r.unit, f(r.min), f(r.max),
-                "\(r.runs)", String(format: "%.0f", r.peakRSSMiB), r.extra["tokens_per_cpu_s"].map(f) ?? "-"].joined(separator: "\t")
+                "\(r.runs)", String(format: "%.0f", r.peakRSSMiB), r.extra["tokens_per_cpu_s"].map(f) ?? "-",
+                r.extra["tokens_per_process_cpu_s"].map(f) ?? "-"].joined(separator: "\t")
     }
 
     /// What the figures ran on: CPU model, OpenBLAS kernels, threads.

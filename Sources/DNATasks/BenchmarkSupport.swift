@@ -19,6 +19,13 @@ public enum BenchClock {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 
+    /// CPU time of the whole process (all threads) in seconds.
+    public static func processCPU() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+
     /// Peak resident set size of this process so far, in MiB (getrusage ru_maxrss is KiB on Linux).
     public static func peakRSSMiB() -> Double {
         var u = rusage()
@@ -32,17 +39,18 @@ public enum BenchClock {
         return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
     }
 
-    /// One warm-up call, then `runs` timed calls: (wall seconds, thread-CPU seconds) per run.
-    public static func measure(runs: Int, _ body: () -> Void) -> (wall: [Double], cpu: [Double]) {
+    /// One warm-up call, then `runs` timed calls: wall, calling-thread CPU and whole-process CPU seconds per run.
+    public static func measure(runs: Int, _ body: () -> Void) -> (wall: [Double], cpu: [Double], processCPU: [Double]) {
         body()
-        var w: [Double] = [], c: [Double] = []
+        var w: [Double] = [], c: [Double] = [], p: [Double] = []
         for _ in 0..<max(1, runs) {
-            let c0 = threadCPU(), w0 = wall()
+            let c0 = threadCPU(), p0 = processCPU(), w0 = wall()
             body()
             w.append(wall() - w0)
             c.append(threadCPU() - c0)
+            p.append(processCPU() - p0)
         }
-        return (w, c)
+        return (w, c, p)
     }
 }
 

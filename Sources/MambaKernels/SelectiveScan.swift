@@ -192,13 +192,18 @@ public enum SelectiveScan {
     }
 
     /// exp(Δ·A) = 2^(Δ·A2). Unclamped, the product is fused into the range reduction; clamped (rare),
-    /// Δ·A2 is limited to [−126, 128]: a decay below 2⁻¹²⁶ becomes 2⁻¹²⁶, which to float32 precision
-    /// is the same (and keeps every value normal, so the FMAs stay off slow microcode paths).
+    /// lanes with Δ·A2 outside [−126, 128] get it limited to that range: a decay below 2⁻¹²⁶ becomes 2⁻¹²⁶,
+    /// which to float32 precision is the same (and keeps every value normal, so the FMAs stay off slow
+    /// microcode paths). Lanes within the range get the unclamped value bit for bit, so a row's result does
+    /// not depend on which tile (and which neighbouring rows) it was scanned with.
     @_transparent
     static func decay(_ dt: SIMD16<Float>, _ a2: SIMD16<Float>, clamp: Bool) -> SIMD16<Float> {
         if clamp {
-            return FastMath.exp2Unclamped(FastMath.min(FastMath.max(dt * a2, SIMD16<Float>(repeating: -126)),
-                                                       SIMD16<Float>(repeating: 128)))
+            let p = dt * a2
+            let lo = SIMD16<Float>(repeating: -126), hi = SIMD16<Float>(repeating: 128)
+            let outside = (p .< lo) .| (p .> hi)
+            return FastMath.exp2Product(dt, a2)
+                .replacing(with: FastMath.exp2Unclamped(FastMath.min(FastMath.max(p, lo), hi)), where: outside)
         }
         return FastMath.exp2Product(dt, a2)
     }

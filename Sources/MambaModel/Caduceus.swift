@@ -95,8 +95,25 @@ public struct CaduceusModel: SequenceModel {
 
     // MARK: forward
 
+    /// Sequences run in blocks of whole sequences, shared out over threads when there are several
+    /// (`PackedParallel`); the result does not depend on the thread count.
     public func hiddenStates(packed tokens: [Int32], segments: Segments) -> [Float] {
         precondition(tokens.count == segments.length, "tokens and segments differ in length")
+        let L = tokens.count, W = outputDim
+        if L == 0 { return [] }
+        let blocks = segments.blocks(rows: PackedParallel.blockRows(chunkRows: chunkRows))
+        if blocks.count == 1 { return hiddenStatesOnePass(tokens, segments: segments) }
+        return [Float](unsafeUninitializedCapacity: L * W) { o, n in
+            nonisolated(unsafe) let out = o.baseAddress!
+            PackedParallel.run(blocks, threads: KernelThreads.count, makeWorker: { () }) { _, offset, segs in
+                let part = hiddenStatesOnePass(Array(tokens[offset..<(offset + segs.length)]), segments: segs)
+                part.withUnsafeBufferPointer { (out + offset * W).update(from: $0.baseAddress!, count: part.count) }
+            }
+            n = L * W
+        }
+    }
+
+    private func hiddenStatesOnePass(_ tokens: [Int32], segments: Segments) -> [Float] {
         let L = tokens.count, d = config.dModel, W = outputDim
         if L == 0 { return [] }
         let hs = Scratch(L * W)      // (L, W) block output

@@ -65,31 +65,41 @@ public struct MambaLMModel: SequenceModel {
                              states: [MixerState], out: UnsafeMutablePointer<Float>, ws: MambaLMWorkspace) {
         if T == 0 { return }
         let d = config.dModel
-        let h = ws.hidden.reserve(T * d)     // (T, d) block output
         let r = ws.residual.reserve(T * d)   // (T, d) residual stream
         let x = ws.normed.reserve(T * d)     // (T, d) norm(r), the mixer input
-        Ops.embed(tokens, count: T, table: embedding, dim: d, out: h, ld: d)
+        Ops.embed(tokens, count: T, table: embedding, dim: d, out: r, ld: d)
         for (i, layer) in layers.enumerated() {
-            if i == 0 { r.update(from: h, count: T * d) } else { Ops.addInPlace(r, h, count: T * d) }
             layer.norm.forward(r, ldx: d, rows: T, y: x, ldy: d)
-            layer.mixer.forward(x, ldh: d, rows: T, out: h, ldo: d, state: states[i], resetBefore: resetBefore, act: ws.act)
+            // r += mixer(x): out_proj adds its product straight into the residual stream (one pass over r
+            // fewer, and no zeroing of a separate output buffer).
+            layer.mixer.inProject(x, ldh: d, rows: T, into: ws.act)
+            layer.mixer.core(ws.act, rows: T, state: states[i], resetBefore: resetBefore)
+            layer.mixer.outProject(ws.act.y.ptr, rows: T, out: r, ldo: d, accumulate: true)
         }
-        Ops.addInPlace(r, h, count: T * d)
         normF.forward(r, ldx: d, rows: T, y: out, ldy: d)
     }
 
+    /// Sequences run in blocks of whole sequences, shared out over threads when there are several
+    /// (`PackedParallel`); the result does not depend on the thread count.
     public func hiddenStates(packed tokens: [Int32], segments: Segments) -> [Float] {
         precondition(tokens.count == segments.length, "tokens and segments differ in length")
-        let enc = StreamingEncoder(model: self)
-        var out = [Float](repeating: 0, count: tokens.count * config.dModel)
-        tokens.withUnsafeBufferPointer { tk in
-            segments.forwardResets.withUnsafeBufferPointer { rs in
-                out.withUnsafeMutableBufferPointer { o in
-                    enc.consume(tk.baseAddress!, count: tk.count, resetBefore: rs.baseAddress, into: o.baseAddress!)
+        let d = config.dModel, L = tokens.count
+        if L == 0 { return [] }
+        let blocks = segments.blocks(rows: PackedParallel.blockRows(chunkRows: chunkRows))
+        return [Float](unsafeUninitializedCapacity: L * d) { o, n in
+            nonisolated(unsafe) let out = o.baseAddress!
+            tokens.withUnsafeBufferPointer { tk in
+                nonisolated(unsafe) let tokens = tk.baseAddress!
+                PackedParallel.run(blocks, threads: KernelThreads.count, makeWorker: { StreamingEncoder(model: self) }) {
+                    enc, offset, segs in
+                    enc.reset()
+                    segs.forwardResets.withUnsafeBufferPointer { rs in
+                        enc.consume(tokens + offset, count: segs.length, resetBefore: rs.baseAddress, into: out + offset * d)
+                    }
                 }
             }
+            n = L * d
         }
-        return out
     }
 
     public func logits(hidden: [Float], rows: Int) -> [Float] {
@@ -123,7 +133,7 @@ public struct MambaLMModel: SequenceModel {
 
 /// Scratch for `MambaLMModel.forwardChunk`, reused across chunks.
 public final class MambaLMWorkspace {
-    let hidden = Scratch(), residual = Scratch(), normed = Scratch()
+    let residual = Scratch(), normed = Scratch()
     public let act = MixerActivations()
     public init() {}
 }

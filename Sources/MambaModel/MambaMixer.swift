@@ -22,6 +22,8 @@ public struct MambaMixer {
     public var D: Tensor               // (dInner)
     public var outProjWeight: Tensor   // (dModel, dInner)
     public var outProjBias: Tensor?    // (dModel)
+    /// A = −exp(A_log), computed once and reused while A_log keeps the values it was computed from.
+    let decayCache = DecayCache()
 
     /// Loads `prefix` + the reference parameter names. `shared` supplies in_proj/out_proj when they are tied
     /// to another mixer (Caduceus `bidirectional_weight_tie`: the tied copies are not stored).
@@ -63,6 +65,29 @@ public struct MambaMixer {
             if let outProjBias { t.append((p + "out_proj.bias", outProjBias)) }
         }
         return t
+    }
+}
+
+/// A = −exp(A_log) of one mixer, kept with a copy of the A_log it came from. Weights are fixed at inference,
+/// so every later chunk copies A instead of taking dInner·dState exps; training updates A_log in place, and a
+/// changed A_log is noticed by the comparison and recomputed. Safe to share between threads.
+final class DecayCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var source: [Float] = []
+    private var A: [Float] = []
+
+    /// dst (count of aLog) = −exp(aLog).
+    func fill(_ dst: UnsafeMutablePointer<Float>, from aLog: Tensor) {
+        let n = aLog.count
+        if n == 0 { return }
+        lock.lock()
+        defer { lock.unlock() }
+        let fresh = source.count == n && source.withUnsafeBufferPointer { memcmp($0.baseAddress!, aLog.ptr, n * 4) == 0 }
+        if !fresh {
+            source = Array(UnsafeBufferPointer(start: aLog.ptr, count: n))
+            A = source.map { -Foundation.exp($0) }
+        }
+        A.withUnsafeBufferPointer { dst.update(from: $0.baseAddress!, count: n) }
     }
 }
 
@@ -140,7 +165,7 @@ extension MambaMixer {
         Gemm.linear(x: act.u.ptr, rows: T, inFeatures: c.dInner, weight: xProjWeight.ptr, outFeatures: dxp, y: act.xdbl.ptr)
         Gemm.linear(x: act.xdbl.ptr, rows: T, inFeatures: c.dtRank, ldx: dxp, weight: dtProjWeight.ptr,
                     outFeatures: c.dInner, y: act.delta.ptr)
-        for i in 0..<(c.dInner * c.dState) { act.A.ptr[i] = -Foundation.exp(ALog.data[i]) }
+        decayCache.fill(act.A.ptr, from: ALog)
         let h: UnsafeMutablePointer<Float>
         if let state { h = state.ssm.data } else {
             h = act.zeroState.ptr

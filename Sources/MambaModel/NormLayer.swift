@@ -30,11 +30,16 @@ public struct NormLayer {
     }
 
     /// y[r, :dim] = norm(x[r, :dim]), x and y row strides ldx / ldy; y may alias x.
+    /// Long inputs split their rows over the kernel threads (rows are independent: same result).
     public func forward(_ x: UnsafePointer<Float>, ldx: Int, rows: Int, y: UnsafeMutablePointer<Float>, ldy: Int) {
-        if ldx == dim && ldy == dim {
-            apply(x, y, rows)
-        } else {
-            for r in 0..<rows { apply(x + r * ldx, y + r * ldy, 1) }
+        nonisolated(unsafe) let y = y
+        Ops.parallelRows(rows, cols: dim) { rr in
+            let n = rr.count, x = x + rr.lowerBound * ldx, y = y + rr.lowerBound * ldy
+            if ldx == dim && ldy == dim {
+                apply(x, y, n)
+            } else {
+                for r in 0..<n { apply(x + r * ldx, y + r * ldy, 1) }
+            }
         }
     }
 

@@ -59,12 +59,24 @@ public struct DetectedFormat: Sendable, Equatable {
     /// Detects the format of the file at `path` (not `-`: stdin cannot be peeked twice).
     /// Throws `SeqIOError.unreadable` when the file cannot be opened or read.
     public static func detect(path: String) throws -> DetectedFormat {
-        if mdna_is_directory(path) != 0 {
+        let (h, detected) = try open(path: path)
+        _ = hclose(h)
+        return detected
+    }
+
+    /// Opens `path` (`-` for stdin) and detects its format without consuming bytes, so the caller
+    /// reads from the same handle (stdin can be read only once). The caller owns the returned hFILE.
+    static func open(path: String) throws -> (UnsafeMutablePointer<hFILE>, DetectedFormat) {
+        if path != "-" && mdna_is_directory(path) != 0 {
             throw SeqIOError(.unreadable, file: path, "is a directory")
         }
         let h = try openHFile(path)
-        defer { _ = hclose(h) }
-        return try detect(h, path: path)
+        do {
+            return (h, try detect(h, path: path))
+        } catch {
+            _ = hclose(h)
+            throw error
+        }
     }
 
     /// Detects the format of an open hFILE without consuming its bytes.

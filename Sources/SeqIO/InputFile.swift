@@ -9,17 +9,7 @@ public enum InputFile {
     /// and picks `AlignmentReader` for SAM/BAM/CRAM, `SequenceReader` otherwise.
     /// - Throws: the `SeqIOError`s of the chosen reader.
     public static func open(path: String, reference: String? = nil, threads: Int = 0) throws -> InputFile {
-        if path != "-" && mdna_is_directory(path) != 0 {
-            throw SeqIOError(.unreadable, file: path, "is a directory")
-        }
-        let h = try openHFile(path)
-        let detected: DetectedFormat
-        do {
-            detected = try DetectedFormat.detect(h, path: path)
-        } catch {
-            _ = hclose(h)
-            throw error
-        }
+        let (h, detected) = try DetectedFormat.open(path: path)
         if detected.format.isAlignment {
             return .alignments(try AlignmentReader(taking: h, path: path, reference: reference, threads: threads))
         }

@@ -25,17 +25,7 @@ public final class SequenceReader {
     ///   (SAM/BAM/CRAM, bzip2, ...), `.malformed` (first non-blank character is not `>`/`@`),
     ///   `.truncated` (BGZF without its end-of-file marker, or undecodable compressed data).
     public convenience init(path: String, threads: Int = 0) throws {
-        if path != "-" && mdna_is_directory(path) != 0 {
-            throw SeqIOError(.unreadable, file: path, "is a directory")
-        }
-        let h = try openHFile(path)
-        let detected: DetectedFormat
-        do {
-            detected = try DetectedFormat.detect(h, path: path)
-        } catch {
-            _ = hclose(h)
-            throw error
-        }
+        let (h, detected) = try DetectedFormat.open(path: path)
         try self.init(taking: h, path: path, detected: detected, threads: threads)
     }
 

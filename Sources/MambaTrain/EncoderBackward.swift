@@ -14,14 +14,13 @@ extension MambaLMBackward {
                           y: tape.residual.first?.ptr ?? tape.finalResidual.ptr)
         for (i, layer) in model.layers.enumerated() {
             let r = tape.residual[i].ptr, x = tape.normed[i].ptr
-            if i > 0 { for k in 0..<(T * d) { r[k] = tape.residual[i - 1].ptr[k] + h[k] } }
+            if i > 0 { add(tape.residual[i - 1].ptr, h, into: r, count: T * d) }
             layer.norm.forward(r, ldx: d, rows: T, y: x, ldy: d)
             layer.mixer.forward(x, ldh: d, rows: T, out: h, ldo: d, state: nil, resetBefore: resetBefore,
                                 act: tape.acts[i])
         }
         if let last = tape.residual.prefix(model.layers.count).last {
-            let f = tape.finalResidual.ptr, l = last.ptr
-            for k in 0..<(T * d) { f[k] = l[k] + h[k] }
+            add(last.ptr, h, into: tape.finalResidual.ptr, count: T * d)
         }
         model.normF.forward(tape.finalResidual.ptr, ldx: d, rows: T, y: tape.output.ptr, ldy: d)
     }
@@ -43,5 +42,11 @@ extension MambaLMBackward {
         }
         Embedding.backward(ids: tokens, count: T, dim: d, dy: g, dTable: grads.grad(model.embedding),
                            vocab: model.vocabSize)
+    }
+
+    /// y = a + b over `count` values (the residual stream).
+    private static func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
+                            count: Int) {
+        for i in 0..<count { y[i] = a[i] + b[i] }
     }
 }

@@ -35,22 +35,8 @@ public enum MambaLMBackward {
     /// Forward over T tokens, keeping activations in `tape`; logits in `tape.logits` (T, vocab).
     public static func forward(_ model: MambaLMModel, tokens: UnsafePointer<Int>, rows T: Int,
                                resetBefore: UnsafePointer<UInt8>?, tape: MambaLMTape) {
+        encode(model, tokens: tokens, rows: T, resetBefore: resetBefore, tape: tape)
         let d = model.config.dModel, vocab = model.vocabSize
-        tape.reserve(layers: model.layers.count, rows: T, dim: d, vocab: vocab)
-        let h = tape.hidden.ptr
-        Embedding.forward(table: model.embedding.ptr, vocab: vocab, dim: d, ids: tokens, count: T,
-                          y: tape.residual.first?.ptr ?? tape.finalResidual.ptr)
-        for (i, layer) in model.layers.enumerated() {
-            let r = tape.residual[i].ptr, x = tape.normed[i].ptr
-            if i > 0 { add(tape.residual[i - 1].ptr, h, into: r, count: T * d) }
-            layer.norm.forward(r, ldx: d, rows: T, y: x, ldy: d)
-            layer.mixer.forward(x, ldh: d, rows: T, out: h, ldo: d, state: nil, resetBefore: resetBefore,
-                                act: tape.acts[i])
-        }
-        if let last = tape.residual.prefix(model.layers.count).last {
-            add(last.ptr, h, into: tape.finalResidual.ptr, count: T * d)
-        }
-        model.normF.forward(tape.finalResidual.ptr, ldx: d, rows: T, y: tape.output.ptr, ldy: d)
         Gemm.linear(x: tape.output.ptr, rows: T, inFeatures: d, weight: model.lmHead.ptr, outFeatures: vocab,
                     y: tape.logits.ptr)
     }
@@ -69,23 +55,8 @@ public enum MambaLMBackward {
         LinearBackward.backward(x: tape.output.ptr, rows: T, inFeatures: d, weight: model.lmHead.ptr,
                                 outFeatures: vocab, dy: tape.dLogits.ptr, dx: tape.dOut.ptr,
                                 dWeight: grads.grad(model.lmHead))
-        let g = tape.dResidual.ptr
-        model.normF.backward(x: tape.finalResidual.ptr, rows: T, dy: tape.dOut.ptr, dx: g, accumulate: false,
-                             grads: grads)
-        for i in stride(from: model.layers.count - 1, through: 0, by: -1) {
-            let layer = model.layers[i]
-            MambaMixerBackward.backward(layer.mixer, h: tape.normed[i].ptr, ldh: d, rows: T, act: tape.acts[i],
-                                        resetBefore: resetBefore, dOut: g, ldo: d, dh: tape.dNormed.ptr, lddh: d,
-                                        grads: grads, ws: tape.mixerWS)
-            layer.norm.backward(x: tape.residual[i].ptr, rows: T, dy: tape.dNormed.ptr, dx: g, accumulate: true,
-                                grads: grads)
-        }
-        Embedding.backward(ids: tokens, count: T, dim: d, dy: g, dTable: grads.grad(model.embedding), vocab: vocab)
+        backwardEncoder(model, tokens: tokens, rows: T, resetBefore: resetBefore, dOutput: tape.dOut.ptr,
+                        grads: grads, tape: tape)
         return loss
-    }
-
-    private static func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
-                            count: Int) {
-        for i in 0..<count { y[i] = a[i] + b[i] }
     }
 }

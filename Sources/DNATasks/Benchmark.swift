@@ -14,8 +14,9 @@ public enum Benchmark {
         /// Encoder lengths (unidirectional stack); the default set is 512, 8,192, 65,536 and 1,048,576.
         public var lengths = [512, 8192, 65_536, 1_048_576]
         public var caduceusLength = 131_072
-        /// Tokens handed to the streaming encoder per call (the output rows of one call are discarded).
-        public var streamChunk = 8192
+        /// Tokens handed to the streaming encoder per call (the output rows of one call are discarded); nil:
+        /// 8,192, or 1,024 per thread when that is more, so every thread's time slice stays long.
+        public var streamChunk: Int?
         /// Bases per packed batch of 150 bp reads.
         public var batchBases = 8192
         public var readLength = 150

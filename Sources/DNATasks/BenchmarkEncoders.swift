@@ -35,7 +35,7 @@ enum BenchEncoders {
     /// Tokens/s streaming L tokens through the stack, `streamChunk` tokens per call, output rows discarded.
     static func unidirectional(_ o: Benchmark.Options, _ report: (Benchmark.Result) -> Void) throws {
         let model = try mainModel(o)
-        let d = model.config.dModel, piece = max(1, o.streamChunk)
+        let d = model.config.dModel, piece = max(1, o.streamChunk ?? max(8192, 1024 * o.threads))
         let enc = StreamingEncoder(model: model)
         let out = UnsafeMutablePointer<Float>.allocate(capacity: piece * d)
         defer { out.deallocate() }

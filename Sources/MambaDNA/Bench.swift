@@ -37,8 +37,9 @@ struct Bench: ParsableCommand {
     @Option(name: .customLong("caduceus-length"), help: "Sequence length for the caduceus suite.")
     var caduceusLength: Int = 131_072
 
-    @Option(name: .customLong("stream-chunk"), help: "Tokens per streaming call in the encoder suite.")
-    var streamChunk: Int = 8192
+    @Option(name: .customLong("stream-chunk"),
+            help: "Tokens per streaming call in the encoder suite (default: 8,192, or 1,024 per thread when larger).")
+    var streamChunk: Int?
 
     @Option(name: .customLong("batch-bases"), help: "Bases per packed batch in the packed suite.")
     var batchBases: Int = 8192
@@ -72,7 +73,7 @@ struct Bench: ParsableCommand {
         o.runs = runs
         if !lengths.isEmpty { o.lengths = lengths }
         o.caduceusLength = caduceusLength
-        o.streamChunk = streamChunk
+        if let streamChunk { o.streamChunk = streamChunk }
         o.batchBases = batchBases
         o.modelDirectory = model
         o.saveModelDirectory = saveModel

@@ -4,13 +4,16 @@
 /// y[t,c] = bias[c] + Σ_{j<K} weight[c,j] · x[t − (K−1) + j, c], with x[<0] taken from `history`
 /// (the K−1 rows before t = 0; zeros when nil). Weight layout is PyTorch's (C, 1, K) = (C, K).
 /// Packed batches: where `resetBefore[t] != 0` a new sequence starts at t, and rows before t count as zeros.
+/// Row t of x is at `x + t·ldx` (ldx defaults to `channels`; a negative ldx reads a buffer backwards, so a
+/// reversed sequence needs no flipped copy). y is always contiguous. `silu: true` applies SiLU to every output
+/// (the mixer's activation, fused to save a pass over memory).
 public enum CausalConv1d {
     /// Plain reference version. `history`: (K−1, channels) or nil.
-    public static func forwardReference(x: UnsafePointer<Float>, length: Int, channels: Int,
+    public static func forwardReference(x: UnsafePointer<Float>, ldx: Int? = nil, length: Int, channels: Int,
                                         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, kernelSize: Int,
                                         history: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
-                                        resetBefore: UnsafePointer<UInt8>? = nil) {
-        let k = kernelSize
+                                        resetBefore: UnsafePointer<UInt8>? = nil, silu: Bool = false) {
+        let k = kernelSize, ld = ldx ?? channels
         var start = Int.min  // first row of the current packed sequence (history usable only if none)
         for t in 0..<length {
             if let resetBefore, resetBefore[t] != 0 { start = t }
@@ -20,27 +23,49 @@ public enum CausalConv1d {
                     let s = t - (k - 1) + j
                     let v: Float
                     if s < start && start != Int.min { v = 0 }
-                    else if s >= 0 { v = x[s * channels + c] }
+                    else if s >= 0 { v = x[s * ld + c] }
                     else if let history { v = history[(k - 1 + s) * channels + c] } else { v = 0 }
                     acc += weight[c * k + j] * v
                 }
-                y[t * channels + c] = acc
+                y[t * channels + c] = silu ? Activation.silu(acc) : acc
             }
         }
     }
 
     /// Fast version (same contract as `forwardReference`): SIMD16 across channels, rows split over
     /// `threads` threads. Sums are taken in the same order as the reference, so results match it to
-    /// float32 rounding of the fused multiply-adds.
-    public static func forward(x: UnsafePointer<Float>, length: Int, channels: Int,
+    /// float32 rounding of the fused multiply-adds (and the polynomial SiLU of `FastMath`, ≈1e-6 relative).
+    public static func forward(x: UnsafePointer<Float>, ldx: Int? = nil, length: Int, channels: Int,
                                weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, kernelSize: Int,
                                history: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
-                               resetBefore: UnsafePointer<UInt8>? = nil,
+                               resetBefore: UnsafePointer<UInt8>? = nil, silu: Bool = false,
                                threads: Int = KernelThreads.count) {
-        let k = kernelSize, ch = channels
-        if length <= 0 || ch <= 0 { return }
+        if length <= 0 || channels <= 0 { return }
+        // Rows are independent; split them when there is enough work (~64K outputs ≈ tens of µs).
+        let parts = length * channels < 65_536 ? 1 : Swift.max(1, Swift.min(threads, length / 16))
+        nonisolated(unsafe) let y = y
+        KernelThreads.run(parts) { p in
+            forwardRows((p * length / parts)..<((p + 1) * length / parts), x: x, ldx: ldx, length: length,
+                        channels: channels, weight: weight, bias: bias, kernelSize: kernelSize, history: history,
+                        y: y, resetBefore: resetBefore, silu: silu)
+        }
+    }
+
+    /// Rows `rows` (0-based, half-open) of `forward`'s output, on the calling thread; y row t goes to `y + t·channels`
+    /// as in `forward`, and x, history and resetBefore are the whole buffer's (not offset to rows.lowerBound).
+    /// Reads x rows up to K−1 before rows.lowerBound (the halo) and `resetBefore` back to the start of the
+    /// packed sequence containing rows.lowerBound, so the row ranges of one buffer can run on separate threads.
+    public static func forwardRows(_ rows: Range<Int>, x: UnsafePointer<Float>, ldx: Int? = nil, length: Int,
+                                   channels: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                                   kernelSize: Int, history: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
+                                   resetBefore: UnsafePointer<UInt8>? = nil, silu: Bool = false) {
+        let k = kernelSize, ch = channels, ld = ldx ?? channels
+        precondition(rows.lowerBound >= 0 && rows.upperBound <= length)
+        if rows.isEmpty || ch <= 0 { return }
         if k <= 0 {  // empty kernel: bias only
-            for t in 0..<length { for c in 0..<ch { y[t * ch + c] = bias?[c] ?? 0 } }
+            for t in rows {
+                for c in 0..<ch { let b = bias?[c] ?? 0; y[t * ch + c] = silu ? Activation.silu(b) : b }
+            }
             return
         }
         // Taps transposed to (K, C) so that one tap of 16 channels is one vector load;
@@ -51,38 +76,34 @@ public enum CausalConv1d {
         let zeros = wT + k * ch
         zeros.update(repeating: 0, count: ch)
 
-        // Rows are independent; split them when there is enough work (~64K outputs ≈ tens of µs).
-        let parts = length * ch < 65_536 ? 1 : Swift.max(1, Swift.min(threads, length / 16))
-        KernelThreads.run(parts) { p in
-            let t0 = p * length / parts, t1 = (p + 1) * length / parts
-            // First row of the packed sequence that contains t0 (Int.min: none started yet).
-            var start = Int.min
-            if let resetBefore {
-                var t = t0
-                while t >= 0 { if resetBefore[t] != 0 { start = t; break }; t -= 1 }
-            }
-            withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: k) { src in
-                for t in t0..<t1 {
-                    if let resetBefore, resetBefore[t] != 0 { start = t }
+        let t0 = rows.lowerBound
+        // First row of the packed sequence that contains t0 (Int.min: none started yet).
+        var start = Int.min
+        if let resetBefore {
+            var t = t0
+            while t >= 0 { if resetBefore[t] != 0 { start = t; break }; t -= 1 }
+        }
+        withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: k) { src in
+            for t in rows {
+                if let resetBefore, resetBefore[t] != 0 { start = t }
+                for j in 0..<k {
+                    let s = t - (k - 1) + j
+                    if start != Int.min && s < start { src[j] = UnsafePointer(zeros) }
+                    else if s >= 0 { src[j] = x + s * ld }
+                    else if let history { src[j] = history + (k - 1 + s) * ch }
+                    else { src[j] = UnsafePointer(zeros) }
+                }
+                let yr = y + t * ch
+                var c = 0
+                while c < ch {
+                    let lanes = Swift.min(16, ch - c)
+                    var acc = bias.map { FastMath.load($0 + c, lanes: lanes) } ?? SIMD16<Float>()
                     for j in 0..<k {
-                        let s = t - (k - 1) + j
-                        if start != Int.min && s < start { src[j] = UnsafePointer(zeros) }
-                        else if s >= 0 { src[j] = x + s * ch }
-                        else if let history { src[j] = history + (k - 1 + s) * ch }
-                        else { src[j] = UnsafePointer(zeros) }
+                        acc = acc.addingProduct(FastMath.load(wT + j * ch + c, lanes: lanes),
+                                                FastMath.load(src[j] + c, lanes: lanes))
                     }
-                    let yr = y + t * ch
-                    var c = 0
-                    while c < ch {
-                        let lanes = Swift.min(16, ch - c)
-                        var acc = bias.map { FastMath.load($0 + c, lanes: lanes) } ?? SIMD16<Float>()
-                        for j in 0..<k {
-                            acc = acc.addingProduct(FastMath.load(wT + j * ch + c, lanes: lanes),
-                                                    FastMath.load(src[j] + c, lanes: lanes))
-                        }
-                        FastMath.store(acc, yr + c, lanes: lanes)
-                        c += 16
-                    }
+                    FastMath.store(silu ? FastMath.silu(acc) : acc, yr + c, lanes: lanes)
+                    c += 16
                 }
             }
         }

@@ -20,12 +20,14 @@ public enum KernelThreads {
     nonisolated(unsafe) private static var savedKernelThreads = 1
     nonisolated(unsafe) private static var savedGemmThreads = 1
 
-    /// Runs `body(i)` for i in 0..<parts on `parts` threads, with the kernels' default thread count and
-    /// OpenBLAS both set to 1 meanwhile (each worker is one core's worth of work), then restores both.
-    /// Overlapping calls from several threads nest: the settings come back when the last one ends.
-    public static func runSingleThreadedWorkers(_ parts: Int, _ body: (Int) -> Void) {
-        if parts <= 1 { body(0); return }
+    /// Runs `body(threads)` with the kernels' default thread count and OpenBLAS both set to 1 meanwhile, then
+    /// restores both; `threads` is the kernels' default count on entry (1 inside another such call). Callers that
+    /// split their own work over threads use it so that products inside their workers stay single-threaded and
+    /// OpenBLAS's pool never competes with theirs for the cores. Overlapping calls from several threads nest:
+    /// the settings come back when the last one ends.
+    public static func withSingleThreadedKernels<R>(_ body: (_ threads: Int) -> R) -> R {
         singleLock.lock()
+        let threads = count
         if singleDepth == 0 {
             savedKernelThreads = count
             savedGemmThreads = Gemm.threads
@@ -43,6 +45,21 @@ public enum KernelThreads {
             }
             singleLock.unlock()
         }
-        DispatchQueue.concurrentPerform(iterations: parts, execute: body)
+        return body(threads)
+    }
+
+    /// Runs `body(i)` for i in 0..<parts on `parts` threads inside `withSingleThreadedKernels` (each worker is
+    /// one core's worth of work); on the calling thread, with the settings untouched, when parts is 1.
+    public static func runSingleThreadedWorkers(_ parts: Int, _ body: (Int) -> Void) {
+        if parts <= 1 { body(0); return }
+        withSingleThreadedKernels { _ in DispatchQueue.concurrentPerform(iterations: parts, execute: body) }
+    }
+
+    /// Runs `body(range)` over `rows` rows split into up to `threads` contiguous ranges of at least `minRows` rows,
+    /// one per worker, as `runSingleThreadedWorkers`. The ranges depend only on rows, threads and minRows.
+    public static func runRowSlices(_ rows: Int, threads: Int, minRows: Int = 32, _ body: (Range<Int>) -> Void) {
+        let parts = Swift.max(1, Swift.min(threads, rows / Swift.max(1, minRows)))
+        if parts <= 1 { body(0..<rows); return }
+        runSingleThreadedWorkers(parts) { p in body((p * rows / parts)..<((p + 1) * rows / parts)) }
     }
 }

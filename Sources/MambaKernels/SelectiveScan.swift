@@ -6,6 +6,9 @@ import Foundation
 /// (so they can be read in place from the x_proj output); A: (d, n), negative; D, deltaBias: (d);
 /// state: (d, n), read as h₋₁ and overwritten with the last state.
 /// Packed batches: where `resetBefore[t] != 0` a new sequence starts at t and the state is zeroed first.
+/// Row t of z is at `z + t·ldz` and row t of y at `y + t·ldy` (both default to d; negative strides walk a buffer
+/// backwards, so a reversed direction reads and writes the forward buffers in place). `accumulate: true` adds
+/// the result to y instead of storing it.
 ///
 ///   Δ[t,d] = softplus(delta[t,d] + deltaBias[d])
 ///   h[d,n] = exp(Δ·A[d,n]) · h[d,n] + Δ · B[t,n] · u[t,d]
@@ -17,7 +20,9 @@ public enum SelectiveScan {
                                         ldBC: Int, D: UnsafePointer<Float>?, z: UnsafePointer<Float>?,
                                         deltaBias: UnsafePointer<Float>?, state: UnsafeMutablePointer<Float>,
                                         y: UnsafeMutablePointer<Float>, length: Int, d: Int, n: Int,
-                                        resetBefore: UnsafePointer<UInt8>? = nil) {
+                                        resetBefore: UnsafePointer<UInt8>? = nil, ldz: Int? = nil, ldy: Int? = nil,
+                                        accumulate: Bool = false) {
+        let lz = ldz ?? d, ly = ldy ?? d
         for t in 0..<length {
             if let resetBefore, resetBefore[t] != 0 { state.update(repeating: 0, count: d * n) }
             for c in 0..<d {
@@ -31,8 +36,8 @@ public enum SelectiveScan {
                     acc += h * C[t * ldBC + s]
                 }
                 if let D { acc += D[c] * x }
-                if let z { acc *= Activation.silu(z[i]) }
-                y[i] = acc
+                if let z { acc *= Activation.silu(z[t * lz + c]) }
+                if accumulate { y[t * ly + c] += acc } else { y[t * ly + c] = acc }
             }
         }
     }
@@ -45,17 +50,19 @@ public enum SelectiveScan {
                                ldBC: Int, D: UnsafePointer<Float>?, z: UnsafePointer<Float>?,
                                deltaBias: UnsafePointer<Float>?, state: UnsafeMutablePointer<Float>,
                                y: UnsafeMutablePointer<Float>, length: Int, d: Int, n: Int,
-                               resetBefore: UnsafePointer<UInt8>? = nil,
-                               threads: Int = KernelThreads.count) {
+                               resetBefore: UnsafePointer<UInt8>? = nil, ldz: Int? = nil, ldy: Int? = nil,
+                               accumulate: Bool = false, threads: Int = KernelThreads.count) {
         if length <= 0 || d <= 0 || n <= 0 {
             if n <= 0, length > 0, d > 0 {  // no state: y is the D skip (and gate) alone
                 forwardReference(u: u, delta: delta, A: A, B: B, C: C, ldBC: ldBC, D: D, z: z, deltaBias: deltaBias,
-                                 state: state, y: y, length: length, d: d, n: n, resetBefore: resetBefore)
+                                 state: state, y: y, length: length, d: d, n: n, resetBefore: resetBefore,
+                                 ldz: ldz, ldy: ldy, accumulate: accumulate)
             }
             return
         }
         let args = ScanArgs(u: u, delta: delta, A: A, B: B, C: C, ldBC: ldBC, D: D, z: z, deltaBias: deltaBias,
-                            state: state, y: y, length: length, d: d, n: n, resetBefore: resetBefore)
+                            state: state, y: y, length: length, d: d, n: n, resetBefore: resetBefore,
+                            ldz: ldz ?? d, ldy: ldy ?? d, accumulate: accumulate)
         let blocks = (d + 15) / 16
         // Below ~16K (t·d) positions (≈0.1 ms of work) a thread hand-off costs more than it saves.
         let parts = length * d < 16_384 ? 1 : Swift.max(1, Swift.min(threads, blocks))
@@ -77,6 +84,7 @@ public enum SelectiveScan {
         let state: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>
         let length: Int, d: Int, n: Int
         let resetBefore: UnsafePointer<UInt8>?
+        let ldz: Int, ldy: Int, accumulate: Bool
     }
 
     /// Scans channel blocks `blocks` (16 channels each; the last may be partial) over the whole length.
@@ -132,7 +140,7 @@ public enum SelectiveScan {
                     let uu = FastMath.load(a.u + i, lanes: lanes)
                     let dt = FastMath.softplus(FastMath.load(a.delta + i, lanes: lanes) + biasAll[bi])
                     var g = V(repeating: 1)
-                    if let z = a.z { g = FastMath.silu(FastMath.load(z + i, lanes: lanes)) }
+                    if let z = a.z { g = FastMath.silu(FastMath.load(z + (t0 + r) * a.ldz + c0, lanes: lanes)) }
                     let j = bi * T + r
                     dtAll[j] = dt
                     dtuAll[j] = dt * uu
@@ -173,10 +181,12 @@ public enum SelectiveScan {
             }
             // Pass 3, row by row again: write y in address order.
             for r in 0..<rows {
-                let row = (t0 + r) * d
+                let yRow = a.y + (t0 + r) * a.ldy
                 for bi in 0..<nb {
-                    let c0 = cBegin + bi * 16
-                    FastMath.store(outAll[bi * T + r], a.y + row + c0, lanes: Swift.min(16, cEnd - c0))
+                    let c0 = cBegin + bi * 16, lanes = Swift.min(16, cEnd - c0)
+                    var v = outAll[bi * T + r]
+                    if a.accumulate { v += FastMath.load(yRow + c0, lanes: lanes) }
+                    FastMath.store(v, yRow + c0, lanes: lanes)
                 }
             }
             t0 += rows

@@ -30,18 +30,52 @@ public struct BiMambaMixer {
         else { forwardChunked(h, ldh: ldh, segments: segments, out: out, ldo: ldo, chunkRows: chunkRows, ws: ws) }
     }
 
-    /// Tied weights, `add`: in_proj once over all L rows (rev's input is the same rows flipped), the two scans chunk
-    /// by chunk over those rows (fwd left to right, rev right to left on flipped copies of one chunk), their outputs
-    /// summed in place, then one out_proj: out_proj(y_f) + flip(out_proj(y_r)) = out_proj(y_f + flip(y_r)).
-    /// Half the matrix work of running two mixers; memory is 3·L·dInner floats plus per-chunk temporaries.
+    /// Tied weights, `add`, with the input rows read from h and the output rows written to out.
     private func forwardTiedAdd(_ rev: MambaMixer, _ h: UnsafePointer<Float>, ldh: Int, segments s: Segments,
                                 out: UnsafeMutablePointer<Float>, ldo: Int, chunkRows: Int, ws: BiMambaWorkspace) {
-        let c = config, L = s.length, di = c.dInner, chunk = max(1, min(chunkRows, L))
+        let d = config.dModel
+        nonisolated(unsafe) let out = out
+        KernelThreads.withSingleThreadedKernels { threads in
+            forwardTiedAdd(rev, segments: s, chunkRows: chunkRows, ws: ws, threads: threads,
+                           input: { rr, _ in (h + rr.lowerBound * ldh, ldh) },
+                           output: { rr, src in
+                               Ops.copyRows(src, ld: d, to: out + rr.lowerBound * ldo, ld: ldo, rows: rr.count, cols: d)
+                           })
+        }
+    }
+
+    /// Rows handed to `input`/`output` at a time: a block's normed input (512 KiB at d_model 256) is still cached when
+    /// in_proj reads it, and OpenBLAS packs the weights once per block (256-row blocks measured ≈2% slower).
+    static let rowBlock = 512
+
+    /// Tied weights, `add`, over the L rows of `segments`: in_proj once over all rows (rev's input is the same rows
+    /// flipped), the two scans chunk by chunk over those rows (fwd left to right; rev right to left, reading and
+    /// accumulating into the same buffers with negative row strides), then one out_proj:
+    /// out_proj(y_f) + flip(out_proj(y_r)) = out_proj(y_f + flip(y_r)) (+ bias once more).
+    /// Half the matrix work of running two mixers; memory is 3·L·dInner floats plus per-chunk temporaries.
+    ///
+    /// `input(rows, scratch)` returns the mixer input of rows `rows` (dModel wide) and its row stride, either in place
+    /// or written into `scratch` (rowBlock × dModel floats); `output(rows, src)` receives the mixer output of those
+    /// rows (dModel wide, contiguous). Both are called from several threads at once, for disjoint rows, in blocks of
+    /// at most `rowBlock` rows. `threads`: workers for the time slices and the scans (products single-threaded).
+    func forwardTiedAdd(_ rev: MambaMixer, segments s: Segments, chunkRows: Int, ws: BiMambaWorkspace, threads: Int,
+                        input: (Range<Int>, UnsafeMutablePointer<Float>) -> (UnsafePointer<Float>, Int),
+                        output: (Range<Int>, UnsafePointer<Float>) -> Void) {
+        let c = config, L = s.length, di = c.dInner, dm = c.dModel, chunk = max(1, min(chunkRows, L))
+        if L == 0 { return }
         let xc = ws.xcAll.reserve(L * di), z = ws.zAll.reserve(L * di), ysum = ws.ySum.reserve(L * di)
-        Gemm.linear(x: h, rows: L, inFeatures: c.dModel, ldx: ldh, weight: fwd.inProjWeight.ptr, bias: fwd.inProjBias?.ptr,
-                    outFeatures: di, y: xc)
-        Gemm.linear(x: h, rows: L, inFeatures: c.dModel, ldx: ldh, weight: fwd.inProjWeight.ptr + di * c.dModel,
-                    bias: fwd.inProjBias.map { $0.ptr + di }, outFeatures: di, y: z)
+        let fwd = self.fwd, B = BiMambaMixer.rowBlock
+        KernelThreads.runRowSlices(L, threads: threads) { rr in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: B * dm)
+            defer { scratch.deallocate() }
+            var a = rr.lowerBound
+            while a < rr.upperBound {
+                let block = a..<min(a + B, rr.upperBound)
+                let (x, ld) = input(block, scratch)
+                fwd.inProjectRows(x, ldh: ld, count: block.count, xc: xc + a * di, z: z + a * di)
+                a = block.upperBound
+            }
+        }
         // One sequence fits one chunk: no state needs carrying (the scan starts from zero either way).
         let stateF: MixerState? = L > chunk ? ws.state(0, c) : nil
         let stateR: MixerState? = L > chunk ? ws.state(1, c) : nil
@@ -51,26 +85,32 @@ public struct BiMambaMixer {
             while a < L {
                 let n = min(chunk, L - a)
                 fwd.core(xc: xc + a * di, z: z + a * di, y: ysum + a * di, rows: n, state: stateF,
-                         resetBefore: resets.baseAddress! + a, act: ws.fwd)
+                         resetBefore: resets.baseAddress! + a, act: ws.fwd, threads: threads)
                 a += n
             }
         }
-        ws.rev.reserve(rows: chunk, c)
-        let rxc = ws.rev.xc.ptr, rz = ws.rev.z.ptr, ry = ws.rev.y.ptr
         s.reverseResets.withUnsafeBufferPointer { resets in
-            var b = L  // chunk [a, b) taken from the right end, flipped
+            var b = L  // chunk [a, b) taken from the right end; flipped row i is row b−1−i
             while b > 0 {
-                let n = min(chunk, b), a = b - n
-                Ops.reverseRows(xc + a * di, ld: di, to: rxc, ld: di, rows: n, cols: di)
-                Ops.reverseRows(z + a * di, ld: di, to: rz, ld: di, rows: n, cols: di)
-                // Row i of the flipped chunk is original row b−1−i, i.e. reversed index L−b+i.
-                rev.core(xc: rxc, z: rz, y: ry, rows: n, state: stateR, resetBefore: resets.baseAddress! + (L - b), act: ws.rev)
-                for r in 0..<n { Ops.addInPlace(ysum + (a + r) * di, ry + (n - 1 - r) * di, count: di) }
+                let n = min(chunk, b), a = b - n, last = (b - 1) * di
+                // Flipped row i of the chunk is original row b−1−i, i.e. reversed index L−b+i.
+                rev.core(xc: xc + last, ldx: -di, z: z + last, ldz: -di, y: ysum + last, ldy: -di, accumulate: true,
+                         rows: n, state: stateR, resetBefore: resets.baseAddress! + (L - b), act: ws.rev, threads: threads)
                 b = a
             }
         }
-        fwd.outProject(ysum, rows: L, out: out, ldo: ldo)
-        if let b = fwd.outProjBias { for r in 0..<L { Ops.addInPlace(out + r * ldo, b.ptr, count: c.dModel) } }
+        KernelThreads.runRowSlices(L, threads: threads) { rr in
+            let o = UnsafeMutablePointer<Float>.allocate(capacity: B * dm)
+            defer { o.deallocate() }
+            var a = rr.lowerBound
+            while a < rr.upperBound {
+                let block = a..<min(a + B, rr.upperBound)
+                fwd.outProjectRows(ysum + a * di, rows: 0..<block.count, out: o, ldo: dm)
+                if let bias = fwd.outProjBias { for r in 0..<block.count { Ops.addInPlace(o + r * dm, bias.ptr, count: dm) } }
+                output(block, o)
+                a = block.upperBound
+            }
+        }
     }
 
     private func forwardWhole(_ h: UnsafePointer<Float>, ldh: Int, segments s: Segments, out: UnsafeMutablePointer<Float>,

@@ -146,9 +146,55 @@ public struct CaduceusModel: SequenceModel {
     }
 
     /// The RCPS blocks over (L, 2d) rows: h holds the embedding on entry and the last block's output on return,
-    /// r the residual stream before that output is added. Each strand runs through an (L, d) buffer of its own,
-    /// so the temporaries (freed on return) are 2·L·d floats here plus the mixer's 3·L·dInner.
+    /// r the residual stream before that output is added.
     private func rcpsLayers(r: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>, segments: Segments) {
+        let tiedAdd = layers.allSatisfy { $0.mixer.rev != nil && $0.mixer.weightTie && $0.mixer.strategy == .add }
+        if tiedAdd { rcpsLayersTiedAdd(r: r, h: h, segments: segments) } else { rcpsLayersStrands(r: r, h: h, segments: segments) }
+    }
+
+    /// `rcpsLayers` for tied `add` BiMamba mixers (Caduceus-PS): no strand buffers. Each strand's normed input is
+    /// made block by block inside the in_proj workers (the rc strand's rows read reversed in both axes), and the
+    /// out_proj blocks are written straight into their half of h (the rc strand's reversed back). Temporaries:
+    /// the mixer's 3·L·dInner floats.
+    private func rcpsLayersTiedAdd(r: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>, segments: Segments) {
+        let L = segments.length, d = config.dModel, W = 2 * d
+        let ws = BiMambaWorkspace()
+        let revSegments = segments.reversed()
+        nonisolated(unsafe) let r = r, h = h
+        KernelThreads.withSingleThreadedKernels { threads in
+            for (i, layer) in layers.enumerated() {
+                // s = r + h, kept in r (halves swapped when fused_add_norm)
+                KernelThreads.runRowSlices(L, threads: threads) { rr in
+                    let n = rr.count, ra = r + rr.lowerBound * W, ha = h + rr.lowerBound * W
+                    if i == 0 { ra.update(from: ha, count: n * W) } else { Ops.addInPlace(ra, ha, count: n * W) }
+                    if config.fusedAddNorm { Ops.swapHalves(ra, rows: n, half: d) }
+                }
+                let norm = layer.norm
+                // forward strand: M(norm(r₀)) into h₀
+                layer.mixer.forwardTiedAdd(layer.mixer.rev!, segments: segments, chunkRows: chunkRows, ws: ws, threads: threads,
+                    input: { rr, buf in
+                        norm.forward(r + rr.lowerBound * W, ldx: W, rows: rr.count, y: buf, ldy: d)
+                        return (UnsafePointer(buf), d)
+                    },
+                    output: { rr, src in Ops.copyRows(src, ld: d, to: h + rr.lowerBound * W, ld: W, rows: rr.count, cols: d) })
+                // rc strand: rc(M(rc(norm_rev(r₁)))), and rc∘norm_rev = norm∘rc; rc flips the whole buffer, so the
+                // packed sequences appear in reverse order. Row t of the rc input is row L−1−t of r₁, channels reversed.
+                layer.mixer.forwardTiedAdd(layer.mixer.rev!, segments: revSegments, chunkRows: chunkRows, ws: ws, threads: threads,
+                    input: { rr, buf in
+                        Ops.reverseComplement(r + (L - rr.upperBound) * W + d, ld: W, to: buf, ld: d, rows: rr.count, cols: d)
+                        norm.forward(buf, ldx: d, rows: rr.count, y: buf, ldy: d)
+                        return (UnsafePointer(buf), d)
+                    },
+                    output: { rr, src in
+                        Ops.reverseComplement(src, ld: d, to: h + (L - rr.upperBound) * W + d, ld: W, rows: rr.count, cols: d)
+                    })
+            }
+        }
+    }
+
+    /// `rcpsLayers` for any mixers: each strand runs through an (L, d) buffer of its own, so the temporaries
+    /// (freed on return) are 2·L·d floats here plus the mixer's.
+    private func rcpsLayersStrands(r: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>, segments: Segments) {
         let L = segments.length, d = config.dModel, W = 2 * d
         let strand = Scratch(L * d), strandOut = Scratch(L * d)
         let ws = BiMambaWorkspace()

@@ -130,77 +130,122 @@ public final class MixerActivations {
 }
 
 extension MambaMixer {
-    /// act.xc, act.z = in_proj(h): h (T, dModel) with row stride ldh.
-    public func inProject(_ h: UnsafePointer<Float>, ldh: Int, rows T: Int, into act: MixerActivations) {
+    /// act.xc, act.z = in_proj(h): h (T, dModel) with row stride ldh. Rows run in time slices over `threads`
+    /// threads, one single-threaded product per slice.
+    public func inProject(_ h: UnsafePointer<Float>, ldh: Int, rows T: Int, into act: MixerActivations,
+                          threads: Int = KernelThreads.count) {
+        act.reserve(rows: T, config)
+        KernelThreads.runRowSlices(T, threads: threads) { rr in inProjectRows(h, ldh: ldh, rows: rr, into: act) }
+    }
+
+    /// Rows `rows` (0-based, half-open) of `inProject` on the calling thread; act must already hold rows.upperBound rows.
+    /// h points at row 0 (not at rows.lowerBound).
+    public func inProjectRows(_ h: UnsafePointer<Float>, ldh: Int, rows rr: Range<Int>, into act: MixerActivations) {
+        let c = config, a = rr.lowerBound
+        precondition(act.rows >= rr.upperBound)
+        inProjectRows(h + a * ldh, ldh: ldh, count: rr.count, xc: act.xc.ptr + a * c.dInner, z: act.z.ptr + a * c.dInner)
+    }
+
+    /// xc, z (count, dInner) = the x and z halves of in_proj(h) for `count` rows of h (stride ldh).
+    func inProjectRows(_ h: UnsafePointer<Float>, ldh: Int, count: Int, xc: UnsafeMutablePointer<Float>,
+                       z: UnsafeMutablePointer<Float>) {
         let c = config
-        act.reserve(rows: T, c)
         // Two products into separate buffers so x is contiguous for the conv and z for the gate.
-        Gemm.linear(x: h, rows: T, inFeatures: c.dModel, ldx: ldh, weight: inProjWeight.ptr, bias: inProjBias?.ptr,
-                    outFeatures: c.dInner, y: act.xc.ptr)
-        Gemm.linear(x: h, rows: T, inFeatures: c.dModel, ldx: ldh, weight: inProjWeight.ptr + c.dInner * c.dModel,
-                    bias: inProjBias.map { $0.ptr + c.dInner }, outFeatures: c.dInner, y: act.z.ptr)
+        Gemm.linear(x: h, rows: count, inFeatures: c.dModel, ldx: ldh, weight: inProjWeight.ptr, bias: inProjBias?.ptr,
+                    outFeatures: c.dInner, y: xc)
+        Gemm.linear(x: h, rows: count, inFeatures: c.dModel, ldx: ldh, weight: inProjWeight.ptr + c.dInner * c.dModel,
+                    bias: inProjBias.map { $0.ptr + c.dInner }, outFeatures: c.dInner, y: z)
     }
 
     /// From act.xc / act.z (T rows) to act.y: conv, SiLU, x_proj, dt_proj, scan with D skip and SiLU(z) gate.
     /// `state` (optional) supplies the conv history and scan state before row 0 and receives them after row T−1;
     /// without it both start at zero. `resetBefore` (T) marks packed-sequence starts.
-    public func core(_ act: MixerActivations, rows T: Int, state: MixerState?, resetBefore: UnsafePointer<UInt8>?) {
+    public func core(_ act: MixerActivations, rows T: Int, state: MixerState?, resetBefore: UnsafePointer<UInt8>?,
+                     threads: Int = KernelThreads.count) {
         precondition(act.rows >= T)
-        core(xc: act.xc.ptr, z: act.z.ptr, y: act.y.ptr, rows: T, state: state, resetBefore: resetBefore, act: act)
+        core(xc: act.xc.ptr, z: act.z.ptr, y: act.y.ptr, rows: T, state: state, resetBefore: resetBefore, act: act,
+             threads: threads)
     }
 
     /// `core` on caller-owned rows: xc, z (T, dInner) in, y (T, dInner) out, so a long sequence's in_proj output
     /// can be scanned in place chunk by chunk. act supplies the per-chunk temporaries (u, xdbl, delta).
-    public func core(xc: UnsafePointer<Float>, z: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows T: Int,
-                     state: MixerState?, resetBefore: UnsafePointer<UInt8>?, act: MixerActivations) {
-        let c = config
+    /// Row t of xc / z / y is at `+ t·ldx` / `+ t·ldz` / `+ t·ldy` (default dInner; negative strides run a
+    /// reversed direction over the forward buffers without flipped copies); `accumulate` adds into y.
+    /// Per-position work (conv, SiLU, x_proj, dt_proj) runs in time slices over `threads` threads, the scan over
+    /// channel blocks.
+    public func core(xc: UnsafePointer<Float>, ldx: Int? = nil, z: UnsafePointer<Float>, ldz: Int? = nil,
+                     y: UnsafeMutablePointer<Float>, ldy: Int? = nil, accumulate: Bool = false, rows T: Int,
+                     state: MixerState?, resetBefore: UnsafePointer<UInt8>?, act: MixerActivations,
+                     threads: Int = KernelThreads.count) {
+        let c = config, di = c.dInner
         if act.rows < T { act.reserve(rows: T, c) }
-        let dxp = c.dtRank + 2 * c.dState
-        CausalConv1d.forward(x: xc, length: T, channels: c.dInner, weight: convWeight.ptr, bias: convBias?.ptr,
-                             kernelSize: c.dConv, history: state.map { $0.convHistory.ptr }, y: act.u.ptr,
-                             resetBefore: resetBefore)
-        // The SIMD SiLU (polynomial exp, ≈1e-6 relative) is the one the scan's gate uses; libm's scalar expf here
-        // cost about a tenth of the whole layer.
-        FastMath.siluInPlace(act.u.ptr, count: T * c.dInner)
-        Gemm.linear(x: act.u.ptr, rows: T, inFeatures: c.dInner, weight: xProjWeight.ptr, outFeatures: dxp, y: act.xdbl.ptr)
-        Gemm.linear(x: act.xdbl.ptr, rows: T, inFeatures: c.dtRank, ldx: dxp, weight: dtProjWeight.ptr,
-                    outFeatures: c.dInner, y: act.delta.ptr)
+        let dxp = c.dtRank + 2 * c.dState, lx = ldx ?? di
+        let history = state.map { UnsafePointer($0.convHistory.data) }
+        KernelThreads.runRowSlices(T, threads: threads) { rr in
+            // In blocks of 256 rows, so that u is still in L2 when x_proj reads it (and delta when OpenBLAS,
+            // which clears C before accumulating, writes it a second time).
+            var a = rr.lowerBound
+            while a < rr.upperBound {
+                let block = a..<Swift.min(a + 256, rr.upperBound), n = block.count
+                // SiLU fused into the conv: the scan input u in one pass.
+                CausalConv1d.forwardRows(block, x: xc, ldx: lx, length: T, channels: di, weight: convWeight.ptr,
+                                         bias: convBias?.ptr, kernelSize: c.dConv, history: history, y: act.u.ptr,
+                                         resetBefore: resetBefore, silu: true)
+                Gemm.linear(x: act.u.ptr + a * di, rows: n, inFeatures: di, weight: xProjWeight.ptr, outFeatures: dxp,
+                            y: act.xdbl.ptr + a * dxp)
+                Gemm.linear(x: act.xdbl.ptr + a * dxp, rows: n, inFeatures: c.dtRank, ldx: dxp, weight: dtProjWeight.ptr,
+                            outFeatures: di, y: act.delta.ptr + a * di)
+                a = block.upperBound
+            }
+        }
         decayCache.fill(act.A.ptr, from: ALog)
         let h: UnsafeMutablePointer<Float>
         if let state { h = state.ssm.data } else {
             h = act.zeroState.ptr
-            h.update(repeating: 0, count: c.dInner * c.dState)
+            h.update(repeating: 0, count: di * c.dState)
         }
         SelectiveScan.forward(u: act.u.ptr, delta: act.delta.ptr, A: act.A.ptr, B: act.xdbl.ptr + c.dtRank,
                               C: act.xdbl.ptr + c.dtRank + c.dState, ldBC: dxp, D: D.ptr, z: z,
-                              deltaBias: dtProjBias.ptr, state: h, y: y, length: T, d: c.dInner, n: c.dState,
-                              resetBefore: resetBefore)
-        if let state { updateHistory(state.convHistory, xc: xc, rows: T, resetBefore: resetBefore) }
+                              deltaBias: dtProjBias.ptr, state: h, y: y, length: T, d: di, n: c.dState,
+                              resetBefore: resetBefore, ldz: ldz ?? di, ldy: ldy ?? di, accumulate: accumulate,
+                              threads: threads)
+        if let state { updateHistory(state.convHistory, xc: xc, ldx: lx, rows: T, resetBefore: resetBefore) }
     }
 
-    /// out (T, dModel, row stride ldo) = out_proj(y) (or += when accumulating).
+    /// out (T, dModel, row stride ldo) = out_proj(y) (or += when accumulating), in time slices over `threads` threads.
     public func outProject(_ y: UnsafePointer<Float>, rows T: Int, out: UnsafeMutablePointer<Float>, ldo: Int,
-                           accumulate: Bool = false) {
-        let c = config
-        if accumulate, let b = outProjBias {
-            for r in 0..<T { Ops.addInPlace(out + r * ldo, b.ptr, count: c.dModel) }
+                           accumulate: Bool = false, threads: Int = KernelThreads.count) {
+        nonisolated(unsafe) let out = out
+        KernelThreads.runRowSlices(T, threads: threads) { rr in
+            outProjectRows(y, rows: rr, out: out, ldo: ldo, accumulate: accumulate)
         }
-        Gemm.linear(x: y, rows: T, inFeatures: c.dInner, weight: outProjWeight.ptr, bias: accumulate ? nil : outProjBias?.ptr,
-                    outFeatures: c.dModel, y: out, ldy: ldo, accumulate: accumulate)
+    }
+
+    /// Rows `rows` (0-based, half-open) of `outProject` on the calling thread; y and out point at row 0.
+    public func outProjectRows(_ y: UnsafePointer<Float>, rows rr: Range<Int>, out: UnsafeMutablePointer<Float>, ldo: Int,
+                               accumulate: Bool = false) {
+        let c = config, a = rr.lowerBound, o = out + a * ldo
+        if accumulate, let b = outProjBias {
+            for r in 0..<rr.count { Ops.addInPlace(o + r * ldo, b.ptr, count: c.dModel) }
+        }
+        Gemm.linear(x: y + a * c.dInner, rows: rr.count, inFeatures: c.dInner, weight: outProjWeight.ptr,
+                    bias: accumulate ? nil : outProjBias?.ptr, outFeatures: c.dModel, y: o, ldy: ldo, accumulate: accumulate)
     }
 
     /// The whole mixer: out = Mamba(h). h: (T, dModel) stride ldh; out: (T, dModel) stride ldo.
     public func forward(_ h: UnsafePointer<Float>, ldh: Int, rows T: Int, out: UnsafeMutablePointer<Float>, ldo: Int,
-                        state: MixerState? = nil, resetBefore: UnsafePointer<UInt8>? = nil, act: MixerActivations) {
+                        state: MixerState? = nil, resetBefore: UnsafePointer<UInt8>? = nil, act: MixerActivations,
+                        threads: Int = KernelThreads.count) {
         if T == 0 { return }
-        inProject(h, ldh: ldh, rows: T, into: act)
-        core(act, rows: T, state: state, resetBefore: resetBefore)
-        outProject(act.y.ptr, rows: T, out: out, ldo: ldo)
+        inProject(h, ldh: ldh, rows: T, into: act, threads: threads)
+        core(act, rows: T, state: state, resetBefore: resetBefore, threads: threads)
+        outProject(act.y.ptr, rows: T, out: out, ldo: ldo, threads: threads)
     }
 
     /// New history = last dConv−1 rows of [old history; xc], with rows before the last sequence start zeroed
     /// (they belong to an earlier packed sequence).
-    private func updateHistory(_ hist: Tensor, xc: UnsafePointer<Float>, rows T: Int, resetBefore: UnsafePointer<UInt8>?) {
+    private func updateHistory(_ hist: Tensor, xc: UnsafePointer<Float>, ldx: Int, rows T: Int,
+                               resetBefore: UnsafePointer<UInt8>?) {
         let k1 = config.dConv - 1, d = config.dInner
         if k1 == 0 { return }
         var lastStart = Int.min
@@ -211,7 +256,7 @@ extension MambaMixer {
             let r = T - k1 + j
             let dst = hist.data + j * d
             if r < lastStart { dst.update(repeating: 0, count: d) }
-            else if r >= 0 { dst.update(from: xc + r * d, count: d) }
+            else if r >= 0 { dst.update(from: xc + r * ldx, count: d) }
             else { dst.update(from: hist.ptr + (k1 + r) * d, count: d) }
         }
     }

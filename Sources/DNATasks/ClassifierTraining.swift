@@ -18,22 +18,31 @@ public enum ClassifierTraining {
         public var validationMax = 6000
         public var force = false
         public var rcAverage = true
+        /// Sequence pooling of a new head; `nil`: that of the `--init` classifier, else mean.
+        public var pooling: ClassifierPooling?
         public var reference: String?
         public var training = ClassifierTrainingOptions()
+        /// Checks the class names read from the input and returns extra `config.json` entries for the model
+        /// directory (e.g. `train --task motif` names the bound class); `nil`: none.
+        public var extraConfig: (([String]) throws -> [String: Any])?
         public init(inputs: [String], output: String) { self.inputs = inputs; self.output = output }
+
+        /// Sets `pooling` from its config.json name (mean, max, logsumexp); false for another name.
+        public mutating func setPooling(named name: String) -> Bool {
+            guard let p = ClassifierPooling(rawValue: name) else { return false }
+            pooling = p
+            return true
+        }
     }
 
     public typealias Failure = LabelledInput.Failure
 
     @discardableResult
     public static func run(_ o: Options, log: (String) -> Void) throws -> TrainingSummary {
-        let fm = FileManager.default
-        let out = URL(fileURLWithPath: o.output).standardizedFileURL
-        if fm.fileExists(atPath: out.path) && !o.force {
-            throw Failure("\(o.output) already exists (use --force to replace it)")
-        }
+        let out = try outputURL(o.output, force: o.force)
         let data = try LabelledInput.read(inputs: o.inputs, labelKey: o.labelKey, labelsFile: o.labelsFile,
                                           reference: o.reference)
+        let extra = try o.extraConfig?(data.labels) ?? [:]
         let (train, val) = data.split(fraction: o.validationFraction, maxCount: o.validationMax, seed: o.training.seed)
         guard !train.isEmpty else { throw Failure("no training reads left after the validation split") }
         let counts = data.labels.indices.map { c in data.sequences.lazy.filter { $0.label == c }.count }
@@ -43,22 +52,17 @@ public enum ClassifierTraining {
         let model = try makeModel(o, labels: data.labels)
         let enc = model.encoder.config
         log("model: d_model \(enc.dModel), \(enc.nLayer) layers, d_state \(enc.mixer.dState), d_inner \(enc.mixer.dInner), "
+            + "\(model.pooling.rawValue) pooling, "
             + "\(model.namedTensors().reduce(0) { $0 + $1.1.count }) parameters" + (o.initFrom.map { ", from \($0)" } ?? ""))
 
-        var topts = o.training
-        if topts.checkpointEvery > 0 && topts.checkpointDirectory == nil {
-            topts.checkpointDirectory = out.path + ".checkpoint"
-        }
+        let topts = checkpointed(o.training, output: out)
         let trainer = ClassifierTrainer(model: model, train: train, validation: val, options: topts)
         log("steps: \(trainer.totalSteps) (\(trainer.stepsPerEpoch) per epoch of ≈\(topts.batchTokens) tokens), "
             + "validation every \(trainer.evalEvery), threads \(topts.threads)")
         let summary = try trainer.run { event in log(describe(event, labels: data.labels)) }
 
-        // Write next to the destination, then rename: a failed run leaves no half-written model directory.
-        let tmp = out.deletingLastPathComponent().appendingPathComponent(".\(out.lastPathComponent).tmp-\(getpid())")
-        try? fm.removeItem(at: tmp)
-        do {
-            try ClassifierDirectory.save(model, to: tmp.path)
+        try writeOutput(out) { tmp in
+            try ClassifierDirectory.save(model, to: tmp.path, extra: extra)
             let reloaded = try ClassifierDirectory.load(tmp.path)
             // The saved model must predict exactly what the trained one does.
             let probe = Array(val.prefix(64).map(\.tokens)) + Array(train.prefix(val.isEmpty ? 64 : 0).map(\.tokens))
@@ -66,13 +70,8 @@ public enum ClassifierTraining {
             let b = ClassifierPredictor(model: reloaded, threads: 1).logits(probe)
             guard a == b else { throw Failure("internal error: the saved model does not reproduce the trained one") }
             try writeSummary(summary, labels: data.labels, options: topts, to: tmp.appendingPathComponent("training_summary.json").path)
-            if fm.fileExists(atPath: out.path) { try fm.removeItem(at: out) }
-            try fm.moveItem(at: tmp, to: out)
-        } catch {
-            try? fm.removeItem(at: tmp)
-            throw error
         }
-        if let ck = topts.checkpointDirectory, o.training.checkpointDirectory == nil { try? fm.removeItem(atPath: ck) }
+        removeDefaultCheckpoint(topts, requested: o.training)
         log(summaryText(summary, labels: data.labels))
         log("model written to \(o.output)")
         return summary
@@ -90,7 +89,8 @@ public enum ClassifierTraining {
             let mixer = MixerConfig(dModel: d, dState: o.dState ?? 16, expand: o.expand ?? 2)
             let config = MambaLMConfig(layout: .mambaSSM, nLayer: layers, vocabSize: DNATokenizer.vocabularySize, mixer: mixer)
             let encoder = try MambaInit.randomLM(config: config, seed: seed)
-            return SequenceClassifier(encoder: encoder, labels: labels, seed: seed &+ 1, rcAverage: o.rcAverage)
+            return SequenceClassifier(encoder: encoder, labels: labels, seed: seed &+ 1, rcAverage: o.rcAverage,
+                                      pooling: o.pooling ?? .mean)
         }
         func incompatible(_ why: String) -> Failure { Failure("--init \(initDir): incompatible checkpoint: \(why)") }
         let encoder: MambaLMModel
@@ -115,9 +115,51 @@ public enum ClassifierTraining {
                                    ("--d-state", o.dState, c.mixer.dState), ("--expand", o.expand, c.mixer.expand)] {
             if let want, want != have { throw incompatible("\(name) \(want), but the checkpoint has \(have)") }
         }
+        let pooling = o.pooling ?? previous?.pooling ?? .mean
         if let p = previous, p.labels == labels {
-            return SequenceClassifier(encoder: encoder, head: p.head, headBias: p.headBias, labels: labels, rcAverage: o.rcAverage)
+            return SequenceClassifier(encoder: encoder, head: p.head, headBias: p.headBias, labels: labels, rcAverage: o.rcAverage,
+                                      pooling: pooling)
         }
-        return SequenceClassifier(encoder: encoder, labels: labels, seed: seed &+ 1, rcAverage: o.rcAverage)
+        return SequenceClassifier(encoder: encoder, labels: labels, seed: seed &+ 1, rcAverage: o.rcAverage, pooling: pooling)
+    }
+}
+
+// Output handling shared with `MaskedLMTraining`.
+extension ClassifierTraining {
+    /// The output directory; an existing one is refused unless `force`.
+    static func outputURL(_ path: String, force: Bool) throws -> URL {
+        let out = URL(fileURLWithPath: path).standardizedFileURL
+        if FileManager.default.fileExists(atPath: out.path) && !force {
+            throw Failure("\(path) already exists (use --force to replace it)")
+        }
+        return out
+    }
+
+    /// `training` with the checkpoint directory defaulting to `<output>.checkpoint` when checkpoints are on.
+    static func checkpointed(_ training: ClassifierTrainingOptions, output: URL) -> ClassifierTrainingOptions {
+        var t = training
+        if t.checkpointEvery > 0 && t.checkpointDirectory == nil { t.checkpointDirectory = output.path + ".checkpoint" }
+        return t
+    }
+
+    /// Has `write` fill a temporary sibling of `out`, then renames it over `out`: a failed run leaves no
+    /// half-written model directory.
+    static func writeOutput(_ out: URL, _ write: (URL) throws -> Void) throws {
+        let fm = FileManager.default
+        let tmp = out.deletingLastPathComponent().appendingPathComponent(".\(out.lastPathComponent).tmp-\(getpid())")
+        try? fm.removeItem(at: tmp)
+        do {
+            try write(tmp)
+            if fm.fileExists(atPath: out.path) { try fm.removeItem(at: out) }
+            try fm.moveItem(at: tmp, to: out)
+        } catch {
+            try? fm.removeItem(at: tmp)
+            throw error
+        }
+    }
+
+    /// Removes the checkpoint directory of `used` when it is the default one (`requested` names none).
+    static func removeDefaultCheckpoint(_ used: ClassifierTrainingOptions, requested: ClassifierTrainingOptions) {
+        if let ck = used.checkpointDirectory, requested.checkpointDirectory == nil { try? FileManager.default.removeItem(atPath: ck) }
     }
 }

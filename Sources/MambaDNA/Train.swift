@@ -12,16 +12,25 @@ struct Train: ParsableCommand {
         (`read_id<TAB>label`, --labels). A share of the reads (--val-fraction) is held out for validation and
         early stopping. Progress goes to stderr. Results are deterministic for a given --seed.
 
+        --task motif: bound and background sequences (two classes, labelled as for classify; the
+        bound class is --bound-label, default `1` for 0/1 labels, else `bound`) in, a motif model
+        directory out (a classifier that names its bound class), which `annotate --motif-model` loads.
+
+        --task mlm: unlabelled reads in, a masked-LM model directory out (Caduceus-PS by default,
+        see --arch), which `embed --model` loads: BERT-style masking of 15% of the bases, loss on
+        the masked bases only.
+
         --task variants: an alignment, its reference and a truth VCF in, a variant model directory out
         (see the Variants options), which `annotate --variant-model` loads.
 
         Examples:
           mamba-dna train --task classify reads.fa --label-key species -o species-model
           mamba-dna train --task classify reads.fq.gz --labels labels.tsv --steps 2000 --threads 2 -o my-model
+          mamba-dna train --task mlm genome-reads.fa --steps 5000 --threads 2 -o pretrained
           mamba-dna train --task variants --bam aln.bam --reference ref.fa --truth truth.vcf.gz -o variant-model
         """)
 
-    @Option(name: .long, help: "classify or variants (mlm is not available yet).")
+    @Option(name: .long, help: "classify, mlm, motif or variants.")
     var task: String = "classify"
 
     @Argument(help: "Labelled FASTA/FASTQ/SAM/BAM/CRAM input files.")
@@ -55,6 +64,8 @@ struct Train: ParsableCommand {
     var warmupSteps: Int?
     @Option(name: .long, help: "Random seed (init, split, shuffling, augmentation).") var seed: UInt64 = 1
     @Option(name: .long, help: "Worker threads.") var threads: Int = 1
+    @Option(name: .long, help: "Gradient shards per batch (results depend on this, not on --threads).")
+    var shards: Int = 4
     @Option(name: .customLong("val-fraction"), help: "Share of the reads held out for validation.")
     var valFraction: Double = 0.05
     @Option(name: .customLong("val-max"), help: "At most this many validation reads.") var valMax: Int = 6000
@@ -74,6 +85,15 @@ struct Train: ParsableCommand {
     @Option(name: [.customShort("T"), .customLong("reference")], help: "Reference FASTA for CRAM input.")
     var reference: String?
 
+    @Option(name: .long, help: ArgumentHelp("classify/motif: pooling over a read's positions: mean (of the embeddings), or max or logsumexp (of the per-position logits).", valueName: "mean|max|logsumexp"))
+    var pool: String?
+
+    @Option(name: .customLong("bound-label"), help: "--task motif: the class that means bound.")
+    var boundLabel: String?
+
+    @OptionGroup(title: "Masked LM (--task mlm)")
+    var mlm: MaskedLMTrainArguments
+
     @OptionGroup(title: "Variants (--task variants)")
     var variant: VariantTrainArguments
 
@@ -82,11 +102,11 @@ struct Train: ParsableCommand {
             variant.run(reference: reference, output: output, threads: threads, seed: seed, force: force)
             return
         }
-        guard task == "classify" else {
-            fail(task == "mlm" ? "--task mlm is not available in this version yet" : "--task must be classify or mlm", code: 2)
+        guard task == "classify" || task == "motif" || task == "mlm" else {
+            fail("--task must be classify, mlm, motif or variants", code: 2)
         }
         for (name, v) in [("--threads", threads), ("--batch-tokens", batchTokens), ("--max-length", maxLength),
-                          ("--patience", patience)] where v < 1 {
+                          ("--patience", patience), ("--shards", shards)] where v < 1 {
             fail("\(name) must be at least 1", code: 2)
         }
         guard epochs > 0, steps.map({ $0 > 0 }) ?? true else { fail("--epochs and --steps must be positive", code: 2) }
@@ -100,14 +120,27 @@ struct Train: ParsableCommand {
         o.dModel = dModel; o.layers = layers; o.dState = dState; o.expand = expand
         o.validationFraction = valFraction; o.validationMax = valMax; o.force = force || resume
         o.rcAverage = !noRCAverage; o.reference = reference
+        if let pool, !o.setPooling(named: pool) { fail("--pool must be mean, max or logsumexp", code: 2) }
         var t = o.training
         t.epochs = epochs; t.steps = steps; t.batchTokens = batchTokens; t.maxLength = maxLength
         t.learningRate = lr; t.weightDecay = weightDecay; t.warmupSteps = warmupSteps; t.seed = seed
-        t.threads = threads; t.evalEvery = evalEvery; t.patience = patience
+        t.threads = threads; t.shards = shards; t.evalEvery = evalEvery; t.patience = patience
         t.checkpointEvery = checkpointEvery; t.checkpointDirectory = checkpointDir; t.resume = resume
         t.reverseComplement = !noRCAugment
         if resume && checkpointEvery == 0 { t.checkpointEvery = Int.max }
         o.training = t
+        if task == "mlm" {
+            var m = MaskedLMTraining.Options(inputs: inputs, output: output)
+            m.initFrom = initFrom; m.dModel = dModel; m.layers = layers; m.dState = dState; m.expand = expand
+            m.validationFraction = valFraction; m.validationMax = valMax; m.force = force || resume
+            m.reference = reference; m.training = t
+            mlm.run(&m)
+            return
+        }
+        if task == "motif" {
+            let bound = boundLabel
+            o.extraConfig = { try MotifModel.trainingConfig(labels: $0, bound: bound) }
+        }
         FileInfo.quietLibraryLogs()
         BLASRuntime.useOptimizedKernels()
         do {

@@ -5,6 +5,7 @@ import MambaModel
 public final class ClassifierTape {
     public let encoder = MambaLMTape()
     let pooled = Scratch(), logits = Scratch(), dLogits = Scratch(), dPooled = Scratch(), dOutput = Scratch()
+    let positionLogits = Scratch(), dPositionLogits = Scratch()
     public init() {}
 }
 
@@ -15,6 +16,10 @@ public final class ClassifierTape {
 ///
 /// Backward: dW += dLogitsᵀ·pooled, db += Σ dLogits, dPooled = dLogits·W, and every row of sequence r gets
 /// dPooled[r] / length_r, which then goes back through the encoder.
+///
+/// `.max` / `.logsumexp` pooling: z = out·Wᵀ + b (T, C); logits[r, c] = pool of z[t, c] over sequence r.
+/// Backward: dz = the pooling's backward of dLogits (per sequence), dW += dzᵀ·out, db += Σ dz,
+/// dOutput = dz·W.
 public enum ClassifierBackward {
     public struct Result { public var loss: Float; public var correct: Int }
 
@@ -39,6 +44,14 @@ public enum ClassifierBackward {
                 MambaLMBackward.encode(model.encoder, tokens: tk.baseAddress!, rows: T, resetBefore: rs.baseAddress,
                                        tape: tape.encoder)
                 let out = tape.encoder.output.ptr
+                if model.pooling != .mean {
+                    pooledLoss(model, out: out, lengths: lengths, labels: labels, divisor: divisor ?? R, grads: grads,
+                               tape: tape, dOutput: dOutput, result: &result)
+                    MambaLMBackward.backwardEncoder(model.encoder, tokens: tk.baseAddress!, rows: T,
+                                                    resetBefore: rs.baseAddress, dOutput: dOutput, grads: grads,
+                                                    tape: tape.encoder)
+                    return
+                }
                 row = 0
                 for (r, n) in lengths.enumerated() {
                     MeanPool.forward(x: out + row * d, rows: n, channels: d, y: pooled + r * d)
@@ -46,15 +59,7 @@ public enum ClassifierBackward {
                 }
                 Gemm.linear(x: pooled, rows: R, inFeatures: d, weight: model.head.ptr, bias: model.headBias.ptr,
                             outFeatures: C, y: logits)
-                for r in 0..<R {
-                    var best = 0
-                    for c in 1..<C where logits[r * C + c] > logits[r * C + best] { best = c }
-                    if best == labels[r] { result.correct += 1 }
-                }
-                result.loss = labels.withUnsafeBufferPointer {
-                    CrossEntropy.lossAndGradient(logits: logits, rows: R, classes: C, targets: $0.baseAddress!,
-                                                 dLogits: dLogits, divisor: divisor ?? R)
-                }
+                crossEntropy(logits, dLogits, rows: R, classes: C, labels: labels, divisor: divisor ?? R, result: &result)
                 LinearBackward.backward(x: pooled, rows: R, inFeatures: d, weight: model.head.ptr, outFeatures: C,
                                         dy: dLogits, dx: dPooled, dWeight: grads.grad(model.head),
                                         dBias: grads.grad(model.headBias))
@@ -69,5 +74,45 @@ public enum ClassifierBackward {
             }
         }
         return result
+    }
+
+    /// Loss, accuracy and dLogits of (R, C) logits.
+    static func crossEntropy(_ logits: UnsafeMutablePointer<Float>, _ dLogits: UnsafeMutablePointer<Float>, rows R: Int,
+                             classes C: Int, labels: [Int], divisor: Int, result: inout Result) {
+        for r in 0..<R {
+            var best = 0
+            for c in 1..<C where logits[r * C + c] > logits[r * C + best] { best = c }
+            if best == labels[r] { result.correct += 1 }
+        }
+        result.loss = labels.withUnsafeBufferPointer {
+            CrossEntropy.lossAndGradient(logits: logits, rows: R, classes: C, targets: $0.baseAddress!,
+                                         dLogits: dLogits, divisor: divisor)
+        }
+    }
+
+    /// The head at every row of `out` (T, d), pooled per sequence; writes dOutput (T, d) and adds the head's
+    /// gradients.
+    static func pooledLoss(_ model: SequenceClassifier, out: UnsafePointer<Float>, lengths: [Int], labels: [Int],
+                           divisor: Int, grads: ParameterSet, tape: ClassifierTape, dOutput: UnsafeMutablePointer<Float>,
+                           result: inout Result) {
+        let T = lengths.reduce(0, +), R = lengths.count, d = model.dModel, C = model.classCount
+        let z = tape.positionLogits.reserve(T * C), dz = tape.dPositionLogits.reserve(T * C)
+        let logits = tape.logits.reserve(R * C), dLogits = tape.dLogits.reserve(R * C)
+        Gemm.linear(x: out, rows: T, inFeatures: d, weight: model.head.ptr, bias: model.headBias.ptr,
+                    outFeatures: C, y: z)
+        var row = 0
+        for (r, n) in lengths.enumerated() {
+            model.pooling.forward(z: z + row * C, rows: n, classes: C, y: logits + r * C)
+            row += n
+        }
+        crossEntropy(logits, dLogits, rows: R, classes: C, labels: labels, divisor: divisor, result: &result)
+        row = 0
+        for (r, n) in lengths.enumerated() {
+            model.pooling.backward(z: z + row * C, y: logits + r * C, dy: dLogits + r * C, rows: n, classes: C,
+                                   dz: dz + row * C)
+            row += n
+        }
+        LinearBackward.backward(x: out, rows: T, inFeatures: d, weight: model.head.ptr, outFeatures: C,
+                                dy: dz, dx: dOutput, dWeight: grads.grad(model.head), dBias: grads.grad(model.headBias))
     }
 }

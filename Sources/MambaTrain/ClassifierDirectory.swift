@@ -25,19 +25,13 @@ public enum ClassifierDirectory {
         config["num_labels"] = model.labels.count
         config["id2label"] = Dictionary(uniqueKeysWithValues: model.labels.enumerated().map { (String($0.offset), $0.element) })
         config["label2id"] = Dictionary(uniqueKeysWithValues: model.labels.enumerated().map { ($0.element, $0.offset) })
-        config["pooling"] = "mean"
+        config["pooling"] = model.pooling.rawValue
         config["rc_average"] = model.rcAverage
         for (k, v) in extra { config[k] = v }
         try Safetensors.write(model.namedTensors().map { (name: $0.0, value: SafetensorsValue.f32($0.1)) },
                               metadata: ["format": "pt"], to: dir.appendingPathComponent("model.safetensors").path)
         try writeJSON(config, to: dir.appendingPathComponent("config.json").path)
-        try writeJSON(["tokenizer_class": "CharacterTokenizer", "characters": ["A", "C", "G", "T", "N"],
-                       "model_max_length": 1_000_000, "padding_side": "left", "add_special_tokens": false,
-                       "unk_token": "[UNK]", "pad_token": "[PAD]", "mask_token": "[MASK]",
-                       "cls_token": "[CLS]", "sep_token": "[SEP]", "bos_token": "[BOS]"] as [String: Any],
-                      to: dir.appendingPathComponent("tokenizer_config.json").path)
-        try writeJSON(Dictionary(uniqueKeysWithValues: DNATokenizer.symbols.enumerated().map { ($0.element, $0.offset) }),
-                      to: dir.appendingPathComponent("vocab.json").path)
+        try TokenizerFiles.write(to: directory)
     }
 
     /// True when `directory/config.json` declares a sequence classifier.
@@ -55,8 +49,12 @@ public enum ClassifierDirectory {
         guard let labels = obj["labels"] as? [String], labels.count >= 2 else {
             throw Failure("\(configPath): 'labels' must list at least two class names")
         }
-        if let p = obj["pooling"] as? String, p != "mean" {
-            throw Failure("\(configPath): pooling '\(p)' is not supported (mean)")
+        var pooling = ClassifierPooling.mean
+        if let p = obj["pooling"] {
+            guard let name = p as? String, let known = ClassifierPooling(rawValue: name) else {
+                throw Failure("\(configPath): pooling '\(p)' is not supported (mean, max or logsumexp)")
+            }
+            pooling = known
         }
         guard let encoder = try MambaCheckpoint.load(directory) as? MambaLMModel else {
             throw Failure("\(directory): the classifier backbone must be a Mamba (mamba_ssm) model")
@@ -66,7 +64,7 @@ public enum ClassifierDirectory {
         let head = try store.tensor("classifier.weight", shape: [labels.count, d])
         let bias = try store.tensor("classifier.bias", shape: [labels.count])
         return SequenceClassifier(encoder: encoder, head: head, headBias: bias, labels: labels,
-                                  rcAverage: obj["rc_average"] as? Bool ?? true)
+                                  rcAverage: obj["rc_average"] as? Bool ?? true, pooling: pooling)
     }
 
     static func readConfig(_ directory: String) throws -> [String: Any] {

@@ -66,190 +66,31 @@ public struct TrainingSummary: Sendable {
     public var stoppedEarly = false
 }
 
-/// Mini-batch training of a `SequenceClassifier`: packed batches, random-strand augmentation,
-/// cross-entropy, global-norm clipping, warm-up + cosine learning rate, AdamW; validation every
-/// `evalEvery` steps with early stopping on the validation loss (the best weights are restored at the end);
-/// checkpoints for `resume`.
-///
-/// Parallelism: a batch is split into `shards` contiguous groups of sequences; `threads` workers run whole
-/// shards (single-threaded kernels), each shard into its own gradient buffers, which are then summed in
-/// shard order. The result is deterministic for a given seed and shard count, whatever the thread count.
+/// Mini-batch training of a `SequenceClassifier` with `TrainingLoop`: random-strand augmentation and
+/// cross-entropy per step; validation by the model's own prediction path.
 public final class ClassifierTrainer {
     public let model: SequenceClassifier
     public let train: [LabelledSequence]
     public let validation: [LabelledSequence]
     public let options: ClassifierTrainingOptions
-    let shardGrads: [ParameterSet]
-    let optimizer: ResumableAdamW
-    var batches: TrainingBatches
-    public let totalSteps: Int
-    let warmup: Int
-    public let evalEvery: Int
-
-    // Run state (saved in checkpoints).
-    var step = 0
-    var tokensSeen = 0
-    var elapsedBefore = 0.0            // training seconds before a resume
-    var bestLoss = Double.infinity
-    var bestStep = 0
-    var evalsWithoutImprovement = 0
-    var best: SequenceClassifier?
-    var bestResult: ValidationResult?
+    let loop: TrainingLoop
+    var best: SequenceClassifier?      // the best weights by validation loss so far
 
     public init(model: SequenceClassifier, train: [LabelledSequence], validation: [LabelledSequence],
                 options: ClassifierTrainingOptions) {
         precondition(!train.isEmpty)
         self.model = model; self.train = train; self.validation = validation; self.options = options
-        let shards = max(1, options.shards)
-        shardGrads = (0..<shards).map { _ in ParameterSet(model.namedTensors()) }
-        optimizer = ResumableAdamW(config: .init(weightDecay: options.weightDecay))
-        let maxLen = max(1, min(options.maxLength, options.batchTokens))
-        batches = TrainingBatches(lengths: train.map { min($0.tokens.count, maxLen) },
-                                  batchTokens: options.batchTokens, seed: options.seed)
-        let perEpoch = batches.batches(epoch: 0).count
-        totalSteps = max(1, options.steps ?? Int((options.epochs * Double(perEpoch)).rounded(.up)))
-        warmup = min(options.warmupSteps ?? min(500, totalSteps / 20), totalSteps)
-        evalEvery = max(1, options.evalEvery ?? max(1, perEpoch / 4))
+        loop = TrainingLoop(parameters: model.namedTensors(), lengths: train.map(\.tokens.count),
+                            validates: !validation.isEmpty, options: options)
     }
 
-    public var stepsPerEpoch: Int { batches.lengths.isEmpty ? 0 : mutatingBatchCount() }
-    private func mutatingBatchCount() -> Int { var b = batches; return b.batches(epoch: 0).count }
-
-    public var schedule: WarmupCosineSchedule {
-        WarmupCosineSchedule(peak: options.learningRate, floor: options.learningRate * options.minLearningRateRatio,
-                             warmupSteps: warmup, totalSteps: totalSteps)
-    }
+    public var totalSteps: Int { loop.totalSteps }
+    public var evalEvery: Int { loop.evalEvery }
+    public var stepsPerEpoch: Int { loop.stepsPerEpoch }
+    public var schedule: WarmupCosineSchedule { loop.schedule }
 
     public func run(_ log: (TrainingEvent) -> Void = { _ in }) throws -> TrainingSummary {
-        if options.resume, let dir = options.checkpointDirectory {
-            try restoreCheckpoint(dir)
-            log(.resumed(step: step))
-        }
-        let saved = KernelThreads.count
-        KernelThreads.count = 1
-        Gemm.setThreads(1)
-        defer { KernelThreads.count = saved; Gemm.setThreads(saved) }
-        let tapes = (0..<min(max(1, options.threads), shardGrads.count)).map { _ in ClassifierTape() }
-        let start = Date()
-        var windowLoss = 0.0, windowCorrect = 0, windowSeqs = 0, windowSteps = 0, lastLoss = Double.nan
-        var summary = TrainingSummary()
-        while step < totalSteps {
-            let (loss, correct, seqs, tokens) = trainStep(tapes: tapes)
-            tokensSeen += tokens
-            step += 1
-            windowLoss += loss; windowCorrect += correct; windowSeqs += seqs; windowSteps += 1
-            let elapsed = elapsedBefore + Date().timeIntervalSince(start)
-            if step % options.logEvery == 0 || step == totalSteps {
-                lastLoss = windowLoss / Double(max(windowSteps, 1))
-                log(.progress(TrainingProgress(
-                    step: step, totalSteps: totalSteps, epoch: epochs(at: step), loss: lastLoss,
-                    accuracy: Double(windowCorrect) / Double(max(windowSeqs, 1)),
-                    learningRate: schedule.learningRate(at: step - 1),
-                    tokensPerSecond: Double(tokensSeen) / max(elapsed, 1e-9), elapsed: elapsed,
-                    eta: elapsed / Double(step) * Double(totalSteps - step))))
-                windowLoss = 0; windowCorrect = 0; windowSeqs = 0; windowSteps = 0
-            }
-            var stop = false
-            if !validation.isEmpty && (step % evalEvery == 0 || step == totalSteps) {
-                let r = evaluate(validation)
-                let improved = r.loss < bestLoss - 1e-5
-                if improved {
-                    bestLoss = r.loss; bestStep = step; bestResult = r; evalsWithoutImprovement = 0
-                    if let best { best.load(weightsOf: model) } else { best = try model.copy() }
-                } else {
-                    evalsWithoutImprovement += 1
-                }
-                log(.validation(step: step, r, improved: improved))
-                if evalsWithoutImprovement >= options.patience && step < totalSteps {
-                    log(.stoppedEarly(step: step, bestStep: bestStep))
-                    summary.stoppedEarly = true
-                    stop = true
-                }
-            }
-            if let dir = options.checkpointDirectory, options.checkpointEvery > 0,
-               step % options.checkpointEvery == 0 || stop || step == totalSteps {
-                try saveCheckpoint(dir, elapsed: elapsed)
-                log(.checkpoint(step: step, path: dir))
-            }
-            if stop { break }
-            if let last = options.stopAfterStep, step >= last, step < totalSteps {
-                if let dir = options.checkpointDirectory { try saveCheckpoint(dir, elapsed: elapsed); log(.checkpoint(step: step, path: dir)) }
-                break
-            }
-        }
-        let seconds = elapsedBefore + Date().timeIntervalSince(start)
-        if let best { model.load(weightsOf: best) }
-        summary.steps = step
-        summary.epochs = epochs(at: step)
-        summary.tokens = tokensSeen
-        summary.seconds = seconds
-        summary.tokensPerSecond = Double(tokensSeen) / max(summary.seconds, 1e-9)
-        summary.finalTrainingLoss = lastLoss
-        summary.best = bestResult
-        summary.bestStep = bestStep
-        return summary
-    }
-
-    func epochs(at s: Int) -> Double {
-        guard s > 0 else { return 0 }
-        let (e, b) = batches.position(ofStep: s - 1)
-        return Double(e) + Double(b + 1) / Double(batches.batches(epoch: e).count)
-    }
-
-    /// One optimiser step on the batch of the current step. Returns (loss, correct, sequences, tokens).
-    func trainStep(tapes: [ClassifierTape]) -> (Double, Int, Int, Int) {
-        let (epoch, b) = batches.position(ofStep: step)
-        let indices = batches.batches(epoch: epoch)[b]
-        // Per-step randomness (strand, crop window) from (seed, step): independent of threads and resumes.
-        var rng = RandomSource(seed: mix(options.seed, 0xA06_0000_0000 &+ UInt64(step)))
-        let maxLen = batches.lengths.isEmpty ? 0 : max(1, min(options.maxLength, options.batchTokens))
-        var seqs: [[Int]] = [], labels: [Int] = []
-        for i in indices {
-            var t = train[i].tokens
-            if t.count > maxLen {
-                let s = rng.nextInt(below: t.count - maxLen + 1)
-                t = Array(t[s..<(s + maxLen)])
-            }
-            if options.reverseComplement && rng.next() & 1 == 1 { t = DNATokenizer.reverseComplement(t) }
-            seqs.append(t.map { Int($0) }); labels.append(train[i].label)
-        }
-        // Contiguous shards of about equal token counts.
-        let S = shardGrads.count, total = seqs.reduce(0) { $0 + $1.count }
-        var bounds = [0], acc = 0
-        for (k, s) in seqs.enumerated() {
-            acc += s.count
-            if bounds.count < S && acc * S >= total * bounds.count && k + 1 < seqs.count { bounds.append(k + 1) }
-        }
-        while bounds.count < S { bounds.append(seqs.count) }
-        bounds.append(seqs.count)
-        var results = [ClassifierBackward.Result](repeating: .init(loss: 0, correct: 0), count: S)
-        let workers = tapes.count
-        let model = self.model, grads = shardGrads, divisor = seqs.count
-        results.withUnsafeMutableBufferPointer { res in
-            let resPtr = res.baseAddress!
-            KernelThreads.run(workers) { w in
-                for s in stride(from: w, to: S, by: workers) {
-                    grads[s].zeroGrad()
-                    let r = bounds[s]..<bounds[s + 1]
-                    if r.isEmpty { continue }
-                    resPtr[s] = ClassifierBackward.lossAndGradients(
-                        model, tokens: Array(seqs[r].joined()), lengths: seqs[r].map(\.count),
-                        labels: Array(labels[r]), divisor: divisor, grads: grads[s], tape: tapes[w])
-                }
-            }
-        }
-        // Sum the shard gradients into shard 0's buffers, in shard order.
-        let main = shardGrads[0].parameters
-        for s in 1..<S where bounds[s] < bounds[s + 1] {
-            for (p, q) in zip(main, shardGrads[s].parameters) {
-                let g = p.grad.data, h = q.grad.ptr
-                for k in 0..<p.count { g[k] += h[k] }
-            }
-        }
-        let loss = results.reduce(0.0) { $0 + Double($1.loss) }
-        let norm = GradientClipping.clipGlobalNorm(main, maxNorm: options.clipNorm)
-        if norm.isFinite { optimizer.step(main, learningRate: schedule.learningRate(at: step)) }
-        return (loss, results.reduce(0) { $0 + $1.correct }, seqs.count, total)
+        try loop.run(self, log)
     }
 
     /// Loss, accuracy and per-class recall on `data` (the model's own prediction path, strand averaging included).
@@ -273,5 +114,47 @@ public final class ClassifierTrainer {
         let n = max(data.count, 1)
         return ValidationResult(count: data.count, loss: loss / Double(n), accuracy: Double(correct) / Double(n),
                                 recall: (0..<C).map { counts[$0] > 0 ? Double(hits[$0]) / Double(counts[$0]) : .nan })
+    }
+}
+
+
+extension ClassifierTrainer: TrainingObjective {
+    func makeTape() -> ClassifierTape { ClassifierTape() }
+
+    /// Per-step randomness (strand, crop window) from (seed, step): independent of threads and resumes.
+    func batch(_ indices: [Int], step: Int) -> (batch: (seqs: [[Int]], labels: [Int]), lengths: [Int], trains: Bool) {
+        var rng = RandomSource(seed: mix(options.seed, 0xA06_0000_0000 &+ UInt64(step)))
+        let maxLen = loop.maxLength
+        var seqs: [[Int]] = [], labels: [Int] = []
+        for i in indices {
+            var t = train[i].tokens
+            if t.count > maxLen {
+                let s = rng.nextInt(below: t.count - maxLen + 1)
+                t = Array(t[s..<(s + maxLen)])
+            }
+            if options.reverseComplement && rng.next() & 1 == 1 { t = DNATokenizer.reverseComplement(t) }
+            seqs.append(t.map { Int($0) }); labels.append(train[i].label)
+        }
+        return ((seqs, labels), seqs.map(\.count), true)
+    }
+
+    func lossAndGradients(_ batch: (seqs: [[Int]], labels: [Int]), sequences r: Range<Int>, grads: ParameterSet,
+                          tape: ClassifierTape) -> ShardLoss {
+        let res = ClassifierBackward.lossAndGradients(
+            model, tokens: Array(batch.seqs[r].joined()), lengths: batch.seqs[r].map(\.count),
+            labels: Array(batch.labels[r]), divisor: batch.seqs.count, grads: grads, tape: tape)
+        return ShardLoss(loss: res.loss, correct: res.correct)
+    }
+
+    var reportsAccuracy: Bool { true }
+
+    func validate(tapes: [ClassifierTape]) -> ValidationResult { evaluate(validation) }
+
+    func keepBest() throws {
+        if let best { best.load(weightsOf: model) } else { best = try model.copy() }
+    }
+
+    func restoreBest() {
+        if let best { model.load(weightsOf: best) }
     }
 }

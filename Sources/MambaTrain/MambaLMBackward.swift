@@ -43,14 +43,15 @@ public enum MambaLMBackward {
 
     /// Forward, mean cross-entropy over the non-ignored targets (−100 = ignore), and backward: every
     /// parameter's gradient is ADDED into `grads` (zero them first for a fresh step). Returns the loss.
+    /// `divisor`: the batch's total count of non-ignored targets when a batch is split into shards.
     @discardableResult
     public static func lossAndGradients(_ model: MambaLMModel, tokens: UnsafePointer<Int>, targets: UnsafePointer<Int>,
-                                        rows T: Int, resetBefore: UnsafePointer<UInt8>?, grads: ParameterSet,
-                                        tape: MambaLMTape) -> Float {
+                                        rows T: Int, resetBefore: UnsafePointer<UInt8>?, divisor: Int? = nil,
+                                        grads: ParameterSet, tape: MambaLMTape) -> Float {
         forward(model, tokens: tokens, rows: T, resetBefore: resetBefore, tape: tape)
         let d = model.config.dModel, vocab = model.vocabSize
         let loss = CrossEntropy.lossAndGradient(logits: tape.logits.ptr, rows: T, classes: vocab, targets: targets,
-                                                dLogits: tape.dLogits.ptr)
+                                                dLogits: tape.dLogits.ptr, divisor: divisor)
         // logits = out·W_headᵀ (the head may be the embedding tensor: then both uses add into one gradient)
         LinearBackward.backward(x: tape.output.ptr, rows: T, inFeatures: d, weight: model.lmHead.ptr,
                                 outFeatures: vocab, dy: tape.dLogits.ptr, dx: tape.dOut.ptr,

@@ -2,14 +2,26 @@ import Foundation
 import MambaKernels
 import MambaModel
 
-/// A read classifier: Mamba backbone → mean over each sequence's positions → linear head.
+/// A read classifier: Mamba backbone → pooling over each sequence's positions → linear head.
+///
+/// `.mean` pooling (the default) pools the embeddings, then applies the head:
 ///
 ///   hidden = encoder(tokens)            (L, d)     norm_f output
 ///   pooled = mean_t hidden[t]           (d)
 ///   logits = pooled · Wᵀ + b            (C)        W = classifier.weight (C, d), b = classifier.bias (C)
 ///
+/// `.max` and `.logsumexp` apply the head at every position, then pool each class's column over positions:
+///
+///   z[t]      = hidden[t] · Wᵀ + b      (L, C)     per-position logits
+///   logits[c] = max_t z[t,c]  or  log((1/L) Σ_t exp z[t,c])
+///
+/// (the log-mean-exp, so that a constant column pools to itself whatever the length). A short site then
+/// decides the sequence instead of being averaged with every other position.
+///
 /// With `rcAverage`, predictions average the logits of the read and of its reverse complement, so a read
-/// and its reverse complement get the same answer (reads come from either strand).
+/// and its reverse complement get the same answer (reads come from either strand). For max/logsumexp the
+/// strands are averaged after pooling, as each strand is trained on: the encoder reads one way, so a site
+/// peaks at its last base on one strand and at its first on the other.
 public final class SequenceClassifier {
     public static let architecture = "MambaDNASequenceClassifier"
 
@@ -18,24 +30,27 @@ public final class SequenceClassifier {
     public let headBias: Tensor    // (C)
     public let labels: [String]
     public var rcAverage: Bool
+    public let pooling: ClassifierPooling
 
     public var classCount: Int { labels.count }
     public var dModel: Int { encoder.config.dModel }
 
-    public init(encoder: MambaLMModel, head: Tensor, headBias: Tensor, labels: [String], rcAverage: Bool = true) {
+    public init(encoder: MambaLMModel, head: Tensor, headBias: Tensor, labels: [String], rcAverage: Bool = true,
+                pooling: ClassifierPooling = .mean) {
         precondition(head.shape == [labels.count, encoder.config.dModel] && headBias.shape == [labels.count])
         self.encoder = encoder; self.head = head; self.headBias = headBias; self.labels = labels
-        self.rcAverage = rcAverage
+        self.rcAverage = rcAverage; self.pooling = pooling
     }
 
     /// A fresh head (U(±1/√d), PyTorch's Linear default) on `encoder`.
-    public convenience init(encoder: MambaLMModel, labels: [String], seed: UInt64, rcAverage: Bool = true) {
+    public convenience init(encoder: MambaLMModel, labels: [String], seed: UInt64, rcAverage: Bool = true,
+                            pooling: ClassifierPooling = .mean) {
         var rng = RandomSource(seed: seed)
         let d = encoder.config.dModel, bound = 1 / Float(d).squareRoot()
         var w = [Float](repeating: 0, count: labels.count * d)
         rng.fillUniform(&w, low: -bound, high: bound)
         self.init(encoder: encoder, head: Tensor(shape: [labels.count, d], values: w),
-                  headBias: Tensor(shape: [labels.count]), labels: labels, rcAverage: rcAverage)
+                  headBias: Tensor(shape: [labels.count]), labels: labels, rcAverage: rcAverage, pooling: pooling)
     }
 
     /// Backbone tensors under the mamba_ssm names, then the head.
@@ -49,7 +64,7 @@ public final class SequenceClassifier {
         for (name, tensor) in encoder.namedTensors() { t[name] = tensor.copy() }
         let enc = try MambaLMModel.load(WeightStore(file: MemoryTensorFile(t)), config: encoder.config)
         return SequenceClassifier(encoder: enc, head: head.copy(), headBias: headBias.copy(), labels: labels,
-                                  rcAverage: rcAverage)
+                                  rcAverage: rcAverage, pooling: pooling)
     }
 
     /// Overwrites these weights with `other`'s (same architecture).
@@ -75,8 +90,38 @@ public final class SequenceClassifier {
         return out
     }
 
+    /// Per-position logits (T, C), `z[t] = hidden[t]·Wᵀ + b`, of R sequences packed back to back, on the
+    /// strand given (no strand averaging). Pooled per sequence, they are the logits of `.max` and
+    /// `.logsumexp` before strand averaging.
+    public func positionLogits(packed tokens: [Int32], lengths: [Int]) -> [Float] {
+        let d = dModel, C = classCount
+        let hidden = encoder.hiddenStates(packed: tokens, segments: Segments(lengths: lengths))
+        var out = [Float](repeating: 0, count: tokens.count * C)
+        hidden.withUnsafeBufferPointer { h in
+            out.withUnsafeMutableBufferPointer { o in
+                Gemm.linear(x: h.baseAddress!, rows: tokens.count, inFeatures: d, weight: head.ptr, bias: headBias.ptr,
+                            outFeatures: C, y: o.baseAddress!)
+            }
+        }
+        return out
+    }
+
     private func forwardLogits(_ tokens: [Int32], _ lengths: [Int]) -> [Float] {
         let d = dModel, C = classCount, R = lengths.count
+        if pooling != .mean {
+            let z = positionLogits(packed: tokens, lengths: lengths)
+            var out = [Float](repeating: 0, count: R * C)
+            z.withUnsafeBufferPointer { zp in
+                out.withUnsafeMutableBufferPointer { o in
+                    var row = 0
+                    for (r, n) in lengths.enumerated() {
+                        pooling.forward(z: zp.baseAddress! + row * C, rows: n, classes: C, y: o.baseAddress! + r * C)
+                        row += n
+                    }
+                }
+            }
+            return out
+        }
         let hidden = encoder.hiddenStates(packed: tokens, segments: Segments(lengths: lengths))
         var pooled = [Float](repeating: 0, count: R * d)
         var out = [Float](repeating: 0, count: R * C)
@@ -104,6 +149,56 @@ public final class SequenceClassifier {
             var s: Float = 0
             for c in 0..<C { let e = Foundation.exp(logits[r * C + c] - m); logits[r * C + c] = e; s += e }
             for c in 0..<C { logits[r * C + c] /= s }
+        }
+    }
+}
+
+/// How a `SequenceClassifier` pools over a sequence's positions (`pooling` in config.json).
+public enum ClassifierPooling: String, CaseIterable, Sendable {
+    /// Mean of the embeddings, then the head.
+    case mean
+    /// The head at every position, then the maximum of each class's logit.
+    case max
+    /// The head at every position, then log((1/L) Σ_t exp) of each class's logit: between the mean and the
+    /// maximum, with a gradient for every position.
+    case logsumexp
+
+    /// y[c] = pool over t of z[t, c].  z: (rows, classes) per-position logits, rows ≥ 1; y: (classes).
+    public func forward(z: UnsafePointer<Float>, rows: Int, classes C: Int, y: UnsafeMutablePointer<Float>) {
+        precondition(rows > 0)
+        for c in 0..<C {
+            var m = -Float.infinity, sum = 0.0
+            for t in 0..<rows { m = Swift.max(m, z[t * C + c]) }
+            switch self {
+            case .max:
+                y[c] = m
+            case .mean:
+                for t in 0..<rows { sum += Double(z[t * C + c]) }
+                y[c] = Float(sum / Double(rows))
+            case .logsumexp:
+                for t in 0..<rows { sum += Double(Foundation.exp(z[t * C + c] - m)) }
+                y[c] = m + Float(Foundation.log(sum / Double(rows)))
+            }
+        }
+    }
+
+    /// dz[t, c] = dy[c] · ∂y[c]/∂z[t, c] (overwritten), given the forward's z and y: 1/rows for `.mean`;
+    /// 1 at the first position of the maximum, else 0, for `.max`; exp(z[t,c] − y[c]) / rows (the softmax
+    /// over positions) for `.logsumexp`.
+    public func backward(z: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafePointer<Float>, rows: Int,
+                         classes C: Int, dz: UnsafeMutablePointer<Float>) {
+        let inv = 1 / Float(rows)
+        for c in 0..<C {
+            switch self {
+            case .mean:
+                for t in 0..<rows { dz[t * C + c] = dy[c] * inv }
+            case .max:
+                var best = 0
+                for t in 1..<Swift.max(rows, 1) where z[t * C + c] > z[best * C + c] { best = t }
+                for t in 0..<rows { dz[t * C + c] = t == best ? dy[c] : 0 }
+            case .logsumexp:
+                for t in 0..<rows { dz[t * C + c] = dy[c] * Foundation.exp(z[t * C + c] - y[c]) * inv }
+            }
         }
     }
 }

@@ -17,10 +17,25 @@ struct Annotate: ParsableCommand {
         With INPUT, every record is scanned and positions are on the record; otherwise the reference
         regions (default: every contig) are scanned and positions are on the reference.
         Motif files: JASPAR (headed or plain 4-row counts) or MEME minimal format. p-values are exact
-        for the score discretised at 0.01 bit under the 0-order background; hits have p < --thresh.
+        for the score discretised at 0.01 bit under the 0-order background; hits have p < --thresh
+        (--threshold-rule fimo, FIMO's definition) or a score at least the highest score whose upper-tail
+        probability reaches --thresh (--threshold-rule fpr, Biopython's threshold_fpr; it admits the best
+        word of a short motif whose p-value is just above the rate). --pseudocount-rule spread adds
+        --pseudocount per column spread by the background (FIMO); per-base adds it to every count
+        (Biopython's normalize(pseudocounts=...)). Biopython's scan: --threshold-rule fpr
+        --pseudocount-rule per-base --pseudocount 0.5.
         q-values: Benjamini-Hochberg per motif over every window tested (both strands, all sequences).
         BED (0-based): chrom start end motif_id score strand p-value q-value matched_sequence.
         TSV (1-based, FIMO columns, `#` header): motif_id motif_alt_id sequence_name start stop strand score p-value q-value matched_sequence.
+
+        Learned motif model (from `train --task motif`; per-base scores, per-sequence probability):
+          mamba-dna annotate seqs.fa --motif-model DIR -o scores.bedgraph [--tsv probabilities.tsv]
+          mamba-dna annotate -f ref.fa -r chr:a-b --motif-model DIR -o scores.bedgraph [--window 200]
+        bedGraph (0-based, one track): chrom start end score, the bound-minus-background logit
+        contribution of each base (the sequence logit is their mean); with INPUT, chrom is the record
+        name. Records are scored whole; reference regions in consecutive --window windows.
+        TSV (`#` header): sequence_name length bound_probability logit, per record or per window
+        (chr:beg-end, 1-based).
         """)
 
     @Argument(help: "Sequences to scan: FASTA/FASTQ (or SAM/BAM/CRAM reads); '-' for stdin.")
@@ -45,6 +60,11 @@ struct Annotate: ParsableCommand {
     var variant: VariantArguments
 
     func run() throws {
+        if let model = motif.motifModel {
+            if motif.motifs != nil { fail("--motifs and --motif-model are separate annotations: give one", code: 2) }
+            runMotifModel(model)
+            return
+        }
         if let motifs = motif.motifs {
             runMotifs(motifs)
             return
@@ -54,7 +74,21 @@ struct Annotate: ParsableCommand {
                         output: output, threads: motif.threads)
             return
         }
-        throw ValidationError("nothing to annotate: give --motifs FILE (motif scan) or an alignment file (variant calls)")
+        throw ValidationError("nothing to annotate: give --motifs FILE (motif scan), --motif-model DIR or an alignment file (variant calls)")
+    }
+
+    private func runMotifModel(_ model: String) {
+        guard motif.threads >= 1 else { fail("--threads must be at least 1", code: 2) }
+        var o = MotifModelAnnotator.Options(model: model)
+        o.input = input; o.reference = reference; o.regions = regions; o.regionsFile = regionsFile
+        o.output = output; o.tsv = motif.tsv; o.window = motif.window; o.threads = motif.threads
+        FileInfo.quietLibraryLogs()
+        BLASRuntime.useOptimizedKernels()
+        do {
+            try MotifModelAnnotator.run(o) { FileHandle.standardError.write(Data("mamba-dna annotate: \($0)\n".utf8)) }
+        } catch {
+            fail("\(error)")
+        }
     }
 
     private func runMotifs(_ motifs: String) {
@@ -64,6 +98,13 @@ struct Annotate: ParsableCommand {
         o.output = output; o.tsv = motif.tsv
         o.threshold = motif.thresh; o.qValueThreshold = motif.qvThresh
         o.background = motif.background; o.pseudocount = motif.pseudocount
+        guard let thresholdRule = PositionWeightMatrix.ThresholdRule(rawValue: motif.thresholdRule) else {
+            fail("--threshold-rule must be fimo or fpr, got '\(motif.thresholdRule)'", code: 2)
+        }
+        guard let pseudocountRule = PositionWeightMatrix.PseudocountRule(rawValue: motif.pseudocountRule) else {
+            fail("--pseudocount-rule must be spread or per-base, got '\(motif.pseudocountRule)'", code: 2)
+        }
+        o.thresholdRule = thresholdRule; o.pseudocountRule = pseudocountRule
         o.bothStrands = !motif.norc; o.threads = motif.threads
         FileInfo.quietLibraryLogs()
         do {
@@ -78,8 +119,11 @@ struct MotifArguments: ParsableArguments {
     @Option(name: .long, help: "Motif file: JASPAR or MEME minimal format.")
     var motifs: String?
 
-    @Option(name: .long, help: "Report windows with p-value below this (above 1: every window).")
+    @Option(name: .long, help: "p-value threshold (fimo rule) or false-positive rate (fpr rule); above 1: every window.")
     var thresh: Double = 1e-4
+
+    @Option(name: .customLong("threshold-rule"), help: "fimo (p-value < --thresh) or fpr (score ≥ the cutoff of false-positive rate --thresh).")
+    var thresholdRule: String = "fimo"
 
     @Option(name: .customLong("qv-thresh"), help: "Also require a q-value at most this.")
     var qvThresh: Double?
@@ -87,10 +131,19 @@ struct MotifArguments: ParsableArguments {
     @Option(name: .long, help: "0-order background: uniform, input (composition of the scanned sequences) or a file ('A 0.3' lines).")
     var background: String = "uniform"
 
-    @Option(name: .long, help: "Pseudocount per matrix column, spread over the bases by the background.")
+    @Option(name: .long, help: "Pseudocount per matrix column (see --pseudocount-rule).")
     var pseudocount: Double = 0.1
 
-    @Option(name: .long, help: "TSV output in FIMO's columns (1-based positions).")
+    @Option(name: .customLong("pseudocount-rule"), help: "spread (over the bases by the background) or per-base (added to every count).")
+    var pseudocountRule: String = "spread"
+
+    @Option(name: .customLong("motif-model"), help: "Learned motif model directory (train --task motif): bedGraph of per-base scores.")
+    var motifModel: String?
+
+    @Option(name: .long, help: "With --motif-model on a reference: bases per scored window.")
+    var window: Int = 200
+
+    @Option(name: .long, help: "TSV output: FIMO's columns (1-based) for --motifs; per-sequence probability for --motif-model.")
     var tsv: String?
 
     @Flag(name: .long, help: "Scan the given strand only.")

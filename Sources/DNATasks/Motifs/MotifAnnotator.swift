@@ -17,14 +17,18 @@ public enum MotifAnnotator {
         public var regions: [String] = []
         /// BED file of regions (0-based half-open) on `reference`.
         public var regionsFile: String?
-        /// Report windows with p-value strictly below this (a value above 1 reports every window).
+        /// Report windows with p-value strictly below this (`.fimo`), or with a score at least the
+        /// cutoff of this false-positive rate (`.fpr`); a value above 1 reports every window.
         public var threshold = 1e-4
+        public var thresholdRule = PositionWeightMatrix.ThresholdRule.fimo
         /// Also require q-value ≤ this, when set.
         public var qValueThreshold: Double?
         /// `uniform`, `input` (A/C/G/T composition of everything scanned) or a background file.
         public var background = "uniform"
-        /// Total pseudocount per column, spread by the background (FIMO's rule).
+        /// Pseudocount per column: in total, spread by the background (`.spread`, FIMO's rule), or
+        /// added to each base (`.perBase`, Biopython's).
         public var pseudocount = 0.1
+        public var pseudocountRule = PositionWeightMatrix.PseudocountRule.spread
         public var bothStrands = true
         /// BED output; `nil` or `-` for stdout.
         public var output: String?
@@ -74,7 +78,8 @@ public enum MotifAnnotator {
         log("\(motifs.count) motif\(motifs.count == 1 ? "" : "s") (\(format.rawValue)) from \(o.motifs); background A \(f3(background.probabilities[0])) C \(f3(background.probabilities[1])) G \(f3(background.probabilities[2])) T \(f3(background.probabilities[3]))")
 
         let scanner = try MotifScanner(motifs: motifs, background: background, pseudocount: o.pseudocount,
-                                       threshold: o.threshold, bothStrands: o.bothStrands, threads: o.threads)
+                                       pseudocountRule: o.pseudocountRule, threshold: o.threshold,
+                                       thresholdRule: o.thresholdRule, bothStrands: o.bothStrands, threads: o.threads)
         source.overlap = max(0, scanner.maxWidth - 1)
         for e in scanner.entries where e.forwardCutoff == nil && e.reverseCutoff == nil {
             // Short or low-information matrices: even the best word is too common under the background.
@@ -115,7 +120,7 @@ public enum MotifAnnotator {
             files.abandon()
             throw error
         }
-        log("scanned \(summary.sequences) sequence\(summary.sequences == 1 ? "" : "s"), \(summary.bases) bp, \(summary.tested) windows: \(summary.hits) hit\(summary.hits == 1 ? "" : "s") at p < \(o.threshold)" + (o.qValueThreshold.map { ", q ≤ \($0)" } ?? ""))
+        log("scanned \(summary.sequences) sequence\(summary.sequences == 1 ? "" : "s"), \(summary.bases) bp, \(summary.tested) windows: \(summary.hits) hit\(summary.hits == 1 ? "" : "s") " + (o.thresholdRule == .fimo ? "at p < \(o.threshold)" : "at score ≥ the cutoff of false-positive rate \(o.threshold)") + (o.qValueThreshold.map { ", q ≤ \($0)" } ?? ""))
         return summary
     }
 

@@ -1,7 +1,7 @@
 import Foundation
 
-/// Scans sequences with a set of motifs on both strands and keeps the windows whose p-value is
-/// below a threshold, plus, per motif, how often every discretised score occurred so that
+/// Scans sequences with a set of motifs on both strands and keeps the windows that pass a threshold
+/// (p-value below it, or score at least its false-positive-rate cutoff: `ThresholdRule`), plus, per motif, how often every discretised score occurred so that
 /// q-values can be computed over all tested windows (see `QValues`).
 ///
 /// A window is tested when all its bases are A, C, G or T (either case); a window holding N or
@@ -21,6 +21,7 @@ public final class MotifScanner {
 
     public let entries: [Entry]
     public let threshold: Double
+    public let thresholdRule: PositionWeightMatrix.ThresholdRule
     public let bothStrands: Bool
     private let threads: Int
 
@@ -45,18 +46,26 @@ public final class MotifScanner {
     public var hits: [MotifHit] { tallies.flatMap(\.hits) }
 
     /// - Parameters:
-    ///   - threshold: report windows with p-value `< threshold`.
+    ///   - threshold: report windows with p-value `< threshold` (`.fimo`), or with a score at least
+    ///     the false-positive-rate cutoff for this rate (`.fpr`).
+    ///   - pseudocountRule, thresholdRule: see `PositionWeightMatrix`.
     ///   - threads: motifs are scanned in parallel over this many threads.
     /// - Throws: `MotifError` from `PositionWeightMatrix` (zero count with no pseudocount).
-    public init(motifs: [Motif], background: Background, pseudocount: Double = 0.1, scale: Double = 100,
-                threshold: Double = 1e-4, bothStrands: Bool = true, threads: Int = 1) throws {
+    public init(motifs: [Motif], background: Background, pseudocount: Double = 0.1,
+                pseudocountRule: PositionWeightMatrix.PseudocountRule = .spread, scale: Double = 100,
+                threshold: Double = 1e-4, thresholdRule: PositionWeightMatrix.ThresholdRule = .fimo,
+                bothStrands: Bool = true, threads: Int = 1) throws {
         entries = try motifs.map { m in
-            let f = try PositionWeightMatrix(motif: m, background: background, pseudocount: pseudocount, scale: scale)
-            let r = try PositionWeightMatrix(motif: m.reverseComplement(), background: background, pseudocount: pseudocount, scale: scale)
+            let f = try PositionWeightMatrix(motif: m, background: background, pseudocount: pseudocount,
+                                             pseudocountRule: pseudocountRule, scale: scale)
+            let r = try PositionWeightMatrix(motif: m.reverseComplement(), background: background, pseudocount: pseudocount,
+                                             pseudocountRule: pseudocountRule, scale: scale)
             return Entry(motif: m, forward: f, reverse: r,
-                         forwardCutoff: f.cutoff(pValue: threshold), reverseCutoff: r.cutoff(pValue: threshold))
+                         forwardCutoff: f.cutoff(threshold: threshold, rule: thresholdRule),
+                         reverseCutoff: r.cutoff(threshold: threshold, rule: thresholdRule))
         }
         self.threshold = threshold
+        self.thresholdRule = thresholdRule
         self.bothStrands = bothStrands
         self.threads = max(1, threads)
         tallies = entries.map(Tally.init)
@@ -190,16 +199,16 @@ public final class MotifScanner {
     public func finish() -> [MotifHit] {
         var q: [[Int: Double]] = []   // per motif: (strand * 2^40 + scaled) → q
         for (m, e) in entries.enumerated() {
-            var levels: [(p: Double, count: Int, key: Int)] = []
-            for (strand, pwm) in [(0, e.forward), (1, e.reverse)] {
+            var levels: [(p: Double, count: Int, key: Int, hit: Bool)] = []
+            for (strand, pwm, cutoff) in [(0, e.forward, e.forwardCutoff), (1, e.reverse, e.reverseCutoff)] {
                 for (k, c) in tallies[m].histograms[strand].enumerated() where c > 0 {
                     let s = pwm.minScaled + k
-                    levels.append((pwm.pValue(scaled: s), c, Self.key(strand, s)))
+                    levels.append((pwm.pValue(scaled: s), c, Self.key(strand, s), s >= (cutoff ?? Int.max)))
                 }
             }
             let qs = QValues.benjaminiHochberg(levels: levels.map { ($0.p, $0.count) }, tests: tallies[m].tested)
             var map: [Int: Double] = [:]
-            for (level, value) in zip(levels, qs) where level.p < threshold { map[level.key] = value }
+            for (level, value) in zip(levels, qs) where level.hit { map[level.key] = value }
             q.append(map)
         }
         var out = hits

@@ -4,10 +4,11 @@ import Foundation
 /// distribution of its discretised window score under that background.
 ///
 /// **Probabilities.** With counts `c[i][b]`, column total `N_i`, pseudocount `π` and background
-/// `bg`: `p[i][b] = (c[i][b] + π·bg[b]) / (N_i + π)`, the rule FIMO uses (`--motif-pseudo`,
-/// default 0.1, spread over the bases by the background). MEME probability matrices enter as
-/// probability × nsites, so they follow the same rule. (Biopython's `normalize(pseudocounts=0.5)`
-/// adds 0.5 to every count instead, which pulls sparse matrices harder towards uniform.)
+/// `bg`, `PseudocountRule.spread` gives `p[i][b] = (c[i][b] + π·bg[b]) / (N_i + π)`, the rule FIMO
+/// uses (`--motif-pseudo`, default 0.1, spread over the bases by the background);
+/// `PseudocountRule.perBase` gives `p[i][b] = (c[i][b] + π) / (N_i + 4π)`, Biopython's
+/// `counts.normalize(pseudocounts=π)`, which pulls sparse matrices harder towards uniform. MEME
+/// probability matrices enter as probability × nsites, so they follow the same rules.
 ///
 /// **Scores.** `score[i][b] = log2(p[i][b] / bg[b])` bits; a window's score is the sum over its
 /// positions. For p-values each entry is discretised as `round(score[i][b] · scale)` (default 100
@@ -19,7 +20,29 @@ import Foundation
 /// by dynamic programming over positions: the distribution after position `i` is the one after
 /// `i − 1` convolved with the `(score, bg)` pairs of column `i`. This is FIMO's method with a
 /// fixed scale per bit rather than a fixed range per column.
+///
+/// **Thresholds** (`ThresholdRule`): FIMO's rule reports windows whose p-value is below the
+/// threshold; the false-positive-rate rule (Biopython's `threshold_fpr`) reports windows whose
+/// score is at least the highest score `s` with `P(S ≥ s) ≥ rate`, so it also admits the one score
+/// level whose p-value first reaches the rate (e.g. the best word of a short motif).
 public struct PositionWeightMatrix: Sendable {
+    /// How a pseudocount enters a column (see the type's comment).
+    public enum PseudocountRule: String, Sendable, CaseIterable {
+        /// `π` in total, spread over the bases by the background (FIMO).
+        case spread
+        /// `π` added to each base's count (Biopython's `normalize(pseudocounts=π)`).
+        case perBase = "per-base"
+    }
+
+    /// Which windows a threshold admits (see the type's comment).
+    public enum ThresholdRule: String, Sendable, CaseIterable {
+        /// p-value `<` threshold.
+        case fimo
+        /// score `≥` the score whose upper tail first reaches the rate (Biopython's `threshold_fpr`).
+        case fpr
+    }
+
+
     public let width: Int
     /// Log-odds in bits: `scores[i * 4 + b]` for position `i` (0-based) and base `b` (0 A, 1 C, 2 G, 3 T).
     public let scores: [Double]
@@ -35,20 +58,23 @@ public struct PositionWeightMatrix: Sendable {
 
     /// - Parameters:
     ///   - pseudocount: `π` above; must be positive unless every count is positive.
+    ///   - pseudocountRule: how `π` enters each column.
     ///   - scale: discretisation steps per bit, at least 1.
     /// - Throws: `MotifError` (file `motif.id`) when a zero count meets a zero pseudocount
     ///   (a score of −∞), or for a bad scale.
-    public init(motif: Motif, background: Background, pseudocount: Double = 0.1, scale: Double = 100) throws {
+    public init(motif: Motif, background: Background, pseudocount: Double = 0.1,
+                pseudocountRule: PseudocountRule = .spread, scale: Double = 100) throws {
         guard pseudocount >= 0, pseudocount.isFinite else { throw MotifError(file: "--pseudocount", "must be zero or positive") }
         guard scale >= 1, scale.isFinite else { throw MotifError(file: "scale", "must be at least 1") }
         width = motif.width
         self.scale = scale
         let bg = background.probabilities
         var s = [Double](), q = [Int32]()
-        for (i, column) in motif.columns.enumerated() {
-            let total = column.reduce(0, +)
+        let probabilities = Self.probabilities(motif: motif, background: background, pseudocount: pseudocount,
+                                               rule: pseudocountRule)
+        for (i, column) in probabilities.enumerated() {
             for b in 0..<4 {
-                let p = (column[b] + pseudocount * bg[b]) / (total + pseudocount)
+                let p = column[b]
                 guard p > 0 else {
                     throw MotifError(file: motif.id, "position \(i + 1) has a zero count for \(MotifText.bases[b]); use a pseudocount above 0")
                 }
@@ -122,6 +148,32 @@ public struct PositionWeightMatrix: Sendable {
         return lo < tail.count ? minScaled + lo : nil
     }
 
+    /// The lowest discretised score a window needs to be reported under `rule`, or `nil` when no
+    /// window can be (FIMO's rule with a threshold below every p-value).
+    /// - Parameter threshold: the p-value (`.fimo`) or false-positive rate (`.fpr`); above 1 admits
+    ///   every window under both rules.
+    public func cutoff(threshold: Double, rule: ThresholdRule) -> Int? {
+        switch rule {
+        case .fimo: return cutoff(pValue: threshold)
+        case .fpr: return cutoff(falsePositiveRate: threshold)
+        }
+    }
+
+    /// The highest discretised score `s` with `P(S ≥ s) ≥ rate`: Biopython's `threshold_fpr`, which
+    /// walks down from the best score adding probabilities until the tail reaches the rate, here on
+    /// the exact distribution. A window is a hit when its score is at least this, so the reported
+    /// share of background windows is `P(S ≥ cutoff)`, the smallest tail that is `≥ rate`.
+    /// `minScaled` (every window) when even `P(S ≥ minScaled)` is below the rate, i.e. a rate above 1.
+    public func cutoff(falsePositiveRate rate: Double) -> Int {
+        // tail is non-increasing: binary search for the last index with tail >= rate.
+        var lo = 0, hi = tail.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if tail[mid] >= rate { lo = mid + 1 } else { hi = mid }
+        }
+        return minScaled + max(0, lo - 1)
+    }
+
     /// The discretised and exact scores of `codes` (base codes 0–3, at least `width` of them).
     public func score<C: RandomAccessCollection>(codes: C) -> (scaled: Int, bits: Double) where C.Element == UInt8, C.Index == Int {
         var s = 0, bits = 0.0
@@ -134,10 +186,14 @@ public struct PositionWeightMatrix: Sendable {
     }
 
     /// Probabilities behind the scores, `probabilities(motif:...)[i][b]`, for display and tests.
-    public static func probabilities(motif: Motif, background: Background, pseudocount: Double) -> [[Double]] {
+    public static func probabilities(motif: Motif, background: Background, pseudocount: Double,
+                                     rule: PseudocountRule = .spread) -> [[Double]] {
         motif.columns.map { column in
             let total = column.reduce(0, +)
-            return (0..<4).map { (column[$0] + pseudocount * background.probabilities[$0]) / (total + pseudocount) }
+            switch rule {
+            case .spread: return (0..<4).map { (column[$0] + pseudocount * background.probabilities[$0]) / (total + pseudocount) }
+            case .perBase: return (0..<4).map { (column[$0] + pseudocount) / (total + 4 * pseudocount) }
+            }
         }
     }
 }

@@ -1,0 +1,171 @@
+import Foundation
+import MambaModel
+import SeqIO
+
+/// `annotate --motif-model`: a learned binding model (`MotifModel`) over the records of a sequence file or
+/// over reference regions, written as
+///
+/// - a bedGraph (0-based half-open, one `track` line, then `chrom start end score`): the per-base score,
+///   the bound-minus-background logit contribution of each base; runs of bases whose printed score is
+///   the same are joined into one line;
+/// - optionally a TSV, `#sequence_name length bound_probability logit`: per record, or per reference
+///   window (named `chr:beg-end`, 1-based inclusive), the probability of the bound class and its logit
+///   (the mean of the window's track for mean pooling; see `MotifModel` for max and logsumexp).
+///
+/// Records are scored whole. Reference regions are cut into consecutive windows of `window` bases
+/// (the last one shorter), each scored as one sequence, as the model was trained on short windows.
+public enum MotifModelAnnotator {
+    public struct Options: Sendable {
+        /// Model directory from `train --task motif`.
+        public var model: String
+        /// FASTA/FASTQ (plain, gzip, BGZF, `-`) or SAM/BAM/CRAM; `nil`: score `reference`.
+        public var input: String?
+        public var reference: String?
+        /// samtools-style regions (1-based inclusive) on `reference`.
+        public var regions: [String] = []
+        /// BED file of regions (0-based half-open) on `reference`.
+        public var regionsFile: String?
+        /// bedGraph output; `nil` or `-` for stdout.
+        public var output: String?
+        /// Per-sequence TSV, when set.
+        public var tsv: String?
+        /// Reference window length.
+        public var window = 200
+        public var threads = 1
+        public init(model: String) { self.model = model }
+    }
+
+    public struct Summary: Sendable {
+        public var sequences = 0
+        public var bases = 0
+        /// Sequences (records or windows) with a bound probability above 0.5.
+        public var bound = 0
+    }
+
+    /// Scores everything and writes the outputs (renamed into place only when everything succeeded).
+    /// - Throws: `MotifError` (options, model directory, output) or `SeqIOError` (input, reference,
+    ///   regions), each one line naming the file.
+    @discardableResult
+    public static func run(_ o: Options, log: (String) -> Void = { _ in }) throws -> Summary {
+        guard o.window >= 1 else { throw MotifError(file: "--window", "must be at least 1, got \(o.window)") }
+        if o.input != nil && (!o.regions.isEmpty || o.regionsFile != nil) {
+            throw MotifError(file: "-r/-R", "regions select parts of the reference (-f); they do not apply to an input file of sequences")
+        }
+        if o.input == nil && o.reference == nil {
+            throw MotifError(file: "annotate", "nothing to score: give a sequence file (INPUT) or a reference (-f) with optional -r/-R")
+        }
+        let model = try MotifModel.load(o.model)
+        log("motif model \(o.model): classes \(model.classifier.labels.joined(separator: ", ")), bound = \(model.boundLabel)"
+            + (model.classifier.rcAverage ? ", strands averaged" : ""))
+        var summary = Summary()
+        let files = MotifOutputFiles()
+        do {
+            let graph = try files.open(o.output)
+            let tsv = try o.tsv.map { try files.open($0) }
+            let name = URL(fileURLWithPath: o.model).standardizedFileURL.lastPathComponent
+            try files.write(graph, "track type=bedGraph name=\"\(name)\" description=\"per-base \(model.boundLabel) score (logit contribution)\"\n")
+            if let tsv { try files.write(tsv, "#sequence_name\tlength\tbound_probability\tlogit\n") }
+            var pending: [Piece] = []
+            var pendingBases = 0
+            func flush() throws {
+                guard !pending.isEmpty else { return }
+                let scored = pending.indices.filter { !pending[$0].tokens.isEmpty }
+                let scores = model.scores(scored.map { pending[$0].tokens }, threads: o.threads)
+                var graphText = "", tsvText = ""
+                var k = 0
+                for piece in pending {
+                    summary.sequences += 1
+                    guard !piece.tokens.isEmpty else {
+                        tsvText += "\(piece.name)\t0\tNA\tNA\n"
+                        continue
+                    }
+                    let track = scores[k].track, logit = scores[k].logit
+                    k += 1
+                    summary.bases += track.count
+                    let p = MotifModel.probability(logit: logit)
+                    if p > 0.5 { summary.bound += 1 }
+                    tsvText += "\(piece.name)\t\(track.count)\t\(String(format: "%.6g", p))\t\(String(format: "%.6g", logit))\n"
+                    graphText += bedGraphLines(track, chrom: piece.chrom, offset: piece.offset)
+                }
+                try files.write(graph, graphText)
+                if let tsv { try files.write(tsv, tsvText) }
+                pending.removeAll(keepingCapacity: true)
+                pendingBases = 0
+            }
+            // Several batches per worker between writes, so reading and formatting stay a small share.
+            let flushBases = 8192 * max(1, o.threads) * 8
+            try forEachPiece(o) { piece in
+                pending.append(piece)
+                pendingBases += piece.tokens.count
+                if pendingBases >= flushBases { try flush() }
+            }
+            try flush()
+            try files.commit()
+        } catch {
+            files.abandon()
+            throw error
+        }
+        log("scored \(summary.sequences) sequence\(summary.sequences == 1 ? "" : "s"), \(summary.bases) bp: \(summary.bound) with P(\(model.boundLabel)) > 0.5")
+        return summary
+    }
+
+    /// One scored unit: a record, or a reference window.
+    struct Piece {
+        /// bedGraph chrom and the 0-based position of the first base on it.
+        var chrom: String
+        var offset: Int
+        /// TSV name.
+        var name: String
+        var tokens: [Int32]
+    }
+
+    /// bedGraph lines of a track, joining neighbouring bases whose printed scores are equal.
+    static func bedGraphLines(_ track: [Float], chrom: String, offset: Int) -> String {
+        guard !track.isEmpty else { return "" }
+        var text = ""
+        var start = 0
+        var value = String(format: "%.4f", track[0])
+        for t in 1...track.count {
+            let next = t < track.count ? String(format: "%.4f", track[t]) : nil
+            if next != value {
+                text += "\(chrom)\t\(offset + start)\t\(offset + t)\t\(value)\n"
+                start = t
+                if let next { value = next }
+            }
+        }
+        return text
+    }
+
+    /// Records of the input, or windows of the reference regions, in order.
+    static func forEachPiece(_ o: Options, _ body: (Piece) throws -> Void) throws {
+        if let input = o.input {
+            try ReadSource.forEach(input, reference: o.reference) { read in
+                try body(Piece(chrom: read.name, offset: 0, name: read.name, tokens: DNATokenizer.encode(read.bases)))
+            }
+            return
+        }
+        let ref = try ReferenceFasta(path: o.reference!, createIndex: true)
+        var wanted: [Region] = try o.regions.map { try Region.parse($0, contigs: ref.contigs, source: "-r") }
+        if let bed = o.regionsFile { wanted += try BEDReader.read(path: bed, contigs: ref.contigs) }
+        if o.regions.isEmpty && o.regionsFile == nil {
+            wanted = ref.contigs.map { Region(contig: $0.name, start: 0, end: $0.length) }
+        }
+        // A megabase-sized block is fetched at a time, then cut into windows.
+        let block = max(o.window, (1 << 20) / o.window * o.window)
+        for r in SequenceSource.merged(wanted, contigs: ref.contigs) {
+            var start = r.start
+            while start < r.end! {
+                let end = min(r.end!, start + block)
+                let bases = try ref.fetch(Region(contig: r.contig, start: start, end: end))
+                var w = 0
+                while w < bases.count {
+                    let e = min(bases.count, w + o.window)
+                    let name = "\(r.contig):\(start + w + 1)-\(start + e)"
+                    try body(Piece(chrom: r.contig, offset: start + w, name: name, tokens: DNATokenizer.encode(bases[w..<e])))
+                    w = e
+                }
+                start = end
+            }
+        }
+    }
+}

@@ -86,6 +86,10 @@ struct VariantTrainArguments: ParsableArguments {
     @Option(name: .customLong("mlp-lr"), help: "variants: peak learning rate.")
     var mlpLr: Float = 2e-3
 
+    @Option(name: .customLong("variant-encoder"),
+            help: "variants: also use this DNA encoder's embeddings around each candidate as features (e.g. Fixtures/models/species).")
+    var variantEncoder: String?
+
     /// Trains a variant model with the command's shared options; exits on error.
     func run(reference: String?, output: String, threads: Int, seed: UInt64, force: Bool) {
         var sets: [VariantTraining.Dataset] = []
@@ -104,6 +108,7 @@ struct VariantTrainArguments: ParsableArguments {
             fail("--mlp-hidden, --mlp-epochs and --threads must be positive", code: 2)
         }
         var o = VariantTraining.Options(datasets: sets, output: output)
+        o.contextEncoder = variantEncoder
         o.hidden = hidden; o.epochs = mlpEpochs; o.learningRate = mlpLr; o.seed = seed; o.threads = threads; o.force = force
         FileInfo.quietLibraryLogs()
         do {

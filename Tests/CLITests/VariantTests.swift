@@ -65,7 +65,8 @@ final class VariantTests: XCTestCase {
         let config = Self.fixtures.deletingLastPathComponent().appendingPathComponent("models/variants/config.json")
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: config)) as? [String: Any]
         let features = json?["features"] as? [String] ?? []
-        for f in ["alt_other_edits", "alt_second_hit_fraction", "alt_discordant_fraction", "ref_clipped_fraction"] {
+        for f in ["alt_other_edits", "alt_second_hit_fraction", "alt_discordant_fraction", "ref_clipped_fraction",
+                  "alt_rescued_fraction", "rescued_fraction"] {
             XCTAssertTrue(features.contains(f), f)
         }
     }

@@ -10,10 +10,12 @@ public enum CandidateGenerator {
     static let contextMargin = 300
     public static let chunkSize = 100_000
 
-    /// Candidates of one chunk (0-based half-open region), sorted.
+    /// Candidates of one chunk (0-based half-open region), sorted; with `embedding`, its features
+    /// follow the pileup features.
     /// - Throws: `SeqIOError` from the alignment or FASTA readers.
     public static func scan(chunk: Region, contig: Int, contigLength: Int, reader: AlignmentReader,
-                            fasta: ReferenceFasta, options: CandidateOptions) throws -> [Candidate] {
+                            fasta: ReferenceFasta, options: CandidateOptions,
+                            embedding: ContextEmbedding? = nil) throws -> [Candidate] {
         let end = chunk.end!
         let scanStart = max(0, chunk.start - scanMargin), scanEnd = min(contigLength, end + scanMargin)
         let windowStart = max(0, scanStart - contextMargin), windowEnd = min(contigLength, scanEnd + contextMargin)
@@ -26,13 +28,47 @@ public enum CandidateGenerator {
         let pileup = try Pileup(reader: reader, region: Region(contig: chunk.contig, start: scanStart, end: scanEnd),
                                 filter: options.filter, readSummaries: true)
         while let column = try pileup.next() { scanner.add(position: column.position, entries: column.entries) }
-        return scanner.finish()
+        try rescueClips(reader: reader, region: Region(contig: chunk.contig, start: scanStart, end: scanEnd),
+                        scanner: scanner, filter: options.filter)
+        var candidates = scanner.finish()
+        if let embedding {
+            let extra = embedding.features(candidates.map(\.allele), reference: scanner.refBase)
+            for i in candidates.indices { candidates[i].features += extra[i] }
+        }
+        return candidates
+    }
+
+    /// Adds the soft-clipped bases of the region's reads that fit the reference (`SoftClipRescue`)
+    /// to the scanner's columns. Reads pass the same filters as the pileup's.
+    static func rescueClips(reader: AlignmentReader, region: Region, scanner: CandidateScanner,
+                            filter: PileupFilter) throws {
+        try reader.query(region)
+        let exclude = filter.excludeFlags.union(.unmapped)
+        while let r = try reader.next() {
+            let flags = r.flags
+            if !flags.isDisjoint(with: exclude) || r.mappingQuality < filter.minMappingQuality { continue }
+            if !filter.includeAnomalousPairs && flags.contains(.paired) && !flags.contains(.properPair) { continue }
+            let cigar = r.cigar
+            let soft = UInt8(ascii: "S")
+            let leading = cigar.first.map { $0.op == soft ? $0.length : 0 } ?? 0
+            let trailing = cigar.count > 1 ? (cigar.last!.op == soft ? cigar.last!.length : 0) : 0
+            guard max(leading, trailing) >= SoftClipRescue.minClip, let qualities = r.qualities else { continue }
+            let span = cigar.reduce(0) { $0 + ($1.consumesReference ? $1.length : 0) }
+            let bases = SoftClipRescue.place(position: r.position, referenceLength: span, leadingClip: leading,
+                                             trailingClip: trailing, sequence: r.sequence, qualities: qualities,
+                                             minBaseQuality: filter.minBaseQuality, reference: scanner.refBase)
+            if bases.isEmpty { continue }
+            scanner.addRescued(bases, read: r.summary, mappingQuality: r.mappingQuality, isReverse: r.isReverse,
+                               readLength: r.sequenceLength)
+        }
     }
 
     /// Runs `body` on the candidates of every chunk, on `threads` workers; each worker has its own
-    /// readers. Results come back in chunk order.
+    /// readers. Results come back in chunk order. The caller keeps the kernels single-threaded
+    /// (`KernelThreads.withSingleThreadedKernels`) when `embedding` is given: the workers use the cores.
     /// - Throws: the first reader error of any worker.
     public static func map<T>(_ inputs: VariantInputs, chunks: [Region], options: CandidateOptions, threads: Int,
+                              embedding: ContextEmbedding? = nil,
                               _ body: @escaping (Region, [Candidate]) throws -> T) throws -> [T] {
         let shared = ChunkResults<T>(chunks.count)
         let lengths = Dictionary(inputs.contigs.map { ($0.name, $0.length) }, uniquingKeysWith: { a, _ in a })
@@ -51,7 +87,7 @@ public enum CandidateGenerator {
                     let chunk = chunks[i]
                     let candidates = try scan(chunk: chunk, contig: inputs.contigIndex(chunk.contig)!,
                                               contigLength: lengths[chunk.contig]!, reader: reader, fasta: fasta,
-                                              options: options)
+                                              options: options, embedding: embedding)
                     let r = try body(chunk, candidates)
                     shared.lock.lock(); shared.results[i] = r; shared.lock.unlock()
                 }

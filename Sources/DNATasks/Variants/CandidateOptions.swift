@@ -36,6 +36,6 @@ public struct Candidate: Sendable {
     public var refCount: Int
     /// Reads supporting this allele.
     public var altCount: Int
-    /// `VariantFeatures.names`, in order.
+    /// `VariantFeatures.names`, in order, then `ContextEmbedding.names` when an encoder is used.
     public var features: [Float]
 }

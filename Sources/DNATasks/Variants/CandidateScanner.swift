@@ -74,6 +74,29 @@ final class CandidateScanner {
         columns.refReadEvidence[ci] = refEvidence
     }
 
+    /// Adds one read's rescued soft-clipped bases (`SoftClipRescue`) as extra reads of their columns.
+    func addRescued(_ bases: [RescuedBase], read: ReadSummary, mappingQuality: Int, isReverse: Bool, readLength length: Int) {
+        for b in bases {
+            guard let ci = columns.index(b.position), let ref = refBase(b.position) else { continue }
+            let endDistance = Float(min(b.queryPosition, max(0, length - 1 - b.queryPosition)))
+            columns.depth[ci] += 1
+            columns.rescued[ci] += 1
+            if mappingQuality == 0 { columns.mapq0[ci] += 1 }
+            if b.base == ref {
+                columns.refReads[ci] += 1
+                if !isReverse { columns.refForward[ci] += 1 }
+                columns.refQualSum[ci] += Float(b.quality); columns.refMapqSum[ci] += Float(mappingQuality)
+                columns.refEndDistanceSum[ci] += endDistance
+                columns.refReadEvidence[ci].add(read, mappingQuality: mappingQuality, ownEdits: 0)
+            } else {
+                columns.mismatches[ci] += 1
+                let allele = Allele(contig: contig, position: b.position, ref: [ref], alt: [b.base])
+                alleles[allele, default: AlleleEvidence()].addRescued(b, read: read, mappingQuality: mappingQuality,
+                                                                      isReverse: isReverse, endDistance: endDistance)
+            }
+        }
+    }
+
     private func record(_ allele: Allele, _ e: PileupEntry, _ endDistance: Float) {
         alleles[allele, default: AlleleEvidence()].add(e, endDistance: endDistance, ownEdits: allele.isSNP ? 1 : abs(allele.lengthChange))
     }
@@ -105,6 +128,34 @@ extension AlleleEvidence {
         mapqSum += Float(e.mappingQuality)
         if e.mappingQuality == 0 { mapq0 += 1 }
         endDistanceSum += endDistance
+    }
+}
+
+extension AlleleEvidence {
+    /// A soft-clipped base placed on the reference; its read's clip is not counted as its own edit.
+    mutating func addRescued(_ b: RescuedBase, read: ReadSummary, mappingQuality: Int, isReverse: Bool, endDistance: Float) {
+        reads.add(read, mappingQuality: mappingQuality, ownEdits: 1)
+        if isReverse { reverse += 1 } else { forward += 1 }
+        qualSum += Float(b.quality)
+        mapqSum += Float(mappingQuality)
+        if mappingQuality == 0 { mapq0 += 1 }
+        endDistanceSum += endDistance
+        rescued += 1
+    }
+}
+
+extension AlignmentRecord {
+    /// Whole-read evidence, as `Pileup` computes it for pileup entries.
+    var summary: ReadSummary {
+        func int(_ tag: String) -> Int? { if case .integer(let v)? = aux(tag) { return Int(v) } else { return nil } }
+        let cigar = self.cigar
+        let clip = cigar.filter { $0.op == UInt8(ascii: "S") }.reduce(0) { $0 + $1.length }
+        let indels = cigar.filter { $0.op == UInt8(ascii: "I") || $0.op == UInt8(ascii: "D") }.reduce(0) { $0 + $1.length }
+        let margin: Int
+        if let a = int("AS"), let x = int("XS") { margin = min(254, max(0, a - x)) } else { margin = ReadSummary.noMargin }
+        let f = flags
+        return ReadSummary(editDistance: int("NM") ?? indels, softClipped: clip, scoreMargin: margin,
+                           discordant: f.contains(.paired) && !f.contains(.properPair), split: aux("SA") != nil)
     }
 }
 

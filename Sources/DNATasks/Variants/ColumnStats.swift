@@ -12,13 +12,15 @@ struct ColumnStats {
     var refQualSum: [Float]
     var refMapqSum: [Float]
     var refEndDistanceSum: [Float]
+    /// Reads counted at the position through a rescued soft clip (`SoftClipRescue`), not an aligned base.
+    var rescued: [Int32]
     /// Whole-read evidence of the reference reads (`ReadEvidence` sums).
     var refReadEvidence: [ReadEvidence]
 
     init(start: Int, count: Int) {
         self.start = start
         depth = Array(repeating: 0, count: count)
-        refReads = depth; mismatches = depth; refForward = depth; mapq0 = depth
+        refReads = depth; mismatches = depth; refForward = depth; mapq0 = depth; rescued = depth
         refQualSum = Array(repeating: 0, count: count)
         refMapqSum = refQualSum; refEndDistanceSum = refQualSum
         refReadEvidence = Array(repeating: ReadEvidence(), count: count)
@@ -74,6 +76,8 @@ struct AlleleEvidence {
     var mapqSum: Float = 0
     var mapq0 = 0
     var endDistanceSum: Float = 0
+    /// Supporting bases that come from rescued soft clips.
+    var rescued = 0
     var reads = ReadEvidence()
     var count: Int { forward + reverse }
 }

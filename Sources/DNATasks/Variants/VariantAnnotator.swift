@@ -56,14 +56,19 @@ public enum VariantAnnotator {
         var candidateOptions = o.candidates
         candidateOptions.ploidy = o.ploidy
         let started = Date()
-        Gemm.setThreads(1)   // the workers already use every core
-        let perChunk = try CandidateGenerator.map(inputs, chunks: chunks, options: candidateOptions, threads: o.threads) { _, candidates in
-            let probs = model.probabilities(features: candidates.flatMap(\.features), rows: candidates.count)
-            return candidates.indices.compactMap { i in
-                Genotyper.call(candidates[i], probabilities: probs[(3 * i)..<(3 * i + 3)], ploidy: o.ploidy,
-                               haploidMinFraction: o.haploidMinFraction)
+        // The workers already use every core: products and encoder kernels stay single-threaded inside them.
+        let perChunk = try KernelThreads.withSingleThreadedKernels { _ in
+            Result {
+                try CandidateGenerator.map(inputs, chunks: chunks, options: candidateOptions, threads: o.threads,
+                                           embedding: model.contextEmbedding) { _, candidates in
+                    let probs = model.probabilities(features: candidates.flatMap(\.features), rows: candidates.count)
+                    return candidates.indices.compactMap { i in
+                        Genotyper.call(candidates[i], probabilities: probs[(3 * i)..<(3 * i + 3)], ploidy: o.ploidy,
+                                       haploidMinFraction: o.haploidMinFraction)
+                    }
+                }
             }
-        }
+        }.get()
         let calls = perChunk.flatMap { $0 }
         let sample = o.sample ?? URL(fileURLWithPath: o.alignments).deletingPathExtension().lastPathComponent
         let header = VCFWriter.Header(contigs: inputs.contigs, reference: o.reference, sample: sample,

@@ -7,7 +7,9 @@ import MambaModel
 ///
 /// A model directory holds `config.json` (`model_type` `mamba-dna-variant-mlp`, feature names, layer
 /// widths, the feature means and spreads) and `model.safetensors` (`layers.{i}.weight` (out, in) and
-/// `layers.{i}.bias`, fp32).
+/// `layers.{i}.bias`, fp32). A model whose features include `ContextEmbedding.names` also holds the DNA
+/// encoder it was trained with (`encoder/`): the genotyper's weights fit that encoder's embeddings, so the
+/// pair travels together and replacing the bundled species model does not change the calls.
 public final class VariantModel {
     public static let modelType = "mamba-dna-variant-mlp"
     public static let classes = ["0/0", "0/1", "1/1"]
@@ -21,9 +23,18 @@ public final class VariantModel {
     public let layers: [(weight: Tensor, bias: Tensor)]
     /// Free-form description of how the model was trained (kept in config.json).
     public var trainingInfo: [String: Any] = [:]
+    /// The encoder whose embeddings are features; `nil` for pileup features only.
+    public let contextEmbedding: ContextEmbedding?
+
+    /// The feature names of a model with or without encoder features.
+    public static func featureNames(contextEmbedding: Bool) -> [String] {
+        VariantFeatures.names + (contextEmbedding ? ContextEmbedding.names : [])
+    }
 
     /// A fresh model with He-initialised weights from `seed`.
-    public init(featureNames: [String], hidden: [Int], seed: UInt64) {
+    public init(hidden: [Int], seed: UInt64, contextEmbedding: ContextEmbedding? = nil) {
+        let featureNames = Self.featureNames(contextEmbedding: contextEmbedding != nil)
+        self.contextEmbedding = contextEmbedding
         self.featureNames = featureNames
         let widths = [featureNames.count] + hidden + [Self.classes.count]
         self.widths = widths
@@ -55,9 +66,14 @@ public final class VariantModel {
               mean.count == names.count, scale.count == names.count else {
             throw VariantError(file: configPath, "not a \(Self.modelType) config")
         }
-        guard names == VariantFeatures.names else {
-            throw VariantError(file: configPath, "model features do not match this version's (\(VariantFeatures.count) features)")
+        let usesEncoder = names == Self.featureNames(contextEmbedding: true)
+        guard usesEncoder || names == Self.featureNames(contextEmbedding: false) else {
+            throw VariantError(file: configPath, "model features do not match this version's (\(VariantFeatures.count) features"
+                               + ", or \(VariantFeatures.count + ContextEmbedding.names.count) with encoder features)")
         }
+        contextEmbedding = usesEncoder
+            ? try ContextEmbedding(directory: (directory as NSString).appendingPathComponent(ContextEmbedding.directoryName))
+            : nil
         featureNames = names
         self.widths = widths
         self.mean = mean
@@ -78,9 +94,12 @@ public final class VariantModel {
         }
     }
 
-    /// Writes config.json and model.safetensors into `directory` (created if needed).
+    /// Writes config.json and model.safetensors (and the encoder, `encoder/`) into `directory` (created if needed).
     public func save(to directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let encoderDirectory = (directory as NSString).appendingPathComponent(ContextEmbedding.directoryName)
+        if FileManager.default.fileExists(atPath: encoderDirectory) { try FileManager.default.removeItem(atPath: encoderDirectory) }
+        try contextEmbedding?.model.save(to: encoderDirectory)
         let config: [String: Any] = [
             "model_type": Self.modelType, "features": featureNames, "widths": widths,
             "classes": Self.classes, "feature_mean": mean, "feature_scale": scale, "training": trainingInfo,

@@ -31,11 +31,15 @@ public enum VariantTraining {
         public var threads = 1
         public var force = false
         public var candidates = CandidateOptions()
+        /// Model directory of the DNA encoder whose embeddings become features (`ContextEmbedding`);
+        /// `nil`: pileup features only (as the shipped model: on the K. pneumoniae pair the encoder
+        /// features cost SNP recall and made calling several times slower).
+        public var contextEncoder: String?
         public init(datasets: [Dataset], output: String) { self.datasets = datasets; self.output = output }
     }
 
     /// Labelled rows of one dataset, plus how many truth alleles inside its regions the candidates cover.
-    public static func rows(_ d: Dataset, options: CandidateOptions, threads: Int) throws
+    public static func rows(_ d: Dataset, options: CandidateOptions, threads: Int, embedding: ContextEmbedding? = nil) throws
         -> (x: [Float], y: [Int], truthInRegions: Int, truthFound: Int) {
         let inputs = try VariantInputs(alignments: d.alignments, reference: d.reference, regionsFile: d.confidentRegions)
         let (truth, ploidy) = try TruthVCF.readWithPloidy(path: d.truth, contigs: inputs.contigs, referenceName: d.reference)
@@ -44,9 +48,15 @@ public enum VariantTraining {
         var byContig: [Int: [Range<Int>]] = [:]
         for r in inputs.regions { byContig[inputs.contigIndex(r.contig)!, default: []].append(r.start..<r.end!) }
         let inRegions = truth.keys.filter { a in byContig[a.contig]?.contains { $0.contains(a.position) } ?? false }.count
+        // The chunk workers use the cores: products and encoder kernels stay single-threaded inside them
+        // (and the genotyper's training after them too, as before, so its result does not change).
         Gemm.setThreads(1)
-        let chunks = try CandidateGenerator.map(inputs, chunks: inputs.chunks(size: CandidateGenerator.chunkSize),
-                                                options: options, threads: threads) { _, c in c }
+        let chunks = try KernelThreads.withSingleThreadedKernels { _ in
+            Result {
+                try CandidateGenerator.map(inputs, chunks: inputs.chunks(size: CandidateGenerator.chunkSize),
+                                           options: options, threads: threads, embedding: embedding) { _, c in c }
+            }
+        }.get()
         var x: [Float] = [], y: [Int] = []
         var found = 0
         for c in chunks.joined() {
@@ -68,10 +78,12 @@ public enum VariantTraining {
         if fm.fileExists(atPath: o.output) && !o.force {
             throw VariantError(file: o.output, "already exists (use --force to replace it)")
         }
+        let embedding = try o.contextEncoder.map { try ContextEmbedding(directory: $0) }
         var x: [Float] = [], y: [Int] = []
         var summaries: [[String: Any]] = []
+        let started = Date()
         for d in o.datasets {
-            let r = try rows(d, options: o.candidates, threads: o.threads)
+            let r = try rows(d, options: o.candidates, threads: o.threads, embedding: embedding)
             let counts = (0..<3).map { k in r.y.filter { $0 == k }.count }
             log("\(d.alignments): \(r.y.count) candidates (\(counts[0]) false, \(counts[1]) het, \(counts[2]) hom); "
                 + "candidates cover \(r.truthFound) of \(r.truthInRegions) truth alleles in the regions")
@@ -79,7 +91,9 @@ public enum VariantTraining {
                               "class_counts": counts, "truth_in_regions": r.truthInRegions, "truth_in_candidates": r.truthFound])
             x += r.x; y += r.y
         }
-        let f = VariantFeatures.count
+        log(String(format: "candidate features of %d datasets in %.1f s", o.datasets.count, Date().timeIntervalSince(started)))
+        let model = VariantModel(hidden: o.hidden, seed: o.seed, contextEmbedding: embedding)
+        let f = model.featureNames.count
         var rng = SplitMix(o.seed ^ 0x5EED)
         var order = Array(0..<y.count)
         for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
@@ -91,7 +105,6 @@ public enum VariantTraining {
         }
         let (vx, vy) = take(order[0..<nVal])
         let (tx, ty) = take(order[nVal...])
-        let model = VariantModel(featureNames: VariantFeatures.names, hidden: o.hidden, seed: o.seed)
         var trainer = MLPTrainer()
         trainer.epochs = o.epochs; trainer.batchSize = o.batchSize; trainer.learningRate = o.learningRate
         trainer.weightDecay = o.weightDecay; trainer.seed = o.seed
@@ -105,6 +118,9 @@ public enum VariantTraining {
             "candidate_floors": ["min_alt_reads": o.candidates.minAltReads, "snp_fraction": o.candidates.minSNPFraction,
                                  "indel_fraction": o.candidates.minIndelFraction],
         ]
+        if let e = o.contextEncoder {
+            model.trainingInfo["context_encoder"] = ["source": e, "flank": ContextEmbedding.flank]
+        }
         try model.save(to: o.output)
         let summary = try JSONSerialization.data(withJSONObject: model.trainingInfo, options: [.prettyPrinted, .sortedKeys])
         try summary.write(to: URL(fileURLWithPath: o.output).appendingPathComponent("training_summary.json"))

@@ -15,9 +15,9 @@ public struct ClassifierPredictor {
         self.model = model; self.threads = max(1, threads); self.batchTokens = max(1, batchTokens)
     }
 
-    /// Logits (N, C) for N sequences (each ≥ 1 token), in input order.
-    public func logits(_ sequences: [[Int32]]) -> [Float] {
-        let C = model.classCount
+    /// Consecutive index ranges of `sequences` holding about `batchTokens` tokens each (a longer sequence gets a
+    /// range of its own), covering all of them in order.
+    public static func batchRanges(_ sequences: [[Int32]], batchTokens: Int) -> [Range<Int>] {
         var batches: [Range<Int>] = []
         var start = 0, tokens = 0
         for (i, s) in sequences.enumerated() {
@@ -25,6 +25,13 @@ public struct ClassifierPredictor {
             tokens += s.count
         }
         if start < sequences.count { batches.append(start..<sequences.count) }
+        return batches
+    }
+
+    /// Logits (N, C) for N sequences (each ≥ 1 token), in input order.
+    public func logits(_ sequences: [[Int32]]) -> [Float] {
+        let C = model.classCount
+        let batches = Self.batchRanges(sequences, batchTokens: batchTokens)
         var out = [Float](repeating: 0, count: sequences.count * C)
         let workers = min(threads, batches.count)
         // Parallel over batches only: kernels that split work across threads would contend with the workers.

@@ -137,8 +137,8 @@ final class MotifTests: XCTestCase {
         }
     }
 
-    /// P(S ≥ s) by enumerating all k-mers (k ≤ 8).
-    static func bruteTail(_ pwm: PositionWeightMatrix, _ bg: Background) -> (Int) -> Double {
+    /// P(S = s) for every reachable scaled score s, by enumerating all k-mers (k ≤ 8).
+    static func bruteMass(_ pwm: PositionWeightMatrix, _ bg: Background) -> [Int: Double] {
         var mass: [Int: Double] = [:]
         for word in 0..<(1 << (2 * pwm.width)) {
             var s = 0, p = 1.0
@@ -148,6 +148,12 @@ final class MotifTests: XCTestCase {
             }
             mass[s, default: 0] += p
         }
+        return mass
+    }
+
+    /// P(S ≥ s) by enumerating all k-mers (k ≤ 8).
+    static func bruteTail(_ pwm: PositionWeightMatrix, _ bg: Background) -> (Int) -> Double {
+        let mass = bruteMass(pwm, bg)
         var tail: [Int: Double] = [:]
         var acc = 0.0
         for s in mass.keys.sorted(by: >) { acc += mass[s]!; tail[s] = acc }

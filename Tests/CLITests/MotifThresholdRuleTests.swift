@@ -15,15 +15,7 @@ final class MotifThresholdRuleTests: XCTestCase {
     /// Biopython's walk on the enumerated distribution: from the best score down, add probabilities
     /// until the tail reaches the rate; that score is the cutoff.
     static func bruteFPRCutoff(_ pwm: PositionWeightMatrix, _ bg: Background, rate: Double) -> Int {
-        var mass: [Int: Double] = [:]
-        for word in 0..<(1 << (2 * pwm.width)) {
-            var s = 0, p = 1.0
-            for i in 0..<pwm.width {
-                let b = (word >> (2 * i)) & 3
-                s += Int(pwm.scaledScores[i * 4 + b]); p *= bg.probabilities[b]
-            }
-            mass[s, default: 0] += p
-        }
+        let mass = MotifTests.bruteMass(pwm, bg)
         var tail = 0.0
         let levels = mass.keys.sorted(by: >)
         for s in levels {

@@ -90,13 +90,7 @@ public final class MotifModel {
     /// must have at least one token. Sequences are packed into batches of about `batchTokens` rows that
     /// `threads` workers run with single-threaded kernels; results do not depend on `threads`.
     public func scores(_ sequences: [[Int32]], threads: Int = 1, batchTokens: Int = 8192) -> [Score] {
-        var batches: [Range<Int>] = []
-        var start = 0, tokens = 0
-        for (i, s) in sequences.enumerated() {
-            if i > start && tokens + s.count > batchTokens { batches.append(start..<i); start = i; tokens = 0 }
-            tokens += s.count
-        }
-        if start < sequences.count { batches.append(start..<sequences.count) }
+        let batches = ClassifierPredictor.batchRanges(sequences, batchTokens: batchTokens)
         var out = [Score](repeating: Score(track: [], logit: 0), count: sequences.count)
         let workers = max(1, min(threads, batches.count))
         let lock = NSLock()

@@ -49,7 +49,7 @@ let package = Package(
         .testTarget(name: "MambaKernelsTests", dependencies: ["MambaKernels"], swiftSettings: fast),
         .testTarget(name: "MambaModelTests", dependencies: ["MambaModel"], swiftSettings: fast),
         .testTarget(name: "MambaTrainTests", dependencies: ["MambaTrain"], swiftSettings: fast),
-        .testTarget(name: "CLITests", dependencies: ["MambaDNA"], swiftSettings: fast),
+        .testTarget(name: "CLITests", dependencies: ["MambaDNA"], exclude: ["HelpText"], swiftSettings: fast),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -20,14 +20,12 @@ public struct CaduceusModel: SequenceModel {
     public struct Layer {
         public var norm: NormLayer
         public var mixer: BiMambaMixer
-        var normRev: NormLayer  // rcps: the norm with channel-reversed weight
     }
 
     public let config: CaduceusConfig
     public var embedding: Tensor       // (paddedVocab, dModel)
     public var layers: [Layer]
     public var normF: NormLayer
-    var normFRev: NormLayer
     public var lmHead: Tensor          // (paddedVocab, dModel); the embedding itself when tied
     public var complementMap: [Int]    // (paddedVocab) id → complement id
     public var chunkRows = 8192
@@ -41,8 +39,8 @@ public struct CaduceusModel: SequenceModel {
     public init(config: CaduceusConfig, embedding: Tensor, layers: [(NormLayer, BiMambaMixer)], normF: NormLayer,
                 lmHead: Tensor, complementMap: [Int]) {
         self.config = config; self.embedding = embedding
-        self.layers = layers.map { Layer(norm: $0.0, mixer: $0.1, normRev: $0.0.channelReversed()) }
-        self.normF = normF; self.normFRev = normF.channelReversed()
+        self.layers = layers.map { Layer(norm: $0.0, mixer: $0.1) }
+        self.normF = normF
         self.lmHead = lmHead; self.complementMap = complementMap
     }
 
@@ -140,7 +138,9 @@ public struct CaduceusModel: SequenceModel {
         var out = [Float](repeating: 0, count: L * W)
         out.withUnsafeMutableBufferPointer { o in
             normF.forward(r.ptr, ldx: W, rows: L, y: o.baseAddress!, ldy: W)
-            normFRev.forward(r.ptr + d, ldx: W, rows: L, y: o.baseAddress! + d, ldy: W)
+            // Reversed from the current weights on each call (d values), so weights updated in place by training
+            // are never read through a stale copy.
+            normF.channelReversed().forward(r.ptr + d, ldx: W, rows: L, y: o.baseAddress! + d, ldy: W)
         }
         return withExtendedLifetime((hs, r, x)) { out }
     }

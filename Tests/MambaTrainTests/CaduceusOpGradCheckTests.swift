@@ -13,23 +13,9 @@ final class CaduceusOpGradCheckTests: XCTestCase {
 
     private func randoms(_ n: Int) -> [Double] { (0..<n).map { _ in Double(rng.nextNormal()) } }
 
-    private func numericGradient(_ x: [Double], _ f: ([Double]) -> Double) -> [Double] {
-        var x = x, g = [Double](repeating: 0, count: x.count)
-        for i in x.indices {
-            let x0 = x[i], h = 1e-5 * max(1, abs(x0))
-            x[i] = x0 + h; let fp = f(x)
-            x[i] = x0 - h; let fm = f(x)
-            x[i] = x0
-            g[i] = (fp - fm) / (2 * h)
-        }
-        return g
-    }
-
     private func assertClose(_ g: [Float], _ fd: [Double], _ what: String, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(g.count, fd.count, what, file: file, line: line)
-        var num = 0.0, den = 0.0
-        for (a, b) in zip(g, fd) { num += (Double(a) - b) * (Double(a) - b); den += b * b }
-        let rel = (num / max(den, 1e-300)).squareRoot()
+        let (rel, den) = relativeErrorByNorm(g, fd)
         print("grad check \(what): ‖g − fd‖/‖fd‖ = \(String(format: "%.2e", rel))")
         XCTAssertGreaterThan(den, 0, "\(what): the numerical gradient is all zero", file: file, line: line)
         XCTAssertLessThanOrEqual(rel, 1e-4, what, file: file, line: line)
@@ -53,7 +39,7 @@ final class CaduceusOpGradCheckTests: XCTestCase {
         RCPS.embed(table: table32, vocab: V, dim: d, complement: comp, ids: ids, count: n, h: &h)
         XCTAssertEqual(h.map(Double.init), forward(table32.map(Double.init)))
         RCPS.embedBackward(ids: ids, count: n, dim: d, complement: comp, dh: R32, dTable: &dTable)
-        assertClose(dTable, numericGradient(table) { dot(forward($0), R) }, "RCPS embedding")
+        assertClose(dTable, centralDifferences(table) { dot(forward($0), R) }, "RCPS embedding")
     }
 
     func testRCPSHeadGradient() {
@@ -81,7 +67,7 @@ final class CaduceusOpGradCheckTests: XCTestCase {
         RCPS.headMatrixBackward(dH: dH, vocab: V, dim: d, complement: comp, dWeight: &dW)
         let viaH = (0..<T).flatMap { t in (0..<V).map { v in (0..<(2 * d)).reduce(0.0) { $0 + x[t * 2 * d + $1] * Double(H[v * 2 * d + $1]) } } }
         XCTAssertLessThanOrEqual(zip(viaH, logits(W.map { Double(Float($0)) }, x)).map { abs($0 - $1) }.max()!, 1e-5)
-        assertClose(dW, numericGradient(W) { dot(logits($0, x), R) }, "RCPS LM head weight")
+        assertClose(dW, centralDifferences(W) { dot(logits($0, x), R) }, "RCPS LM head weight")
     }
 
     func testBiMambaCombineGradients() {
@@ -103,8 +89,8 @@ final class CaduceusOpGradCheckTests: XCTestCase {
             for t in 0..<T { for c in 0..<d { dOut[t * ldo + c] = Float(R[t * d + c]) } }
             var dF = [Float](repeating: 0, count: T * d), dR = dF
             BiMambaCombine.backward(strategy, f: f32, rv: rv32, rows: T, cols: d, dOut: dOut, ldo: ldo, dF: &dF, dRv: &dR)
-            assertClose(dF, numericGradient(f) { dot(forward($0, rv), R) }, "BiMamba \(strategy) d/df")
-            assertClose(dR, numericGradient(rv) { dot(forward(f, $0), R) }, "BiMamba \(strategy) d/drev")
+            assertClose(dF, centralDifferences(f) { dot(forward($0, rv), R) }, "BiMamba \(strategy) d/df")
+            assertClose(dR, centralDifferences(rv) { dot(forward(f, $0), R) }, "BiMamba \(strategy) d/drev")
         }
     }
 
@@ -132,7 +118,7 @@ final class CaduceusOpGradCheckTests: XCTestCase {
         g.withUnsafeBufferPointer { src in
             back.withUnsafeMutableBufferPointer { StrandOps.reverseComplement(src.baseAddress! + d, ld: W, to: $0.baseAddress! + d, ld: W, rows: T, cols: d) }
         }
-        assertClose(back, numericGradient(x) { dot(rc($0), R) }, "rc + swap_halves")
+        assertClose(back, centralDifferences(x) { dot(rc($0), R) }, "rc + swap_halves")
         var flipped = [Float](repeating: 0, count: T * W), twice = flipped
         StrandOps.flipRows(x32, ld: W, to: &flipped, ld: W, rows: T, cols: W)
         StrandOps.flipRows(flipped, ld: W, to: &twice, ld: W, rows: T, cols: W)

@@ -37,18 +37,9 @@ final class ClassifierPoolingTests: XCTestCase {
                 mode.backward(z: z32, y: y32, dy: dy, rows: rows, classes: C, dz: &dz)
                 let ref = pool64(mode, z32.map(Double.init), rows: rows, classes: C)
                 for (a, b) in zip(y32, ref) { XCTAssertEqual(Double(a), b, accuracy: 1e-6 * max(1, abs(b)), "\(mode) forward") }
-                var x = z32.map(Double.init), fd = [Double](repeating: 0, count: x.count)
                 func loss(_ x: [Double]) -> Double { zip(pool64(mode, x, rows: rows, classes: C), R).reduce(0) { $0 + $1.0 * $1.1 } }
-                for i in x.indices {
-                    let x0 = x[i], h = 1e-5 * max(1, abs(x0))
-                    x[i] = x0 + h; let up = loss(x)
-                    x[i] = x0 - h; let down = loss(x)
-                    x[i] = x0
-                    fd[i] = (up - down) / (2 * h)
-                }
-                var num = 0.0, den = 0.0
-                for (a, b) in zip(dz, fd) { num += (Double(a) - b) * (Double(a) - b); den += b * b }
-                let rel = (num / max(den, 1e-300)).squareRoot()
+                let fd = centralDifferences(z32.map(Double.init), loss)
+                let (rel, den) = relativeErrorByNorm(dz, fd)
                 print("grad check \(mode) pooling (\(rows)×\(C)): ‖g − fd‖/‖fd‖ = \(String(format: "%.2e", rel))")
                 XCTAssertGreaterThan(den, 0)
                 XCTAssertLessThanOrEqual(rel, 1e-5, "\(mode) \(rows)×\(C)")

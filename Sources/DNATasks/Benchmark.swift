@@ -15,8 +15,10 @@ public enum Benchmark {
         public var lengths = [512, 8192, 65_536, 1_048_576]
         public var caduceusLength = 131_072
         /// Tokens handed to the streaming encoder per call (the output rows of one call are discarded); nil:
-        /// 8,192, or 1,024 per thread when that is more, so every thread's time slice stays long.
+        /// the model's own chunk (`MambaLMModel.chunkRows`).
         public var streamChunk: Int?
+        /// Whether the unidirectional stack runs long chunks as a layer pipeline (`MambaLMModel.layerPipeline`).
+        public var layerPipeline = true
         /// Bases per packed batch of 150 bp reads.
         public var batchBases = 8192
         public var readLength = 150

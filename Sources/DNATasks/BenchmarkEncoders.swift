@@ -7,7 +7,7 @@ enum BenchEncoders {
     /// The d_model 256 × 16 layer stack: `--model DIR` when given (must be a Mamba checkpoint), else random
     /// weights from the seed; `--save-model DIR` writes it out so others can run the very same model.
     static func mainModel(_ o: Benchmark.Options) throws -> MambaLMModel {
-        let model: MambaLMModel
+        var model: MambaLMModel
         if let dir = o.modelDirectory {
             guard let m = try MambaCheckpoint.load(dir) as? MambaLMModel else {
                 throw EmbeddingExport.Failure("\(dir): the encoder benchmark needs a Mamba (unidirectional) checkpoint")
@@ -17,6 +17,7 @@ enum BenchEncoders {
             model = try BenchModels.mamba(dModel: 256, layers: 16, seed: o.seed)
         }
         if let dir = o.saveModelDirectory { try model.save(to: dir) }
+        model.layerPipeline = o.layerPipeline
         return model
     }
 
@@ -35,7 +36,7 @@ enum BenchEncoders {
     /// Tokens/s streaming L tokens through the stack, `streamChunk` tokens per call, output rows discarded.
     static func unidirectional(_ o: Benchmark.Options, _ report: (Benchmark.Result) -> Void) throws {
         let model = try mainModel(o)
-        let d = model.config.dModel, piece = max(1, o.streamChunk ?? max(8192, 1024 * o.threads))
+        let d = model.config.dModel, piece = max(1, o.streamChunk ?? model.chunkRows)
         let enc = StreamingEncoder(model: model)
         let out = UnsafeMutablePointer<Float>.allocate(capacity: piece * d)
         defer { out.deallocate() }

@@ -38,8 +38,12 @@ struct Bench: ParsableCommand {
     var caduceusLength: Int = 131_072
 
     @Option(name: .customLong("stream-chunk"),
-            help: "Tokens per streaming call in the encoder suite (default: 8,192, or 1,024 per thread when larger).")
+            help: "Tokens per streaming call in the encoder suite (default: the model's chunk, 4,096 or 2,048 per thread).")
     var streamChunk: Int?
+
+    @Flag(name: .customLong("no-layer-pipeline"),
+          help: "Run every layer on all threads in turn instead of the layers as a pipeline over threads.")
+    var noLayerPipeline = false
 
     @Option(name: .customLong("batch-bases"), help: "Bases per packed batch in the packed suite.")
     var batchBases: Int = 8192
@@ -74,6 +78,7 @@ struct Bench: ParsableCommand {
         if !lengths.isEmpty { o.lengths = lengths }
         o.caduceusLength = caduceusLength
         if let streamChunk { o.streamChunk = streamChunk }
+        o.layerPipeline = !noLayerPipeline
         o.batchBases = batchBases
         o.modelDirectory = model
         o.saveModelDirectory = saveModel

@@ -63,3 +63,27 @@ public enum KernelThreads {
         runSingleThreadedWorkers(parts) { p in body((p * rows / parts)..<((p + 1) * rows / parts)) }
     }
 }
+
+/// How far one stage of a pipeline has got: the number of work items it has finished. A later stage waits until
+/// the item it needs is done. Items take milliseconds, so a condition variable's wake-up cost does not matter.
+public final class StageProgress: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var finished = 0
+
+    public init() {}
+
+    /// Records that items 0..<count are done and wakes the waiters.
+    public func publish(_ count: Int) {
+        condition.lock()
+        finished = count
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Blocks until at least `count` items are done.
+    public func wait(atLeast count: Int) {
+        condition.lock()
+        while finished < count { condition.wait() }
+        condition.unlock()
+    }
+}

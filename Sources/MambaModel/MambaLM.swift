@@ -16,9 +16,13 @@ public struct MambaLMModel: SequenceModel {
     public var layers: [Layer]
     public var normF: NormLayer
     public var lmHead: Tensor     // (paddedVocab, dModel); the embedding itself when tied
-    /// Rows per streamed block: 2,048, or 1,024 per kernel thread when there are more than two (so that every
-    /// thread's time slice is long enough for efficient products); set when the model is made.
-    public var chunkRows = Swift.max(2048, 1024 * KernelThreads.count)
+    /// Rows per streamed block: 4,096, or 2,048 per kernel thread when there are more than two (so that each stage
+    /// of the layer pipeline gets 8 tiles or more, and every thread's time slice is long enough for efficient
+    /// products); set when the model is made.
+    public var chunkRows = Swift.max(4096, 2048 * KernelThreads.count)
+    /// Whether long chunks run as a layer pipeline over threads (`forwardPipelined`); off, every layer runs with
+    /// all threads on its time slices and channel blocks. Same result either way.
+    public var layerPipeline = true
 
     public var architecture: String { config.layout == .mambaSSM ? "mamba_ssm" : "transformers-mamba" }
     public var modelDim: Int { config.dModel }
@@ -76,6 +80,11 @@ public struct MambaLMModel: SequenceModel {
     public func forwardChunk(_ tokens: UnsafePointer<Int32>, rows T: Int, resetBefore: UnsafePointer<UInt8>?,
                              states: [MixerState], out: UnsafeMutablePointer<Float>, ws: MambaLMWorkspace) {
         if T == 0 { return }
+        let stages = pipelineStages(rows: T, threads: KernelThreads.count)
+        if stages > 1 {
+            forwardPipelined(tokens, rows: T, resetBefore: resetBefore, states: states, out: out, ws: ws, stages: stages)
+            return
+        }
         let d = config.dModel
         let r = ws.residual.reserve(T * d)   // (T, d) residual stream
         let x = ws.normed.reserve(T * d)     // (T, d) norm(r), the mixer input
@@ -107,6 +116,48 @@ public struct MambaLMModel: SequenceModel {
                         a = b
                     }
                 }
+            }
+        }
+    }
+
+    /// Rows per pipeline tile: one layer's activations for a tile (≈ 2.5 MiB at dInner 512) stay in a core's L2.
+    static let tileRows = 256
+
+    /// Pipeline stages for T rows on `threads` threads: one per thread, at most one per layer, when every stage gets
+    /// at least 4 tiles (the pipeline idles (stages − 1) tile-times while it fills and drains); else 1 (no pipeline).
+    func pipelineStages(rows T: Int, threads: Int) -> Int {
+        let p = Swift.min(threads, layers.count)
+        return layerPipeline && p >= 2 && T >= 4 * p * Self.tileRows ? p : 1
+    }
+
+    /// `forwardChunk` as a pipeline over the layers: the layers are cut into `stages` consecutive groups, one
+    /// worker per group, and the T rows into tiles of `tileRows`. Worker j runs tile k through its layers (norm,
+    /// in_proj, conv, scan, out_proj into the residual stream, single-threaded) once worker j − 1 has finished
+    /// that tile, so the stages work on different tiles at once. Each worker keeps its layers' weights and a
+    /// tile's activations in its own cache, the scan reads whole rows, and the only hand-off is the tile's
+    /// residual rows. Each layer's conv history and scan state pass from tile to tile inside one worker.
+    func forwardPipelined(_ tokens: UnsafePointer<Int32>, rows T: Int, resetBefore: UnsafePointer<UInt8>?,
+                          states: [MixerState], out: UnsafeMutablePointer<Float>, ws: MambaLMWorkspace, stages: Int) {
+        let d = config.dModel, R = Self.tileRows, tiles = (T + R - 1) / R, L = layers.count
+        nonisolated(unsafe) let r = ws.residual.reserve(T * d)   // (T, d) residual stream, tile k in rows kR..<kR+R
+        nonisolated(unsafe) let out = out
+        let work = ws.stageWorkspaces(stages, rows: R, config.mixer)
+        let done = (0..<stages).map { _ in StageProgress() }
+        KernelThreads.runSingleThreadedWorkers(stages) { j in
+            let (act, x) = work[j]
+            for k in 0..<tiles {
+                if j > 0 { done[j - 1].wait(atLeast: k + 1) }
+                let a = k * R, n = Swift.min(R, T - a), rt = r + a * d
+                if j == 0 { Ops.embed(tokens + a, count: n, table: embedding, dim: d, out: rt, ld: d) }
+                for i in (j * L / stages)..<((j + 1) * L / stages) {
+                    let m = layers[i].mixer
+                    layers[i].norm.forward(rt, ldx: d, rows: n, y: x, ldy: d)
+                    m.inProjectRows(x, ldh: d, rows: 0..<n, into: act)
+                    m.core(act, rows: n, state: states[i], resetBefore: resetBefore.map { $0 + a }, threads: 1)
+                    m.outProjectRows(act.y.ptr, rows: 0..<n, out: rt, ldo: d, accumulate: true)
+                }
+                if j == stages - 1 { normF.forward(rt, ldx: d, rows: n, y: out + a * d, ldy: d) }
+                done[j].publish(k + 1)
             }
         }
     }
@@ -167,7 +218,18 @@ public struct MambaLMModel: SequenceModel {
 public final class MambaLMWorkspace {
     let residual = Scratch(), normed = Scratch()
     public let act = MixerActivations()
+    /// One (activations, normed rows) pair per pipeline stage.
+    private var stages: [(MixerActivations, Scratch)] = []
     public init() {}
+
+    /// `count` stage workspaces, each sized for `rows` rows of mixer `c`: (activations, pointer to rows × dModel).
+    func stageWorkspaces(_ count: Int, rows: Int, _ c: MixerConfig) -> [(MixerActivations, UnsafeMutablePointer<Float>)] {
+        while stages.count < count { stages.append((MixerActivations(), Scratch())) }
+        return stages.prefix(count).map { act, x in
+            act.reserve(rows: rows, c)
+            return (act, x.reserve(rows * c.dModel))
+        }
+    }
 }
 
 /// Runs a causal model over input of any length in fixed-size chunks. Each layer carries dConv−1 conv rows and

@@ -30,4 +30,49 @@ final class ThreadCountTests: XCTestCase {
             }
         }
     }
+
+    /// Long chunks of a causal stack run as a layer pipeline over the threads (tiles of 256 rows, each layer's
+    /// state passed from tile to tile). Against the same model with the pipeline off, on one thread: one long
+    /// chunk with a partial last tile, sequence starts inside it (packed input), and state carried across calls.
+    func testLayerPipelineMatchesOneThread() throws {
+        defer { setComputeThreads(ProcessInfo.processInfo.activeProcessorCount) }
+        var model = try XCTUnwrap(try MambaCheckpoint.load(Fixtures.dir("mamba_lm")) as? MambaLMModel)
+        let n = 4_000
+        let tokens = randomDNA(n, seed: 91)
+        var resets = [UInt8](repeating: 0, count: n)
+        for t in [0, 1_000, 1_001, 2_560, 3_999] { resets[t] = 1 }
+        func run(pieces: [Int]) -> [Float] {
+            let enc = StreamingEncoder(model: model)
+            var out = [Float](repeating: .nan, count: n * model.config.dModel)
+            var a = 0
+            for p in pieces {
+                tokens.withUnsafeBufferPointer { tk in
+                    resets.withUnsafeBufferPointer { rs in
+                        out.withUnsafeMutableBufferPointer { o in
+                            enc.consume(tk.baseAddress! + a, count: p, resetBefore: rs.baseAddress! + a,
+                                        into: o.baseAddress! + a * model.config.dModel)
+                        }
+                    }
+                }
+                a += p
+            }
+            return out
+        }
+        model.chunkRows = n
+        model.layerPipeline = false
+        setComputeThreads(1)
+        let reference = run(pieces: [n])
+        XCTAssertFalse(reference.contains { !$0.isFinite })
+        model.layerPipeline = true
+        for threads in [2, 16] {
+            setComputeThreads(threads)
+            let stages = model.pipelineStages(rows: 3_100, threads: threads)
+            XCTAssertEqual(stages, min(threads, 3), "\(threads) threads")
+            for pieces in [[n], [3_100, 900]] {
+                let err = maxAbsDiff(run(pieces: pieces), reference)
+                print("layer pipeline, \(threads) threads, pieces \(pieces): max abs diff vs one thread \(err)")
+                XCTAssertLessThanOrEqual(err, 1e-5, "\(threads) threads, pieces \(pieces)")
+            }
+        }
+    }
 }

@@ -37,11 +37,16 @@ struct VariantArguments: ParsableArguments {
     @Option(name: .customLong("haploid-min-fraction"), help: "Haploid calls need at least this share of the reads on the allele.")
     var haploidMinFraction: Double = Genotyper.haploidMinFraction
 
+    @Flag(name: .customLong("no-realign"),
+          help: "Count reads as aligned: no local realignment where reads show indels, soft clips or mismatch runs.")
+    var noRealign = false
+
     var candidates: CandidateOptions {
         var c = CandidateOptions()
         c.minAltReads = minAltReads; c.minSNPFraction = snpFraction; c.minIndelFraction = indelFraction
         c.filter.minMappingQuality = minMapq; c.filter.minBaseQuality = minBaseq
         c.filter.excludeFlags = .init(rawValue: excludeFlags)
+        c.realign = !noRealign
         return c
     }
 
@@ -86,6 +91,9 @@ struct VariantTrainArguments: ParsableArguments {
     @Option(name: .customLong("mlp-lr"), help: "variants: peak learning rate.")
     var mlpLr: Float = 2e-3
 
+    @Flag(name: .customLong("no-realign"), help: "variants: build candidates without local realignment.")
+    var noRealign = false
+
     @Option(name: .customLong("variant-encoder"),
             help: "variants: also use this DNA encoder's embeddings around each candidate as features (e.g. Fixtures/models/species).")
     var variantEncoder: String?
@@ -109,6 +117,7 @@ struct VariantTrainArguments: ParsableArguments {
         }
         var o = VariantTraining.Options(datasets: sets, output: output)
         o.contextEncoder = variantEncoder
+        o.candidates.realign = !noRealign
         o.hidden = hidden; o.epochs = mlpEpochs; o.learningRate = mlpLr; o.seed = seed; o.threads = threads; o.force = force
         FileInfo.quietLibraryLogs()
         do {

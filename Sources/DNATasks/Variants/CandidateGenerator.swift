@@ -25,11 +25,23 @@ public enum CandidateGenerator {
         // Entries carry their read's whole-read evidence (edit distance, clipping, second-hit margin,
         // pairing), which separates reads that belong elsewhere in the genome (paralogs, diverged or
         // recombined segments) from reads that carry a real variant.
-        let pileup = try Pileup(reader: reader, region: Region(contig: chunk.contig, start: scanStart, end: scanEnd),
-                                filter: options.filter, readSummaries: true)
+        let region = Region(contig: chunk.contig, start: scanStart, end: scanEnd)
+        var reads: [AlignedRead] = [], windows: [Range<Int>] = []
+        if options.realign {
+            // The reads are read once for both the windows and the clip rescue; columns inside
+            // windows then come from the realigned reads, all others from the pileup as before.
+            reads = try filteredReads(reader: reader, region: region, filter: options.filter)
+            windows = LocalRealigner.activeWindows(reads, limit: scanStart..<scanEnd, reference: scanner.refBase)
+            scanner.mask(windows)
+        }
+        let pileup = try Pileup(reader: reader, region: region, filter: options.filter, readSummaries: true)
         while let column = try pileup.next() { scanner.add(position: column.position, entries: column.entries) }
-        try rescueClips(reader: reader, region: Region(contig: chunk.contig, start: scanStart, end: scanEnd),
-                        scanner: scanner, filter: options.filter)
+        if options.realign {
+            scanner.addRealigned(windows, reads: reads, minBaseQuality: options.filter.minBaseQuality)
+            for r in reads { rescue(r, scanner: scanner, minBaseQuality: options.filter.minBaseQuality) }
+        } else {
+            try rescueClips(reader: reader, region: region, scanner: scanner, filter: options.filter)
+        }
         var candidates = scanner.finish()
         if let embedding {
             let extra = embedding.features(candidates.map(\.allele), reference: scanner.refBase)
@@ -61,6 +73,36 @@ public enum CandidateGenerator {
             scanner.addRescued(bases, read: r.summary, mappingQuality: r.mappingQuality, isReverse: r.isReverse,
                                readLength: r.sequenceLength)
         }
+    }
+
+    /// The region's reads that pass the pileup's read filters, in file order.
+    static func filteredReads(reader: AlignmentReader, region: Region, filter: PileupFilter) throws -> [AlignedRead] {
+        try reader.query(region)
+        let exclude = filter.excludeFlags.union(.unmapped)
+        var out: [AlignedRead] = []
+        while let r = try reader.next() {
+            let flags = r.flags
+            if !flags.isDisjoint(with: exclude) || r.mappingQuality < filter.minMappingQuality { continue }
+            if !filter.includeAnomalousPairs && flags.contains(.paired) && !flags.contains(.properPair) { continue }
+            let sequence = r.sequence
+            guard !sequence.isEmpty else { continue }
+            // Without qualities (QUAL `*`) the pileup sees 0xFF, which passes any floor.
+            let qualities = r.qualities ?? [UInt8](repeating: 0xFF, count: sequence.count)
+            out.append(AlignedRead(position: r.position, cigar: r.cigar, sequence: sequence, qualities: qualities,
+                                   isReverse: r.isReverse, mappingQuality: r.mappingQuality, summary: r.summary))
+        }
+        return out
+    }
+
+    /// Adds one read's soft-clipped bases that fit the reference (`SoftClipRescue`) to the scanner.
+    static func rescue(_ r: AlignedRead, scanner: CandidateScanner, minBaseQuality: Int) {
+        guard max(r.leadingClip, r.trailingClip) >= SoftClipRescue.minClip else { return }
+        let bases = SoftClipRescue.place(position: r.position, referenceLength: r.referenceEnd - r.position,
+                                         leadingClip: r.leadingClip, trailingClip: r.trailingClip, sequence: r.sequence,
+                                         qualities: r.qualities, minBaseQuality: minBaseQuality, reference: scanner.refBase)
+        if bases.isEmpty { return }
+        scanner.addRescued(bases, read: r.summary, mappingQuality: r.mappingQuality, isReverse: r.isReverse,
+                           readLength: r.sequence.count)
     }
 
     /// Runs `body` on the candidates of every chunk, on `threads` workers; each worker has its own

@@ -13,6 +13,9 @@ public struct CandidateOptions: Sendable {
     /// The sample's ploidy (1 or 2). The classifier reads it as a feature: an allele fraction of 0.5
     /// is a heterozygous call in a diploid sample but an artefact (e.g. a collapsed repeat) in a haploid one.
     public var ploidy = 1
+    /// Realign reads locally in active windows (`LocalRealigner`) before counting columns, so runs
+    /// of SNPs that the aligner wrote as gap pairs or soft clips are counted as SNPs.
+    public var realign = true
     /// Read and base filters. Unlike `samtools mpileup`, improperly paired reads are kept: in
     /// diverged segments mates often map discordantly, and their MAPQ is a feature anyway.
     public var filter: PileupFilter = {

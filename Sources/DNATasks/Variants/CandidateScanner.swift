@@ -33,16 +33,66 @@ final class CandidateScanner {
         return i >= 0 && i < window.count ? window[i] : nil
     }
 
-    /// Adds one pileup column (0-based position inside the scanned range; others are ignored).
+    /// Positions of the scanned range inside realignment windows (`LocalRealigner`): their columns
+    /// come from `addRealigned`, not from the pileup.
+    private var masked: [Bool] = []
+
+    /// Marks 0-based half-open windows whose columns `addRealigned` fills.
+    func mask(_ windows: [Range<Int>]) {
+        if masked.isEmpty { masked = Array(repeating: false, count: columns.count) }
+        for w in windows { for p in w { if let i = columns.index(p) { masked[i] = true } } }
+    }
+
+    func isMasked(_ position: Int) -> Bool {
+        guard !masked.isEmpty, let i = columns.index(position) else { return false }
+        return masked[i]
+    }
+
+    /// Adds one pileup column (0-based position inside the scanned range; others, and positions in
+    /// realignment windows, are ignored).
     func add(position: Int, entries: [PileupEntry]) {
+        if isMasked(position) { return }
+        accumulate(position: position, entries: entries)
+    }
+
+    /// Adds the realigned observations of the reads in `windows` (0-based half-open, as masked):
+    /// every window position becomes a column of them.
+    func addRealigned(_ windows: [Range<Int>], reads: [AlignedRead], minBaseQuality: Int) {
+        guard !windows.isEmpty, !reads.isEmpty else { return }
+        let longest = reads.reduce(0) { max($0, $1.extendedSpan.count) }
+        var lo = 0
+        for w in windows {
+            guard let first = refBase(w.lowerBound), first > 0, refBase(w.upperBound - 1) != nil else { continue }
+            let ref = w.map { refBase($0)! }
+            while lo < reads.count && reads[lo].position < w.lowerBound - longest { lo += 1 }
+            var indices: [Int] = []
+            var k = lo
+            while k < reads.count && reads[k].position < w.upperBound + longest {
+                let span = reads[k].extendedSpan
+                if span.lowerBound < w.upperBound && span.upperBound > w.lowerBound { indices.append(k) }
+                k += 1
+            }
+            let obs = LocalRealigner.realign(window: w, reference: ref, reads: reads, indices: indices,
+                                             minBaseQuality: minBaseQuality)
+            var byPosition = [[RealignedObservation]](repeating: [], count: w.count)
+            for o in obs { byPosition[o.position - w.lowerBound].append(o) }
+            for (i, column) in byPosition.enumerated() { accumulate(position: w.lowerBound + i, entries: column) }
+        }
+    }
+
+    /// Counts one column's reads (pileup entries or realigned observations).
+    private func accumulate<E: ColumnRead>(position: Int, entries: [E]) {
         guard let ci = columns.index(position), let ref = refBase(position) else { return }
         var depth: Int32 = 0, refReads: Int32 = 0, mismatches: Int32 = 0, refForward: Int32 = 0, mq0: Int32 = 0
+        var rescued: Int32 = 0, realigned: Int32 = 0
         var refQual: Float = 0, refMapq: Float = 0, refEnd: Float = 0
         var refEvidence = ReadEvidence()
         for e in entries {
             if e.isRefSkip { continue }
             depth += 1
             if e.mappingQuality == 0 { mq0 += 1 }
+            if e.fromClip { rescued += 1 }
+            if e.moved { realigned += 1 }
             if e.queryPosition >= readLength { readLength = e.queryPosition + 1 }
             let endDistance = Float(min(e.queryPosition, max(0, readLength - 1 - e.queryPosition)))
             if e.isDeletion { mismatches += 1; continue }
@@ -72,12 +122,14 @@ final class CandidateScanner {
         columns.refForward[ci] = refForward; columns.mapq0[ci] = mq0
         columns.refQualSum[ci] = refQual; columns.refMapqSum[ci] = refMapq; columns.refEndDistanceSum[ci] = refEnd
         columns.refReadEvidence[ci] = refEvidence
+        columns.rescued[ci] = rescued; columns.realigned[ci] = realigned
     }
 
     /// Adds one read's rescued soft-clipped bases (`SoftClipRescue`) as extra reads of their columns.
+    /// Bases inside realignment windows are left out: the realigned reads already hold them.
     func addRescued(_ bases: [RescuedBase], read: ReadSummary, mappingQuality: Int, isReverse: Bool, readLength length: Int) {
         for b in bases {
-            guard let ci = columns.index(b.position), let ref = refBase(b.position) else { continue }
+            guard !isMasked(b.position), let ci = columns.index(b.position), let ref = refBase(b.position) else { continue }
             let endDistance = Float(min(b.queryPosition, max(0, length - 1 - b.queryPosition)))
             columns.depth[ci] += 1
             columns.rescued[ci] += 1
@@ -97,7 +149,7 @@ final class CandidateScanner {
         }
     }
 
-    private func record(_ allele: Allele, _ e: PileupEntry, _ endDistance: Float) {
+    private func record<E: ColumnRead>(_ allele: Allele, _ e: E, _ endDistance: Float) {
         alleles[allele, default: AlleleEvidence()].add(e, endDistance: endDistance, ownEdits: allele.isSNP ? 1 : abs(allele.lengthChange))
     }
 
@@ -120,8 +172,35 @@ final class CandidateScanner {
     }
 }
 
+/// One read at one column, as the scanner counts it: a pileup entry or a realigned observation.
+protocol ColumnRead {
+    var base: UInt8 { get }
+    var quality: UInt8 { get }
+    var isReverse: Bool { get }
+    var mappingQuality: Int { get }
+    var queryPosition: Int { get }
+    var isDeletion: Bool { get }
+    var isRefSkip: Bool { get }
+    var indel: Int { get }
+    var insertedBases: [UInt8] { get }
+    var read: ReadSummary { get }
+    /// The base comes from a soft-clipped part of the read.
+    var fromClip: Bool { get }
+    /// The read was placed differently by local realignment.
+    var moved: Bool { get }
+}
+
+extension PileupEntry: ColumnRead {
+    var fromClip: Bool { false }
+    var moved: Bool { false }
+}
+
+extension RealignedObservation: ColumnRead {}
+
 extension AlleleEvidence {
-    mutating func add(_ e: PileupEntry, endDistance: Float, ownEdits: Int) {
+    mutating func add<E: ColumnRead>(_ e: E, endDistance: Float, ownEdits: Int) {
+        if e.fromClip { rescued += 1 }
+        if e.moved { realigned += 1 }
         reads.add(e.read, mappingQuality: e.mappingQuality, ownEdits: ownEdits)
         if e.isReverse { reverse += 1 } else { forward += 1 }
         qualSum += Float(e.quality)

@@ -14,13 +14,15 @@ struct ColumnStats {
     var refEndDistanceSum: [Float]
     /// Reads counted at the position through a rescued soft clip (`SoftClipRescue`), not an aligned base.
     var rescued: [Int32]
+    /// Reads counted at the position that local realignment placed differently (`LocalRealigner`).
+    var realigned: [Int32]
     /// Whole-read evidence of the reference reads (`ReadEvidence` sums).
     var refReadEvidence: [ReadEvidence]
 
     init(start: Int, count: Int) {
         self.start = start
         depth = Array(repeating: 0, count: count)
-        refReads = depth; mismatches = depth; refForward = depth; mapq0 = depth; rescued = depth
+        refReads = depth; mismatches = depth; refForward = depth; mapq0 = depth; rescued = depth; realigned = depth
         refQualSum = Array(repeating: 0, count: count)
         refMapqSum = refQualSum; refEndDistanceSum = refQualSum
         refReadEvidence = Array(repeating: ReadEvidence(), count: count)
@@ -78,6 +80,8 @@ struct AlleleEvidence {
     var endDistanceSum: Float = 0
     /// Supporting bases that come from rescued soft clips.
     var rescued = 0
+    /// Supporting reads that local realignment placed differently.
+    var realigned = 0
     var reads = ReadEvidence()
     var count: Int { forward + reverse }
 }

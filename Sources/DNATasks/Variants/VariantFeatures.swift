@@ -9,7 +9,8 @@ import Foundation
 /// near-equal second hits (bwa XS), discordant pairs, split alignments and low MAPQ. Reads that belong
 /// to another copy of a repeat or to a diverged segment carry such marks; reads with a real variant
 /// mostly do not. Last, the share of the allele's reads and of the column's reads that are soft-clipped
-/// bases placed back on the reference (`SoftClipRescue`).
+/// bases placed back on the reference (`SoftClipRescue`), and the share that local realignment
+/// placed differently from the aligner (`LocalRealigner`; zero with realignment off).
 public enum VariantFeatures {
     public static let names = [
         "is_indel", "is_insertion", "indel_length_log",
@@ -26,6 +27,7 @@ public enum VariantFeatures {
         "ref_other_edits", "ref_clipped_fraction", "ref_second_hit_fraction", "ref_discordant_fraction",
         "ref_split_fraction", "ref_low_mapq_fraction",
         "alt_rescued_fraction", "rescued_fraction",
+        "alt_realigned_fraction", "realigned_fraction",
     ]
 
     public static var count: Int { names.count }
@@ -90,6 +92,7 @@ public enum VariantFeatures {
             log1p(Float(homopolymer)), log1p(Float(strSpan)), log1p(Float(eventCopies)), n > 0 ? gc / n : 0.5,
             scanner.options.ploidy == 2 ? 1 : 0,
         ] + ev.reads.features + stats.refReadEvidence[ci].features
-            + [Float(ev.rescued) / max(alt, 1), Float(stats.rescued[ci]) / depth]
+            + [Float(ev.rescued) / max(alt, 1), Float(stats.rescued[ci]) / depth,
+               Float(ev.realigned) / max(alt, 1), Float(stats.realigned[ci]) / depth]
     }
 }

@@ -117,6 +117,7 @@ public enum VariantTraining {
             "hidden": o.hidden, "learning_rate": Double(o.learningRate), "seed": o.seed,
             "candidate_floors": ["min_alt_reads": o.candidates.minAltReads, "snp_fraction": o.candidates.minSNPFraction,
                                  "indel_fraction": o.candidates.minIndelFraction],
+            "local_realignment": o.candidates.realign,
         ]
         if let e = o.contextEncoder {
             model.trainingInfo["context_encoder"] = ["source": e, "flank": ContextEmbedding.flank]

@@ -2,6 +2,9 @@ import Foundation
 import MambaModel
 import MambaTrain
 
+/// The encoders `train --arch` names (mamba, caduceus-ps, caduceus-ph), for the CLI.
+public typealias EncoderArchitecture = MambaTrain.EncoderArchitecture
+
 /// `train --task classify`: labelled reads in, a classifier model directory out.
 public enum ClassifierTraining {
     public struct Options {
@@ -10,6 +13,8 @@ public enum ClassifierTraining {
         public var labelKey = "label"
         public var labelsFile: String?
         public var initFrom: String?
+        /// The backbone; nil: mamba for a fresh model, that of `initFrom` (a different one is an error).
+        public var architecture: EncoderArchitecture?
         public var dModel: Int?                 // defaults 64 / 4 / 16 / 2 for a fresh model
         public var layers: Int?
         public var dState: Int?
@@ -50,9 +55,9 @@ public enum ClassifierTraining {
         log("reads: \(train.count) train, \(val.count) validation (held out from the training input)")
 
         let model = try makeModel(o, labels: data.labels)
-        let enc = model.encoder.config
-        log("model: d_model \(enc.dModel), \(enc.nLayer) layers, d_state \(enc.mixer.dState), d_inner \(enc.mixer.dInner), "
-            + "\(model.pooling.rawValue) pooling, "
+        let enc = model.encoder, mixer = enc.mixer
+        log("model: \(enc.architecture.rawValue), d_model \(enc.dModel), \(enc.layerCount) layers, d_state \(mixer.dState), "
+            + "d_inner \(mixer.dInner), \(model.pooling.rawValue) pooling, "
             + "\(model.namedTensors().reduce(0) { $0 + $1.1.count }) parameters" + (o.initFrom.map { ", from \($0)" } ?? ""))
 
         let topts = checkpointed(o.training, output: out)
@@ -77,8 +82,8 @@ public enum ClassifierTraining {
         return summary
     }
 
-    /// A fresh model, or the backbone of `--init` (a Mamba checkpoint or a classifier directory) with a new head
-    /// (or the old head when its classes are the same).
+    /// A fresh model, or the backbone of `--init` (a Mamba or Caduceus checkpoint, or a classifier directory) with a
+    /// new head (or the old head when its classes are the same).
     static func makeModel(_ o: Options, labels: [String]) throws -> SequenceClassifier {
         let seed = o.training.seed
         guard let initDir = o.initFrom else {
@@ -87,13 +92,12 @@ public enum ClassifierTraining {
                 throw Failure("--d-model, --layers, --d-state and --expand must be positive")
             }
             let mixer = MixerConfig(dModel: d, dState: o.dState ?? 16, expand: o.expand ?? 2)
-            let config = MambaLMConfig(layout: .mambaSSM, nLayer: layers, vocabSize: DNATokenizer.vocabularySize, mixer: mixer)
-            let encoder = try MambaInit.randomLM(config: config, seed: seed)
+            let encoder = ClassifierEncoder(try (o.architecture ?? .mamba).randomModel(mixer, layers: layers, seed: seed))!
             return SequenceClassifier(encoder: encoder, labels: labels, seed: seed &+ 1, rcAverage: o.rcAverage,
                                       pooling: o.pooling ?? .mean)
         }
         func incompatible(_ why: String) -> Failure { Failure("--init \(initDir): incompatible checkpoint: \(why)") }
-        let encoder: MambaLMModel
+        let encoder: ClassifierEncoder
         var previous: SequenceClassifier?
         if ClassifierDirectory.isClassifier(initDir) {
             let c = try ClassifierDirectory.load(initDir)
@@ -102,17 +106,22 @@ public enum ClassifierTraining {
         } else {
             let loaded: any SequenceModel
             do { loaded = try MambaCheckpoint.load(initDir) } catch { throw incompatible("\(error)") }
-            guard let m = loaded as? MambaLMModel else {
-                throw incompatible("\(loaded.architecture) backbones cannot be fine-tuned yet (Mamba / mamba_ssm only)")
+            guard let e = ClassifierEncoder(loaded) else {
+                throw incompatible("\(loaded.architecture) backbones cannot be fine-tuned (Mamba or Caduceus only)")
             }
-            encoder = m
+            encoder = e
         }
+        try checkArchitecture(o.architecture, of: encoder.model, directory: initDir)
         guard encoder.vocabSize >= DNATokenizer.vocabularySize else {
             throw incompatible("vocabulary of \(encoder.vocabSize) tokens; the DNA tokenizer needs \(DNATokenizer.vocabularySize)")
         }
-        let c = encoder.config
-        for (name, want, have) in [("--d-model", o.dModel, c.dModel), ("--layers", o.layers, c.nLayer),
-                                   ("--d-state", o.dState, c.mixer.dState), ("--expand", o.expand, c.mixer.expand)] {
+        if case .caduceus(let m) = encoder, m.config.rcps,
+           m.complementMap.prefix(DNATokenizer.vocabularySize).map(Int32.init) != DNATokenizer.complementMap {
+            throw incompatible("its complement_map does not pair A/T and C/G at the DNA tokenizer's ids")
+        }
+        let mixer = encoder.mixer
+        for (name, want, have) in [("--d-model", o.dModel, encoder.dModel), ("--layers", o.layers, encoder.layerCount),
+                                   ("--d-state", o.dState, mixer.dState), ("--expand", o.expand, mixer.expand)] {
             if let want, want != have { throw incompatible("\(name) \(want), but the checkpoint has \(have)") }
         }
         let pooling = o.pooling ?? previous?.pooling ?? .mean
@@ -121,6 +130,13 @@ public enum ClassifierTraining {
                                       pooling: pooling)
         }
         return SequenceClassifier(encoder: encoder, labels: labels, seed: seed &+ 1, rcAverage: o.rcAverage, pooling: pooling)
+    }
+
+    /// An explicit `--arch` must name the architecture of the `--init` checkpoint.
+    static func checkArchitecture(_ wanted: EncoderArchitecture?, of model: any SequenceModel, directory: String) throws {
+        guard let wanted, let have = EncoderArchitecture(of: model), have != wanted else { return }
+        throw Failure("--init \(directory) is a \(have.rawValue) checkpoint, not --arch \(wanted.rawValue) "
+                      + "(leave --arch out to take the checkpoint's)")
     }
 }
 

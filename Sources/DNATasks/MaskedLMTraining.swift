@@ -5,14 +5,13 @@ import MambaTrain
 /// `train --task mlm`: unlabelled reads in, a masked-LM model directory out (config.json + model.safetensors
 /// + tokenizer files + training_summary.json) that `embed --model` loads.
 public enum MaskedLMTraining {
-    public enum Architecture: String, CaseIterable, Sendable {
-        case caduceusPS = "caduceus-ps", caduceusPH = "caduceus-ph", mamba
-    }
+    public typealias Architecture = EncoderArchitecture
 
     public struct Options {
         public var inputs: [String]
         public var output: String
-        public var architecture = Architecture.caduceusPS
+        /// nil: caduceus-ps for a fresh model, that of the checkpoint with `initFrom` (a different one is an error).
+        public var architecture: Architecture?
         public var initFrom: String?
         public var dModel: Int?                 // defaults 64 / 4 / 16 / 2 for a fresh model
         public var layers: Int?
@@ -49,7 +48,7 @@ public enum MaskedLMTraining {
         let trainer = MaskedLMTrainer(network: network, train: train, validation: val,
                                       options: ClassifierTraining.checkpointed(o.training, output: out),
                                       maskProbability: o.maskProbability)
-        log("model: \(o.initFrom.map { "from \($0)" } ?? o.architecture.rawValue), d_model \(network.model.modelDim), "
+        log("model: \(o.initFrom.map { "from \($0)" } ?? (o.architecture ?? .caduceusPS).rawValue), d_model \(network.model.modelDim), "
             + "\(trainer.parameterCount) parameters; masking \(o.maskProbability) of the bases (80/10/10)")
         log("steps: \(trainer.totalSteps) (\(trainer.stepsPerEpoch) per epoch of ≈\(o.training.batchTokens) tokens), "
             + "validation every \(trainer.evalEvery), threads \(o.training.threads)")
@@ -92,6 +91,7 @@ public enum MaskedLMTraining {
             guard loaded.vocabSize >= DNATokenizer.vocabularySize else {
                 throw Failure("--init \(dir): vocabulary of \(loaded.vocabSize) tokens; the DNA tokenizer needs \(DNATokenizer.vocabularySize)")
             }
+            try ClassifierTraining.checkArchitecture(o.architecture, of: loaded, directory: dir)
             if let m = loaded as? CaduceusModel { return .caduceus(m) }
             if let m = loaded as? MambaLMModel { return .mamba(m) }
             throw Failure("--init \(dir): \(loaded.architecture) models cannot be trained")
@@ -101,16 +101,10 @@ public enum MaskedLMTraining {
             throw Failure("--d-model, --layers, --d-state and --expand must be positive")
         }
         let mixer = MixerConfig(dModel: d, dState: dState, expand: expand)
-        let seed = o.training.seed
-        switch o.architecture {
-        case .mamba:
-            let c = MambaLMConfig(layout: .mambaSSM, nLayer: layers, vocabSize: DNATokenizer.vocabularySize, mixer: mixer)
-            return .mamba(try MambaInit.randomLM(config: c, seed: seed))
-        case .caduceusPS, .caduceusPH:
-            var c = CaduceusConfig(nLayer: layers, vocabSize: DNATokenizer.vocabularySize, mixer: mixer)
-            c.rcps = o.architecture == .caduceusPS
-            c.complementMap = DNATokenizer.complementMap.map(Int.init)
-            return .caduceus(try MambaInit.randomCaduceus(config: c, seed: seed))
+        switch try (o.architecture ?? .caduceusPS).randomModel(mixer, layers: layers, seed: o.training.seed) {
+        case let m as CaduceusModel: return .caduceus(m)
+        case let m as MambaLMModel: return .mamba(m)
+        case let m: throw Failure("\(m.architecture) models cannot be trained")
         }
     }
 

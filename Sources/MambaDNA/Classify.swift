@@ -38,7 +38,7 @@ struct Classify: ParsableCommand {
     @Option(name: .customLong("batch-tokens"), help: "Bases per packed batch.")
     var batchTokens: Int = 8192
 
-    @Flag(name: .customLong("no-rc-average"), help: "Predict from the read alone (not averaged with its reverse complement).")
+    @Flag(name: .customLong("no-rc-average"), help: "Predict from the read alone (not averaged with its reverse complement); no effect on caduceus-ps models, which predict the same on both strands.")
     var noRCAverage = false
 
     @Option(name: [.customShort("T"), .customLong("reference")], help: "Reference FASTA for CRAM input.")

@@ -11,14 +11,17 @@ struct Train: ParsableCommand {
         Labels come from the header (`label=NAME`, or `KEY=NAME` with --label-key KEY) or from a TSV
         (`read_id<TAB>label`, --labels). A share of the reads (--val-fraction) is held out for validation and
         early stopping. Progress goes to stderr. Results are deterministic for a given --seed.
+        The encoder is Mamba unless --arch or the --init checkpoint says Caduceus. A Caduceus-PS
+        classifier averages its two strands before the head, so a read and its reverse complement get
+        the same prediction.
 
         --task motif: bound and background sequences (two classes, labelled as for classify; the
         bound class is --bound-label, default `1` for 0/1 labels, else `bound`) in, a motif model
         directory out (a classifier that names its bound class), which `annotate --motif-model` loads.
 
         --task mlm: unlabelled reads in, a masked-LM model directory out (Caduceus-PS by default,
-        see --arch), which `embed --model` loads: BERT-style masking of 15% of the bases, loss on
-        the masked bases only.
+        see --arch), which `embed --model` loads and `--task classify --init` fine-tunes:
+        BERT-style masking of 15% of the bases, loss on the masked bases only.
 
         --task variants: an alignment, its reference and a truth VCF in, a variant model directory out
         (see the Variants options), which `annotate --variant-model` loads.
@@ -27,6 +30,7 @@ struct Train: ParsableCommand {
           mamba-dna train --task classify reads.fa --label-key species -o species-model
           mamba-dna train --task classify reads.fq.gz --labels labels.tsv --steps 2000 --threads 2 -o my-model
           mamba-dna train --task mlm genome-reads.fa --steps 5000 --threads 2 -o pretrained
+          mamba-dna train --task classify reads.fa --init pretrained --steps 2000 -o tuned
           mamba-dna train --task variants --bam aln.bam --reference ref.fa --truth truth.vcf.gz -o variant-model
         """)
 
@@ -45,8 +49,11 @@ struct Train: ParsableCommand {
     @Option(name: .long, help: "Two-column TSV read_id<TAB>label (instead of header labels).")
     var labels: String?
 
-    @Option(name: .customLong("init"), help: "Start from this encoder (Mamba checkpoint or classifier directory).")
+    @Option(name: .customLong("init"), help: "Start from this encoder: a Mamba or Caduceus checkpoint (`train --task mlm` output, a Hugging Face caduceus directory) or a classifier directory.")
     var initFrom: String?
+
+    @Option(name: .long, help: ArgumentHelp("Encoder: mamba (causal), caduceus-ps (bidirectional, reverse-complement equivariant) or caduceus-ph (bidirectional). Default: mamba for classify/motif, caduceus-ps for mlm; with --init, that of the checkpoint.", valueName: "mamba|caduceus-ps|caduceus-ph"))
+    var arch: String?
 
     @Option(name: .customLong("d-model"), help: "Model width (default 64).") var dModel: Int?
     @Option(name: .long, help: "Number of Mamba blocks (default 4).") var layers: Int?
@@ -79,7 +86,7 @@ struct Train: ParsableCommand {
     @Flag(name: .long, help: "Continue from the checkpoint directory.") var resume = false
     @Flag(name: .customLong("no-rc-augment"), help: "Train on reads as given (no random reverse complement).")
     var noRCAugment = false
-    @Flag(name: .customLong("no-rc-average"), help: "Predict from the read alone, not averaged with its reverse complement.")
+    @Flag(name: .customLong("no-rc-average"), help: "Predict from the read alone, not averaged with its reverse complement (caduceus-ps predicts the same on both strands without it).")
     var noRCAverage = false
     @Flag(name: .long, help: "Replace an existing output directory.") var force = false
     @Option(name: [.customShort("T"), .customLong("reference")], help: "Reference FASTA for CRAM input.")
@@ -112,11 +119,18 @@ struct Train: ParsableCommand {
         guard epochs > 0, steps.map({ $0 > 0 }) ?? true else { fail("--epochs and --steps must be positive", code: 2) }
         guard (0..<1).contains(valFraction) else { fail("--val-fraction must be in [0, 1)", code: 2) }
         guard lr > 0 else { fail("--lr must be positive", code: 2) }
+        var architecture: EncoderArchitecture?
+        if let arch {
+            guard let a = EncoderArchitecture(rawValue: arch) else {
+                fail("--arch must be one of " + EncoderArchitecture.allCases.map(\.rawValue).joined(separator: ", "), code: 2)
+            }
+            architecture = a
+        }
         if resume && checkpointEvery == 0 && checkpointDir == nil {
             fail("--resume needs --checkpoint-every N (or --checkpoint-dir DIR)", code: 2)
         }
         var o = ClassifierTraining.Options(inputs: inputs, output: output)
-        o.labelKey = labelKey; o.labelsFile = labels; o.initFrom = initFrom
+        o.labelKey = labelKey; o.labelsFile = labels; o.initFrom = initFrom; o.architecture = architecture
         o.dModel = dModel; o.layers = layers; o.dState = dState; o.expand = expand
         o.validationFraction = valFraction; o.validationMax = valMax; o.force = force || resume
         o.rcAverage = !noRCAverage; o.reference = reference
@@ -131,7 +145,7 @@ struct Train: ParsableCommand {
         o.training = t
         if task == "mlm" {
             var m = MaskedLMTraining.Options(inputs: inputs, output: output)
-            m.initFrom = initFrom; m.dModel = dModel; m.layers = layers; m.dState = dState; m.expand = expand
+            m.initFrom = initFrom; m.architecture = architecture; m.dModel = dModel; m.layers = layers; m.dState = dState; m.expand = expand
             m.validationFraction = valFraction; m.validationMax = valMax; m.force = force || resume
             m.reference = reference; m.training = t
             mlm.run(&m)

@@ -4,6 +4,8 @@ import MambaModel
 /// Scratch of one classifier forward/backward over a packed shard, reused across steps.
 public final class ClassifierTape {
     public let encoder = MambaLMTape()
+    public let caduceus = CaduceusTape()
+    let features = Scratch(), dHidden = Scratch()   // RCPS: the strands' mean (T, d) and ∂loss/∂states (T, 2d)
     let pooled = Scratch(), logits = Scratch(), dLogits = Scratch(), dPooled = Scratch(), dOutput = Scratch()
     let positionLogits = Scratch(), dPositionLogits = Scratch()
     public init() {}
@@ -11,7 +13,8 @@ public final class ClassifierTape {
 
 /// Loss and gradients of `SequenceClassifier` on R sequences packed into T rows:
 ///
-///   out = encoder(tokens) (T, d);  pooled[r] = mean of out over sequence r (R, d)
+///   out = encoder(tokens) (T, d) (RCPS Caduceus: the mean of its (T, 2d) states' two strands)
+///   pooled[r] = mean of out over sequence r (R, d)
 ///   logits = pooled·Wᵀ + b (R, C);  loss = Σ_r CE(logits[r], label[r]) / divisor
 ///
 /// Backward: dW += dLogitsᵀ·pooled, db += Σ dLogits, dPooled = dLogits·W, and every row of sequence r gets
@@ -41,39 +44,73 @@ public enum ClassifierBackward {
         var result = Result(loss: 0, correct: 0)
         tokens.withUnsafeBufferPointer { tk in
             resets.withUnsafeBufferPointer { rs in
-                MambaLMBackward.encode(model.encoder, tokens: tk.baseAddress!, rows: T, resetBefore: rs.baseAddress,
-                                       tape: tape.encoder)
-                let out = tape.encoder.output.ptr
+                let out = encode(model.encoder, tokens: tk.baseAddress!, lengths: lengths, resetBefore: rs.baseAddress!,
+                                 tape: tape)
                 if model.pooling != .mean {
                     pooledLoss(model, out: out, lengths: lengths, labels: labels, divisor: divisor ?? R, grads: grads,
                                tape: tape, dOutput: dOutput, result: &result)
-                    MambaLMBackward.backwardEncoder(model.encoder, tokens: tk.baseAddress!, rows: T,
-                                                    resetBefore: rs.baseAddress, dOutput: dOutput, grads: grads,
-                                                    tape: tape.encoder)
-                    return
+                } else {
+                    row = 0
+                    for (r, n) in lengths.enumerated() {
+                        MeanPool.forward(x: out + row * d, rows: n, channels: d, y: pooled + r * d)
+                        row += n
+                    }
+                    Gemm.linear(x: pooled, rows: R, inFeatures: d, weight: model.head.ptr, bias: model.headBias.ptr,
+                                outFeatures: C, y: logits)
+                    crossEntropy(logits, dLogits, rows: R, classes: C, labels: labels, divisor: divisor ?? R,
+                                 result: &result)
+                    LinearBackward.backward(x: pooled, rows: R, inFeatures: d, weight: model.head.ptr, outFeatures: C,
+                                            dy: dLogits, dx: dPooled, dWeight: grads.grad(model.head),
+                                            dBias: grads.grad(model.headBias))
+                    row = 0
+                    for (r, n) in lengths.enumerated() {
+                        MeanPool.backward(dy: dPooled + r * d, rows: n, channels: d, dx: dOutput + row * d)
+                        row += n
+                    }
                 }
-                row = 0
-                for (r, n) in lengths.enumerated() {
-                    MeanPool.forward(x: out + row * d, rows: n, channels: d, y: pooled + r * d)
-                    row += n
-                }
-                Gemm.linear(x: pooled, rows: R, inFeatures: d, weight: model.head.ptr, bias: model.headBias.ptr,
-                            outFeatures: C, y: logits)
-                crossEntropy(logits, dLogits, rows: R, classes: C, labels: labels, divisor: divisor ?? R, result: &result)
-                LinearBackward.backward(x: pooled, rows: R, inFeatures: d, weight: model.head.ptr, outFeatures: C,
-                                        dy: dLogits, dx: dPooled, dWeight: grads.grad(model.head),
-                                        dBias: grads.grad(model.headBias))
-                row = 0
-                for (r, n) in lengths.enumerated() {
-                    MeanPool.backward(dy: dPooled + r * d, rows: n, channels: d, dx: dOutput + row * d)
-                    row += n
-                }
-                MambaLMBackward.backwardEncoder(model.encoder, tokens: tk.baseAddress!, rows: T,
-                                                resetBefore: rs.baseAddress, dOutput: dOutput, grads: grads,
-                                                tape: tape.encoder)
+                backwardEncoder(model.encoder, tokens: tk.baseAddress!, lengths: lengths, resetBefore: rs.baseAddress!,
+                                dOutput: dOutput, grads: grads, tape: tape)
             }
         }
         return result
+    }
+
+    /// The training forward of the backbone: the (T, d) features the head reads (`ClassifierEncoder`).
+    static func encode(_ encoder: ClassifierEncoder, tokens: UnsafePointer<Int>, lengths: [Int],
+                       resetBefore: UnsafePointer<UInt8>, tape: ClassifierTape) -> UnsafePointer<Float> {
+        let T = lengths.reduce(0, +)
+        switch encoder {
+        case .mamba(let m):
+            MambaLMBackward.encode(m, tokens: tokens, rows: T, resetBefore: resetBefore, tape: tape.encoder)
+            return UnsafePointer(tape.encoder.output.ptr)
+        case .caduceus(let m):
+            CaduceusBackward.encode(m, tokens: tokens, segments: Segments(lengths: lengths), tape: tape.caduceus)
+            guard m.config.rcps else { return UnsafePointer(tape.caduceus.output.ptr) }
+            let e = tape.features.reserve(T * m.config.dModel)
+            ClassifierEncoder.mergeStrands(tape.caduceus.output.ptr, rows: T, dim: m.config.dModel, into: e)
+            return UnsafePointer(e)
+        }
+    }
+
+    /// dOutput: (T, d) ∂loss/∂features of the rows `encode` ran on; adds every backbone gradient into `grads`.
+    static func backwardEncoder(_ encoder: ClassifierEncoder, tokens: UnsafePointer<Int>, lengths: [Int],
+                                resetBefore: UnsafePointer<UInt8>, dOutput: UnsafePointer<Float>, grads: ParameterSet,
+                                tape: ClassifierTape) {
+        let T = lengths.reduce(0, +)
+        switch encoder {
+        case .mamba(let m):
+            MambaLMBackward.backwardEncoder(m, tokens: tokens, rows: T, resetBefore: resetBefore, dOutput: dOutput,
+                                            grads: grads, tape: tape.encoder)
+        case .caduceus(let m):
+            var dHidden = dOutput
+            if m.config.rcps {
+                let dh = tape.dHidden.reserve(T * 2 * m.config.dModel)
+                ClassifierEncoder.mergeStrandsBackward(dOutput, rows: T, dim: m.config.dModel, into: dh)
+                dHidden = UnsafePointer(dh)
+            }
+            CaduceusBackward.backwardEncoder(m, tokens: tokens, segments: Segments(lengths: lengths), dOutput: dHidden,
+                                             grads: grads, tape: tape.caduceus)
+        }
     }
 
     /// Loss, accuracy and dLogits of (R, C) logits.

@@ -8,8 +8,10 @@ extension ClassifierTrainer {
     var fingerprint: String {
         var f = Fingerprint()
         f.add(train.count, validation.count, model.classCount, model.dModel)
-        f.add(model.encoder.layers.count, options.batchTokens, loop.totalSteps, Int(options.seed & 0x7fff_ffff))
+        f.add(model.encoder.layerCount, options.batchTokens, loop.totalSteps, Int(options.seed & 0x7fff_ffff))
         f.add(loop.shardGrads.count)
+        // Mamba classifiers keep the fingerprint they had before other backbones existed.
+        if model.encoder.architecture != .mamba { f.add(EncoderArchitecture.allCases.firstIndex(of: model.encoder.architecture)!) }
         for s in train { f.add(s.tokens.count, s.label) }
         return f.text
     }

@@ -2,12 +2,13 @@ import Foundation
 import MambaModel
 
 /// A classifier model directory, laid out like a Hugging Face checkpoint:
-///   config.json            the backbone's mamba_ssm config + `architectures`, `labels`, `id2label`,
+///   config.json            the backbone's config (mamba_ssm, or Caduceus with `model_type: caduceus`) +
+///                          `architectures`, `encoder` (mamba, caduceus-ps or caduceus-ph), `labels`, `id2label`,
 ///                          `label2id`, `num_labels`, `pooling`, `rc_average`
-///   model.safetensors      backbone tensors (mamba_ssm names) + `classifier.weight` (C, d), `classifier.bias` (C)
+///   model.safetensors      backbone tensors (the reference's names) + `classifier.weight` (C, d), `classifier.bias` (C)
 ///   tokenizer_config.json, vocab.json   the character tokenizer (Caduceus / HyenaDNA ids)
-/// The backbone part loads as a plain Mamba model too (`MambaCheckpoint.load`, e.g. for `embed`): the extra
-/// keys and tensors are ignored there.
+/// The backbone part loads as a plain Mamba or Caduceus model too (`MambaCheckpoint.load`, e.g. for `embed`):
+/// the extra keys and tensors are ignored there.
 public enum ClassifierDirectory {
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
@@ -19,8 +20,9 @@ public enum ClassifierDirectory {
         do { try fm.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         catch { throw ModelError.ioError(path: directory, reason: "cannot create directory: \(error.localizedDescription)") }
         let dir = URL(fileURLWithPath: directory)
-        var config = ModelConfig.mamba(model.encoder.config).json()
+        var config = model.encoder.configJSON
         config["architectures"] = [SequenceClassifier.architecture]
+        config["encoder"] = model.encoder.architecture.rawValue
         config["labels"] = model.labels
         config["num_labels"] = model.labels.count
         config["id2label"] = Dictionary(uniqueKeysWithValues: model.labels.enumerated().map { (String($0.offset), $0.element) })
@@ -28,7 +30,8 @@ public enum ClassifierDirectory {
         config["pooling"] = model.pooling.rawValue
         config["rc_average"] = model.rcAverage
         for (k, v) in extra { config[k] = v }
-        try Safetensors.write(model.namedTensors().map { (name: $0.0, value: SafetensorsValue.f32($0.1)) },
+        let head = [("classifier.weight", model.head), ("classifier.bias", model.headBias)]
+        try Safetensors.write((model.encoder.checkpointValues + head.map { ($0.0, .f32($0.1)) }).map { (name: $0.0, value: $0.1) },
                               metadata: ["format": "pt"], to: dir.appendingPathComponent("model.safetensors").path)
         try writeJSON(config, to: dir.appendingPathComponent("config.json").path)
         try TokenizerFiles.write(to: directory)
@@ -56,11 +59,15 @@ public enum ClassifierDirectory {
             }
             pooling = known
         }
-        guard let encoder = try MambaCheckpoint.load(directory) as? MambaLMModel else {
-            throw Failure("\(directory): the classifier backbone must be a Mamba (mamba_ssm) model")
+        let backbone = try MambaCheckpoint.load(directory)
+        guard let encoder = ClassifierEncoder(backbone) else {
+            throw Failure("\(directory): the classifier backbone must be a Mamba (mamba_ssm) or Caduceus model, not \(backbone.architecture)")
+        }
+        if let named = obj["encoder"], named as? String != encoder.architecture.rawValue {
+            throw Failure("\(configPath): encoder '\(named)' does not match the backbone config (\(encoder.architecture.rawValue))")
         }
         let store = try WeightStore(directory: directory)
-        let d = encoder.config.dModel
+        let d = encoder.dModel
         let head = try store.tensor("classifier.weight", shape: [labels.count, d])
         let bias = try store.tensor("classifier.bias", shape: [labels.count])
         return SequenceClassifier(encoder: encoder, head: head, headBias: bias, labels: labels,

@@ -2,11 +2,11 @@ import Foundation
 import MambaKernels
 import MambaModel
 
-/// A read classifier: Mamba backbone → pooling over each sequence's positions → linear head.
+/// A read classifier: Mamba or Caduceus backbone → pooling over each sequence's positions → linear head.
 ///
 /// `.mean` pooling (the default) pools the embeddings, then applies the head:
 ///
-///   hidden = encoder(tokens)            (L, d)     norm_f output
+///   hidden = encoder(tokens)            (L, d)     norm_f output (RCPS: the strands' mean, `ClassifierEncoder`)
 ///   pooled = mean_t hidden[t]           (d)
 ///   logits = pooled · Wᵀ + b            (C)        W = classifier.weight (C, d), b = classifier.bias (C)
 ///
@@ -21,50 +21,62 @@ import MambaModel
 /// With `rcAverage`, predictions average the logits of the read and of its reverse complement, so a read
 /// and its reverse complement get the same answer (reads come from either strand). For max/logsumexp the
 /// strands are averaged after pooling, as each strand is trained on: the encoder reads one way, so a site
-/// peaks at its last base on one strand and at its first on the other.
+/// peaks at its last base on one strand and at its first on the other. An RCPS Caduceus backbone is strand
+/// invariant already, so `rcAverage` stays false there (running the read twice would give the same logits).
 public final class SequenceClassifier {
     public static let architecture = "MambaDNASequenceClassifier"
 
-    public let encoder: MambaLMModel
+    public let encoder: ClassifierEncoder
     public let head: Tensor        // (C, d)
     public let headBias: Tensor    // (C)
     public let labels: [String]
-    public var rcAverage: Bool
+    /// Always false on a reverse-complement-equivariant backbone.
+    public var rcAverage: Bool {
+        didSet { if encoder.isReverseComplementEquivariant { rcAverage = false } }
+    }
     public let pooling: ClassifierPooling
 
     public var classCount: Int { labels.count }
-    public var dModel: Int { encoder.config.dModel }
+    public var dModel: Int { encoder.dModel }
 
-    public init(encoder: MambaLMModel, head: Tensor, headBias: Tensor, labels: [String], rcAverage: Bool = true,
+    public init(encoder: ClassifierEncoder, head: Tensor, headBias: Tensor, labels: [String], rcAverage: Bool = true,
                 pooling: ClassifierPooling = .mean) {
-        precondition(head.shape == [labels.count, encoder.config.dModel] && headBias.shape == [labels.count])
+        precondition(head.shape == [labels.count, encoder.dModel] && headBias.shape == [labels.count])
         self.encoder = encoder; self.head = head; self.headBias = headBias; self.labels = labels
-        self.rcAverage = rcAverage; self.pooling = pooling
+        self.rcAverage = rcAverage && !encoder.isReverseComplementEquivariant; self.pooling = pooling
+    }
+
+    public convenience init(encoder: MambaLMModel, head: Tensor, headBias: Tensor, labels: [String],
+                            rcAverage: Bool = true, pooling: ClassifierPooling = .mean) {
+        self.init(encoder: .mamba(encoder), head: head, headBias: headBias, labels: labels, rcAverage: rcAverage,
+                  pooling: pooling)
     }
 
     /// A fresh head (U(±1/√d), PyTorch's Linear default) on `encoder`.
-    public convenience init(encoder: MambaLMModel, labels: [String], seed: UInt64, rcAverage: Bool = true,
+    public convenience init(encoder: ClassifierEncoder, labels: [String], seed: UInt64, rcAverage: Bool = true,
                             pooling: ClassifierPooling = .mean) {
         var rng = RandomSource(seed: seed)
-        let d = encoder.config.dModel, bound = 1 / Float(d).squareRoot()
+        let d = encoder.dModel, bound = 1 / Float(d).squareRoot()
         var w = [Float](repeating: 0, count: labels.count * d)
         rng.fillUniform(&w, low: -bound, high: bound)
         self.init(encoder: encoder, head: Tensor(shape: [labels.count, d], values: w),
                   headBias: Tensor(shape: [labels.count]), labels: labels, rcAverage: rcAverage, pooling: pooling)
     }
 
-    /// Backbone tensors under the mamba_ssm names, then the head.
+    public convenience init(encoder: MambaLMModel, labels: [String], seed: UInt64, rcAverage: Bool = true,
+                            pooling: ClassifierPooling = .mean) {
+        self.init(encoder: .mamba(encoder), labels: labels, seed: seed, rcAverage: rcAverage, pooling: pooling)
+    }
+
+    /// Backbone tensors under the checkpoint's names, then the head.
     public func namedTensors() -> [(String, Tensor)] {
-        encoder.namedTensors() + [("classifier.weight", head), ("classifier.bias", headBias)]
+        encoder.namedTensors + [("classifier.weight", head), ("classifier.bias", headBias)]
     }
 
     /// A deep copy (the weights at this moment, e.g. the best model during training).
     public func copy() throws -> SequenceClassifier {
-        var t: [String: Tensor] = [:]
-        for (name, tensor) in encoder.namedTensors() { t[name] = tensor.copy() }
-        let enc = try MambaLMModel.load(WeightStore(file: MemoryTensorFile(t)), config: encoder.config)
-        return SequenceClassifier(encoder: enc, head: head.copy(), headBias: headBias.copy(), labels: labels,
-                                  rcAverage: rcAverage, pooling: pooling)
+        SequenceClassifier(encoder: try encoder.copy(), head: head.copy(), headBias: headBias.copy(), labels: labels,
+                           rcAverage: rcAverage, pooling: pooling)
     }
 
     /// Overwrites these weights with `other`'s (same architecture).

@@ -143,11 +143,14 @@ final class TrainClassifyTests: XCTestCase {
         try ((0..<20).map { "r\($0)\t\($0 % 2 == 0 ? "GC" : "AT")" }.joined(separator: "\n") + "\nr999\tGC\n")
             .write(to: tsv, atomically: true, encoding: .utf8)
         try expectFailure([plain, "--labels", tsv.path], "not in the input (first: 'r999')")
-        // A Caduceus checkpoint cannot be fine-tuned by this trainer; a directory without a model neither.
+        // A Caduceus checkpoint of another width or architecture than asked for, or a directory without a model.
         let caduceus = repo.appendingPathComponent("Fixtures/reference/caduceus/caduceus_ps").path
         let labelled = try writeReads("ok.fa", n: 20)
-        try expectFailure([labelled, "--init", caduceus], "incompatible checkpoint")
+        try expectFailure([labelled, "--init", caduceus], "--init \(caduceus): incompatible checkpoint: --d-model 16, but the checkpoint has 32")
+        try expectFailure([labelled, "--init", caduceus, "--arch", "mamba"],
+                          "--init \(caduceus) is a caduceus-ps checkpoint, not --arch mamba")
         try expectFailure([labelled, "--init", work.path], "incompatible checkpoint")
+        try expectFailure([labelled, "--arch", "caduceus"], "--arch must be one of caduceus-ps, caduceus-ph, mamba")
     }
 
     func testClassifyErrors() throws {

@@ -38,7 +38,7 @@ struct Bench: ParsableCommand {
     var caduceusLength: Int = 131_072
 
     @Option(name: .customLong("stream-chunk"),
-            help: "Tokens per streaming call in the encoder suite (default: the model's chunk, 4,096 or 2,048 per thread).")
+            help: "Tokens per streaming call in the encoder suite (default: the model's chunk, 8,192 or 4,096 per thread).")
     var streamChunk: Int?
 
     @Flag(name: .customLong("no-layer-pipeline"),

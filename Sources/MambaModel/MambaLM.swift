@@ -16,13 +16,17 @@ public struct MambaLMModel: SequenceModel {
     public var layers: [Layer]
     public var normF: NormLayer
     public var lmHead: Tensor     // (paddedVocab, dModel); the embedding itself when tied
-    /// Rows per streamed block: 4,096, or 2,048 per kernel thread when there are more than two (so that each stage
-    /// of the layer pipeline gets 8 tiles or more, and every thread's time slice is long enough for efficient
-    /// products); set when the model is made.
-    public var chunkRows = Swift.max(4096, 2048 * KernelThreads.count)
+    /// Rows per streamed block: 8,192, or 4,096 per kernel thread when there are more than two (so that the layer
+    /// pipeline has 8 tiles or more per stage and idles little while it fills, and every thread's time slice is
+    /// long enough for efficient products); set when the model is made.
+    public var chunkRows = Swift.max(8192, 4096 * KernelThreads.count)
     /// Whether long chunks run as a layer pipeline over threads (`forwardPipelined`); off, every layer runs with
     /// all threads on its time slices and channel blocks. Same result either way.
     public var layerPipeline = true
+    /// Rows per pipeline tile: few enough that a tile's activations stay cached inside a stage, enough that
+    /// OpenBLAS's per-call packing of the weights stays small (on the 16-core Xeon, 128 and 256 rows cost more
+    /// CPU per token, 1,024 idled the pipeline longer).
+    public var pipelineTileRows = 512
 
     public var architecture: String { config.layout == .mambaSSM ? "mamba_ssm" : "transformers-mamba" }
     public var modelDim: Int { config.dModel }
@@ -120,25 +124,22 @@ public struct MambaLMModel: SequenceModel {
         }
     }
 
-    /// Rows per pipeline tile: one layer's activations for a tile (≈ 2.5 MiB at dInner 512) stay in a core's L2.
-    static let tileRows = 256
-
     /// Pipeline stages for T rows on `threads` threads: one per thread, at most one per layer, when every stage gets
     /// at least 4 tiles (the pipeline idles (stages − 1) tile-times while it fills and drains); else 1 (no pipeline).
     func pipelineStages(rows T: Int, threads: Int) -> Int {
         let p = Swift.min(threads, layers.count)
-        return layerPipeline && p >= 2 && T >= 4 * p * Self.tileRows ? p : 1
+        return layerPipeline && p >= 2 && T >= 4 * p * pipelineTileRows ? p : 1
     }
 
     /// `forwardChunk` as a pipeline over the layers: the layers are cut into `stages` consecutive groups, one
-    /// worker per group, and the T rows into tiles of `tileRows`. Worker j runs tile k through its layers (norm,
+    /// worker per group, and the T rows into tiles of `pipelineTileRows`. Worker j runs tile k through its layers (norm,
     /// in_proj, conv, scan, out_proj into the residual stream, single-threaded) once worker j − 1 has finished
     /// that tile, so the stages work on different tiles at once. Each worker keeps its layers' weights and a
     /// tile's activations in its own cache, the scan reads whole rows, and the only hand-off is the tile's
     /// residual rows. Each layer's conv history and scan state pass from tile to tile inside one worker.
     func forwardPipelined(_ tokens: UnsafePointer<Int32>, rows T: Int, resetBefore: UnsafePointer<UInt8>?,
                           states: [MixerState], out: UnsafeMutablePointer<Float>, ws: MambaLMWorkspace, stages: Int) {
-        let d = config.dModel, R = Self.tileRows, tiles = (T + R - 1) / R, L = layers.count
+        let d = config.dModel, R = pipelineTileRows, tiles = (T + R - 1) / R, L = layers.count
         nonisolated(unsafe) let r = ws.residual.reserve(T * d)   // (T, d) residual stream, tile k in rows kR..<kR+R
         nonisolated(unsafe) let out = out
         let work = ws.stageWorkspaces(stages, rows: R, config.mixer)

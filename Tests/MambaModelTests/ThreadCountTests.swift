@@ -31,7 +31,7 @@ final class ThreadCountTests: XCTestCase {
         }
     }
 
-    /// Long chunks of a causal stack run as a layer pipeline over the threads (tiles of 256 rows, each layer's
+    /// Long chunks of a causal stack run as a layer pipeline over the threads (tiles of 256 rows here, each layer's
     /// state passed from tile to tile). Against the same model with the pipeline off, on one thread: one long
     /// chunk with a partial last tile, sequence starts inside it (packed input), and state carried across calls.
     func testLayerPipelineMatchesOneThread() throws {
@@ -59,6 +59,7 @@ final class ThreadCountTests: XCTestCase {
             return out
         }
         model.chunkRows = n
+        model.pipelineTileRows = 256
         model.layerPipeline = false
         setComputeThreads(1)
         let reference = run(pieces: [n])

@@ -42,6 +42,18 @@ final class TrainCaduceusClassifyTests: XCTestCase {
         try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/config.json"))) as? [String: Any])
     }
 
+    /// Writes 40 fresh reads (GC-rich, AT-rich, alternating), classifies them with `model` and checks that
+    /// more than 34 come out right; returns the reads' path and the rows.
+    func classifyTestReads(_ model: String, file: StaticString = #filePath, line: UInt = #line) throws
+        -> (reads: String, rows: [(String, Double)]) {
+        let test = try writeReads("test.fa", n: 40, seed: 9)
+        let rows = try classify(test, model: model)
+        XCTAssertEqual(rows.count, 40, file: file, line: line)
+        let correct = rows.enumerated().filter { $0.element.0 == ($0.offset % 2 == 0 ? "GC" : "AT") }.count
+        XCTAssertGreaterThan(correct, 34, "\(correct) of 40", file: file, line: line)
+        return (test, rows)
+    }
+
     /// The `classify` rows of `reads` as (label, probability of GC).
     func classify(_ reads: String, model: String, _ extra: [String] = []) throws -> [(String, Double)] {
         let c = try CLIRunner.run(["classify", reads, "--model", model, "--all-probs", "--threads", "2"] + extra)
@@ -62,11 +74,7 @@ final class TrainCaduceusClassifyTests: XCTestCase {
         let c = try config(model)
         XCTAssertEqual(c["encoder"] as? String, "caduceus-ph")
         XCTAssertEqual(c["rc_average"] as? Bool, true)
-        let test = try writeReads("test.fa", n: 40, seed: 9)
-        let rows = try classify(test, model: model)
-        XCTAssertEqual(rows.count, 40)
-        let correct = rows.enumerated().filter { $0.element.0 == ($0.offset % 2 == 0 ? "GC" : "AT") }.count
-        XCTAssertGreaterThan(correct, 34, "\(correct) of 40")
+        _ = try classifyTestReads(model)
     }
 
     /// mlm pretraining → classify fine-tuning → classify and embed; RCPS predictions need no strand averaging.
@@ -86,11 +94,7 @@ final class TrainCaduceusClassifyTests: XCTestCase {
         XCTAssertEqual(c["pooling"] as? String, "logsumexp")
         XCTAssertEqual(c["rc_average"] as? Bool, false)
 
-        let test = try writeReads("test.fa", n: 40, seed: 9)
-        let rows = try classify(test, model: model)
-        XCTAssertEqual(rows.count, 40)
-        let correct = rows.enumerated().filter { $0.element.0 == ($0.offset % 2 == 0 ? "GC" : "AT") }.count
-        XCTAssertGreaterThan(correct, 34, "\(correct) of 40")
+        let (test, rows) = try classifyTestReads(model)
         // --no-rc-average changes nothing: the model is strand invariant by construction.
         let single = try classify(test, model: model, ["--no-rc-average"])
         XCTAssertEqual(single.map(\.0), rows.map(\.0))

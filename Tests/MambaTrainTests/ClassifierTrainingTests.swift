@@ -51,21 +51,16 @@ final class ClassifierTrainingTests: XCTestCase {
         var rng = RandomSource(seed: 11)
         for name in names {
             let p = try XCTUnwrap(grads[name])
-            var analytic: [Double] = [], numeric: [Double] = []
-            for _ in 0..<6 {
+            let indices = (0..<6).map { _ in
                 var i = rng.nextInt(below: p.count)
                 if name == "backbone.embedding.weight" { i = 7 * 16 + rng.nextInt(below: 16) }  // a row that is used
-                // fp32 losses resolve about 1e-7: steps of 1e-2 keep that noise small against the differences,
-                // except on the embedding, whose N(0, 0.02) entries need a step to match.
-                let old = p.value.data[i], h: Float = name.contains("embedding") ? 2e-3 : 1e-2
-                p.value.data[i] = old + h; let up = loss()
-                p.value.data[i] = old - h; let down = loss()
-                p.value.data[i] = old
-                analytic.append(Double(p.grad.data[i])); numeric.append((up - down) / Double(2 * h))
+                return i
             }
-            let diff = zip(analytic, numeric).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
-            let scale = max(numeric.map { $0 * $0 }.reduce(0, +).squareRoot(), 1e-3)
-            XCTAssertLessThan(diff / scale, 2e-2, "\(name): analytic \(analytic) vs numeric \(numeric)")
+            // fp32 losses resolve about 1e-7: steps of 1e-2 keep that noise small against the differences,
+            // except on the embedding, whose N(0, 0.02) entries need a step to match.
+            let check = parameterGradientCheck(p, at: indices, step: name.contains("embedding") ? 2e-3 : 1e-2,
+                                               floor: 1e-3, loss: loss)
+            XCTAssertLessThan(check.error, 2e-2, "\(name): analytic \(check.analytic) vs numeric \(check.numeric)")
         }
     }
 

@@ -37,16 +37,20 @@ struct VariantArguments: ParsableArguments {
     @Option(name: .customLong("haploid-min-fraction"), help: "Haploid calls need at least this share of the reads on the allele.")
     var haploidMinFraction: Double = Genotyper.haploidMinFraction
 
-    @Flag(name: .customLong("no-realign"),
-          help: "Count reads as aligned: no local realignment where reads show indels, soft clips or mismatch runs.")
-    var noRealign = false
+    @Flag(name: .customLong("all-candidates"),
+          help: "Also write the candidates the classifier rejects (GT 0, FILTER RefCall), for inspection.")
+    var allCandidates = false
+
+    @Flag(name: .customLong("realign"),
+          help: "Realign reads locally where they show indels, soft clips or mismatch runs (use with a model trained with --realign).")
+    var realign = false
 
     var candidates: CandidateOptions {
         var c = CandidateOptions()
         c.minAltReads = minAltReads; c.minSNPFraction = snpFraction; c.minIndelFraction = indelFraction
         c.filter.minMappingQuality = minMapq; c.filter.minBaseQuality = minBaseq
         c.filter.excludeFlags = .init(rawValue: excludeFlags)
-        c.realign = !noRealign
+        c.realign = realign
         return c
     }
 
@@ -58,6 +62,7 @@ struct VariantArguments: ParsableArguments {
         var o = VariantAnnotator.Options(alignments: input, reference: reference, output: output ?? "-")
         o.regions = regions; o.regionsFile = regionsFile; o.model = variantModel; o.ploidy = ploidy
         o.threads = threads; o.sample = sample; o.lowQual = lowQual; o.haploidMinFraction = haploidMinFraction; o.candidates = candidates
+        o.allCandidates = allCandidates
         o.commandLine = CommandLine.arguments.joined(separator: " ")
         FileInfo.quietLibraryLogs()
         do {
@@ -91,8 +96,8 @@ struct VariantTrainArguments: ParsableArguments {
     @Option(name: .customLong("mlp-lr"), help: "variants: peak learning rate.")
     var mlpLr: Float = 2e-3
 
-    @Flag(name: .customLong("no-realign"), help: "variants: build candidates without local realignment.")
-    var noRealign = false
+    @Flag(name: .customLong("realign"), help: "variants: build candidates with local realignment.")
+    var realign = false
 
     @Option(name: .customLong("variant-encoder"),
             help: "variants: also use this DNA encoder's embeddings around each candidate as features (e.g. Fixtures/models/species).")
@@ -117,7 +122,7 @@ struct VariantTrainArguments: ParsableArguments {
         }
         var o = VariantTraining.Options(datasets: sets, output: output)
         o.contextEncoder = variantEncoder
-        o.candidates.realign = !noRealign
+        o.candidates.realign = realign
         o.hidden = hidden; o.epochs = mlpEpochs; o.learningRate = mlpLr; o.seed = seed; o.threads = threads; o.force = force
         FileInfo.quietLibraryLogs()
         do {

@@ -145,14 +145,14 @@ final class LocalRealignerTests: XCTestCase {
     }
 }
 
-/// `annotate --no-realign` on the variant fixture (a SNP, a deletion and an insertion).
-final class NoRealignOptionTests: XCTestCase {
-    func testNoRealignGivesTheSameCallsOnTheFixture() throws {
+/// `annotate --realign` on the variant fixture (a SNP, a deletion and an insertion).
+final class RealignOptionTests: XCTestCase {
+    func testRealignGivesTheSameCallsOnTheFixture() throws {
         let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Fixtures/variants")
         let args = ["annotate", fixtures.appendingPathComponent("aln.bam").path, "-f",
                     fixtures.appendingPathComponent("ref.fa").path, "-o", "-"]
-        let on = try CLIRunner.run(args), off = try CLIRunner.run(args + ["--no-realign"])
+        let on = try CLIRunner.run(args + ["--realign"]), off = try CLIRunner.run(args)
         XCTAssertEqual(on.status, 0, on.stderr)
         XCTAssertEqual(off.status, 0, off.stderr)
         // CHROM, POS, REF, ALT and GT. QUAL and DP may differ: at the insertion, two reads that start

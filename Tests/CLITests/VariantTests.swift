@@ -89,6 +89,30 @@ final class VariantTests: XCTestCase {
         XCTAssertTrue(bad.stderr.contains("--haploid-min-fraction"), bad.stderr)
     }
 
+    func testAllCandidatesAddsRejectedCandidatesAsRefCalls() throws {
+        let model = try fixtureModel()
+        // A floor above the variants' allele fraction makes the genotyper reject some of them; with
+        // --all-candidates they come back as reference calls, and the variant calls stay the same.
+        let base = ["annotate", fixture("aln.bam"), "-f", fixture("ref.fa"), "--variant-model", model,
+                    "--haploid-min-fraction", "1"]
+        let calls = try run(base)
+        XCTAssertEqual(calls.status, 0, calls.stderr)
+        XCTAssertFalse(calls.stdout.contains("RefCall"), calls.stdout)
+        let all = try run(base + ["--all-candidates"])
+        XCTAssertEqual(all.status, 0, all.stderr)
+        XCTAssertTrue(all.stdout.contains("##FILTER=<ID=RefCall"), all.stdout)
+        let written = records(all.stdout)
+        let refCalls = written.filter { $0[4] == "0" }
+        XCTAssertFalse(refCalls.isEmpty, all.stdout)
+        XCTAssertEqual(written.filter { $0[4] != "0" }, records(calls.stdout), all.stdout)
+        let filters = all.stdout.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { $0.split(separator: "\t")[6] }
+        XCTAssertEqual(filters.filter { $0 == "RefCall" }.count, refCalls.count, all.stdout)
+        // Every fixture variant was a candidate: called or written as a reference call.
+        for v in [["chrT", "1000", "T", "A"], ["chrT", "2000", "TTG", "T"], ["chrT", "2500", "G", "GGTC"]] {
+            XCTAssertTrue(written.contains { Array($0[0..<4]) == v }, "\(v)")
+        }
+    }
+
     func testDiploidGenotypes() throws {
         let model = try fixtureModel()
         let r = try run(["annotate", fixture("aln.bam"), "-f", fixture("ref.fa"), "--variant-model", model, "--ploidy", "2"])

@@ -12,6 +12,8 @@ public struct VariantCall: Sendable {
     public var depth: Int
     public var refCount: Int
     public var altCount: Int
+    /// A rejected candidate written as a reference call (`Genotyper.refCall`).
+    public var isRefCall: Bool { genotype.allSatisfy { $0 == 0 } }
 }
 
 /// Genotype decisions from the classifier's class probabilities (`0/0`, `0/1`, `1/1`).
@@ -47,5 +49,16 @@ public enum Genotyper {
         let gq = Int(min(99, phred(1 - pGenotype)).rounded())
         return VariantCall(allele: c.allele, genotype: genotype, qual: (qual * 100).rounded() / 100,
                            genotypeQuality: gq, depth: c.depth, refCount: c.refCount, altCount: c.altCount)
+    }
+
+    /// A reference call (`0` or `0/0`) for a candidate that `call` rejects, so that rejected
+    /// candidates can be inspected (DeepVariant's RefCall records). QUAL is −10·log10 P(no variant)
+    /// as for calls; GQ is −10·log10 of the probability that the reference genotype is wrong.
+    public static func refCall(_ c: Candidate, probabilities p: ArraySlice<Float>, ploidy: Int) -> VariantCall {
+        let p0 = Double(p[p.startIndex])
+        let qual = Float(min(phred(p0), Double(maxQual)))
+        return VariantCall(allele: c.allele, genotype: Array(repeating: 0, count: ploidy == 2 ? 2 : 1),
+                           qual: (qual * 100).rounded() / 100, genotypeQuality: Int(min(99, phred(1 - p0)).rounded()),
+                           depth: c.depth, refCount: c.refCount, altCount: c.altCount)
     }
 }

@@ -21,7 +21,7 @@ public enum VCFWriter {
     }
 
     /// The VCF header of a call set: FILTER/INFO/FORMAT declarations, contigs, reference, source.
-    static func variantHeader(_ header: Header, lowQual: Float) -> VariantHeader {
+    static func variantHeader(_ header: Header, lowQual: Float, refCalls: Bool = false) -> VariantHeader {
         let dp = "Reads at the site after read and base filters"
         var lines: [VariantHeader.Line] = [
             .filter(id: "LowQual", description: "QUAL below \(Int(lowQual))"),
@@ -34,6 +34,7 @@ public enum VCFWriter {
             .format(VariantFieldDeclaration(id: "DP", number: "1", type: .integer, description: dp)),
             .format(VariantFieldDeclaration(id: "AD", number: "R", type: .integer, description: "Reads supporting the reference and the alternate allele")),
         ]
+        if refCalls { lines.insert(.filter(id: "RefCall", description: "Candidate the classifier genotypes as the reference"), at: 1) }
         lines += header.contigs.map { .contig($0) }
         let refURL = header.reference.hasPrefix("/") ? "file://\(header.reference)" : "file://\(FileManager.default.currentDirectoryPath)/\(header.reference)"
         lines.append(.other(key: "reference", value: refURL))
@@ -42,7 +43,8 @@ public enum VCFWriter {
         return VariantHeader(lines: lines, samples: [header.sample])
     }
 
-    /// One call as a VCF record: QUAL, FILTER `PASS`/`LowQual`, INFO DP/VAF/INDEL, FORMAT GT:GQ:DP:AD.
+    /// One call as a VCF record: QUAL, FILTER `PASS`/`LowQual` (`RefCall` for a reference call),
+    /// INFO DP/VAF/INDEL, FORMAT GT:GQ:DP:AD. POS is 1-based (`Allele.position` is 0-based).
     static func record(_ call: VariantCall, contigs: [Contig], lowQual: Float) -> VariantRecord {
         let dp = Int32(call.depth)
         let vaf = (Float(call.altCount) / Float(max(1, call.depth)) * 1000).rounded() / 1000
@@ -51,7 +53,7 @@ public enum VCFWriter {
         return VariantRecord(contig: contigs[call.allele.contig].name, position: call.allele.position,
                              ref: String(decoding: call.allele.ref, as: UTF8.self),
                              alts: [String(decoding: call.allele.alt, as: UTF8.self)],
-                             qual: call.qual, filters: [call.qual < lowQual ? "LowQual" : "PASS"], info: info,
+                             qual: call.qual, filters: [call.isRefCall ? "RefCall" : call.qual < lowQual ? "LowQual" : "PASS"], info: info,
                              genotypes: [call.genotype.map { Int($0) }],
                              format: [VariantAttribute("GQ", .integers([Int32(call.genotypeQuality)])),
                                       VariantAttribute("DP", .integers([dp])),
@@ -59,11 +61,14 @@ public enum VCFWriter {
     }
 
     /// Writes `calls` (already sorted in reference order) to `path`.
-    /// - Parameter lowQual: calls with QUAL below it get FILTER `LowQual`, the rest `PASS`.
+    /// - Parameters:
+    ///   - lowQual: calls with QUAL below it get FILTER `LowQual`, the rest `PASS`.
+    ///   - refCalls: declare FILTER `RefCall` (the calls include reference calls).
     /// - Throws: `SeqIOError` naming `path` when it cannot be written or indexed.
     public static func write(_ calls: [VariantCall], header: Header, to path: String, lowQual: Float = 20,
-                             threads: Int = 1) throws {
-        let writer = try VariantFileWriter(path: path, header: variantHeader(header, lowQual: lowQual), threads: threads)
+                             refCalls: Bool = false, threads: Int = 1) throws {
+        let writer = try VariantFileWriter(path: path, header: variantHeader(header, lowQual: lowQual, refCalls: refCalls),
+                                           threads: threads)
         for call in calls { try writer.write(record(call, contigs: header.contigs, lowQual: lowQual)) }
         try writer.finish()
     }

@@ -24,6 +24,9 @@ public enum VariantAnnotator {
         public var lowQual: Float = 20
         /// Haploid calls need at least this share of the reads on the allele (`Genotyper.call`).
         public var haploidMinFraction = Genotyper.haploidMinFraction
+        /// Also write the candidates the genotyper rejects, as reference calls with FILTER `RefCall`
+        /// (to see which sites were candidates and how close they came).
+        public var allCandidates = false
         public var candidates = CandidateOptions()
         public var commandLine: String?
 
@@ -63,8 +66,10 @@ public enum VariantAnnotator {
                                            embedding: model.contextEmbedding) { _, candidates in
                     let probs = model.probabilities(features: candidates.flatMap(\.features), rows: candidates.count)
                     return candidates.indices.compactMap { i in
-                        Genotyper.call(candidates[i], probabilities: probs[(3 * i)..<(3 * i + 3)], ploidy: o.ploidy,
-                                       haploidMinFraction: o.haploidMinFraction)
+                        let p = probs[(3 * i)..<(3 * i + 3)]
+                        return Genotyper.call(candidates[i], probabilities: p, ploidy: o.ploidy,
+                                              haploidMinFraction: o.haploidMinFraction)
+                            ?? (o.allCandidates ? Genotyper.refCall(candidates[i], probabilities: p, ploidy: o.ploidy) : nil)
                     }
                 }
             }
@@ -73,9 +78,12 @@ public enum VariantAnnotator {
         let sample = o.sample ?? URL(fileURLWithPath: o.alignments).deletingPathExtension().lastPathComponent
         let header = VCFWriter.Header(contigs: inputs.contigs, reference: o.reference, sample: sample,
                                       source: "mamba-dna annotate (variant model \(modelPath))", commandLine: o.commandLine)
-        try VCFWriter.write(calls, header: header, to: o.output, lowQual: o.lowQual, threads: o.threads)
+        try VCFWriter.write(calls, header: header, to: o.output, lowQual: o.lowQual, refCalls: o.allCandidates,
+                            threads: o.threads)
         let bp = inputs.regions.reduce(0) { $0 + ($1.end! - $1.start) }
-        log("\(calls.count) variants (\(calls.filter { $0.allele.isSNP }.count) SNPs) over \(bp) bp in \(chunks.count) chunks, "
+        let variants = calls.filter { !$0.isRefCall }
+        log("\(variants.count) variants (\(variants.filter { $0.allele.isSNP }.count) SNPs"
+            + (o.allCandidates ? ", \(calls.count - variants.count) reference calls" : "") + ") over \(bp) bp in \(chunks.count) chunks, "
             + String(format: "%.1f s", Date().timeIntervalSince(started)))
     }
 }

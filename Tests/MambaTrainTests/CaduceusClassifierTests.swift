@@ -40,19 +40,7 @@ final class CaduceusClassifierTests: XCTestCase {
         for (arch, pooling) in [(EncoderArchitecture.caduceusPS, ClassifierPooling.mean), (.caduceusPS, .logsumexp),
                                 (.caduceusPH, .mean)] {
             let model = try Self.tinyModel(arch, pooling: pooling)
-            for i in 0..<model.head.count { model.head.data[i] *= 8 }   // a loss that is not flat
-            let data = ClassifierTrainingTests.gcReads(3, length: 9, seed: 3)
-            let lengths = [9, 6, 8]
-            let tokens = zip(data, lengths).flatMap { $0.0.tokens.prefix($0.1).map { Int($0) } }
-            let labels = data.map(\.label)
-            let grads = ParameterSet(model.namedTensors())
-            let tape = ClassifierTape()
-            ClassifierBackward.lossAndGradients(model, tokens: tokens, lengths: lengths, labels: labels, grads: grads, tape: tape)
-            let scratch = ParameterSet(model.namedTensors())
-            func loss() -> Double {
-                Double(ClassifierBackward.lossAndGradients(model, tokens: tokens, lengths: lengths, labels: labels,
-                                                           grads: scratch, tape: tape).loss)
-            }
+            let (grads, loss) = ClassifierTrainingTests.gradientCheckSetup(model)
             let mixer = "caduceus.backbone.layers.%d.mixer." + (arch == .caduceusPS ? "submodule." : "")
             let embedding = "caduceus.backbone.embeddings.word_embeddings." + (arch == .caduceusPS ? "embedding.weight" : "weight")
             let names = ["classifier.weight", "classifier.bias", embedding, "caduceus.backbone.norm_f.weight",

@@ -28,11 +28,11 @@ final class ClassifierTrainingTests: XCTestCase {
 
     func weights(_ m: SequenceClassifier) -> [[Float]] { m.namedTensors().map { $0.1.array } }
 
-    func testGradientsMatchFiniteDifferences() throws {
-        let model = try Self.tinyModel(dModel: 16, layers: 2, dState: 4)
-        // Stronger head so the loss is not flat.
+    /// For finite-difference checks: the head made 8× stronger (so the loss is not flat), the analytic gradients
+    /// of the loss on three packed GC/AT reads of unequal length, and that loss as a function of the current weights.
+    static func gradientCheckSetup(_ model: SequenceClassifier) -> (grads: ParameterSet, loss: () -> Double) {
         for i in 0..<model.head.count { model.head.data[i] *= 8 }
-        let data = Self.gcReads(3, length: 9, seed: 3)
+        let data = gcReads(3, length: 9, seed: 3)
         let lengths = [9, 6, 8]
         let tokens = zip(data, lengths).flatMap { $0.0.tokens.prefix($0.1).map { Int($0) } }
         let labels = data.map(\.label)
@@ -40,10 +40,15 @@ final class ClassifierTrainingTests: XCTestCase {
         let tape = ClassifierTape()
         ClassifierBackward.lossAndGradients(model, tokens: tokens, lengths: lengths, labels: labels, grads: grads, tape: tape)
         let scratch = ParameterSet(model.namedTensors())
-        func loss() -> Double {
+        return (grads, {
             Double(ClassifierBackward.lossAndGradients(model, tokens: tokens, lengths: lengths, labels: labels,
                                                        grads: scratch, tape: tape).loss)
-        }
+        })
+    }
+
+    func testGradientsMatchFiniteDifferences() throws {
+        let model = try Self.tinyModel(dModel: 16, layers: 2, dState: 4)
+        let (grads, loss) = Self.gradientCheckSetup(model)
         let names = ["classifier.weight", "classifier.bias", "backbone.embedding.weight", "backbone.norm_f.weight",
                      "backbone.layers.0.mixer.in_proj.weight", "backbone.layers.1.mixer.out_proj.weight",
                      "backbone.layers.0.mixer.A_log", "backbone.layers.1.mixer.dt_proj.bias",

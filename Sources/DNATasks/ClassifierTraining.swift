@@ -87,12 +87,8 @@ public enum ClassifierTraining {
     static func makeModel(_ o: Options, labels: [String]) throws -> SequenceClassifier {
         let seed = o.training.seed
         guard let initDir = o.initFrom else {
-            let d = o.dModel ?? 64, layers = o.layers ?? 4
-            guard d >= 1, layers >= 1, (o.dState ?? 16) >= 1, (o.expand ?? 2) >= 1 else {
-                throw Failure("--d-model, --layers, --d-state and --expand must be positive")
-            }
-            let mixer = MixerConfig(dModel: d, dState: o.dState ?? 16, expand: o.expand ?? 2)
-            let encoder = ClassifierEncoder(try (o.architecture ?? .mamba).randomModel(mixer, layers: layers, seed: seed))!
+            let encoder = ClassifierEncoder(try freshEncoder(o.architecture ?? .mamba, dModel: o.dModel, layers: o.layers,
+                                                             dState: o.dState, expand: o.expand, seed: seed))!
             return SequenceClassifier(encoder: encoder, labels: labels, seed: seed &+ 1, rcAverage: o.rcAverage,
                                       pooling: o.pooling ?? .mean)
         }
@@ -130,6 +126,16 @@ public enum ClassifierTraining {
                                       pooling: pooling)
         }
         return SequenceClassifier(encoder: encoder, labels: labels, seed: seed &+ 1, rcAverage: o.rcAverage, pooling: pooling)
+    }
+
+    /// Fresh weights of `architecture` in the requested shape (defaults: d_model 64, 4 layers, d_state 16, expand 2).
+    static func freshEncoder(_ architecture: EncoderArchitecture, dModel: Int?, layers: Int?, dState: Int?, expand: Int?,
+                             seed: UInt64) throws -> any SequenceModel {
+        let d = dModel ?? 64, layers = layers ?? 4, dState = dState ?? 16, expand = expand ?? 2
+        guard d >= 1, layers >= 1, dState >= 1, expand >= 1 else {
+            throw Failure("--d-model, --layers, --d-state and --expand must be positive")
+        }
+        return try architecture.randomModel(MixerConfig(dModel: d, dState: dState, expand: expand), layers: layers, seed: seed)
     }
 
     /// An explicit `--arch` must name the architecture of the `--init` checkpoint.

@@ -96,12 +96,8 @@ public enum MaskedLMTraining {
             if let m = loaded as? MambaLMModel { return .mamba(m) }
             throw Failure("--init \(dir): \(loaded.architecture) models cannot be trained")
         }
-        let d = o.dModel ?? 64, layers = o.layers ?? 4, dState = o.dState ?? 16, expand = o.expand ?? 2
-        guard d >= 1, layers >= 1, dState >= 1, expand >= 1 else {
-            throw Failure("--d-model, --layers, --d-state and --expand must be positive")
-        }
-        let mixer = MixerConfig(dModel: d, dState: dState, expand: expand)
-        switch try (o.architecture ?? .caduceusPS).randomModel(mixer, layers: layers, seed: o.training.seed) {
+        switch try ClassifierTraining.freshEncoder(o.architecture ?? .caduceusPS, dModel: o.dModel, layers: o.layers,
+                                                   dState: o.dState, expand: o.expand, seed: o.training.seed) {
         case let m as CaduceusModel: return .caduceus(m)
         case let m as MambaLMModel: return .mamba(m)
         case let m: throw Failure("\(m.architecture) models cannot be trained")

@@ -21,6 +21,8 @@ public enum ClassifierTraining {
         public var expand: Int?
         public var validationFraction = 0.05
         public var validationMax = 6000
+        /// Header key of the groups to hold out whole for validation (e.g. genus); nil: a random share of the reads.
+        public var validationGroupKey: String?
         public var force = false
         public var rcAverage = true
         /// Sequence pooling of a new head; `nil`: that of the `--init` classifier, else mean.
@@ -45,14 +47,33 @@ public enum ClassifierTraining {
     @discardableResult
     public static func run(_ o: Options, log: (String) -> Void) throws -> TrainingSummary {
         let out = try outputURL(o.output, force: o.force)
+        if o.validationGroupKey != nil && o.validationFraction <= 0 {
+            throw Failure("--val-group-key needs a --val-fraction above 0")
+        }
         let data = try LabelledInput.read(inputs: o.inputs, labelKey: o.labelKey, labelsFile: o.labelsFile,
-                                          reference: o.reference)
+                                          reference: o.reference, groupKey: o.validationGroupKey)
         let extra = try o.extraConfig?(data.labels) ?? [:]
-        let (train, val) = data.split(fraction: o.validationFraction, maxCount: o.validationMax, seed: o.training.seed)
+        let train: [LabelledSequence], heldOut: [LabelledSequence], heldGroups: [String]
+        if o.validationGroupKey != nil {
+            (train, heldOut, heldGroups) = data.splitByGroup(fraction: o.validationFraction, maxCount: o.validationMax,
+                                                             seed: o.training.seed)
+        } else {
+            (train, heldOut) = data.split(fraction: o.validationFraction, maxCount: o.validationMax, seed: o.training.seed)
+            heldGroups = []
+        }
         guard !train.isEmpty else { throw Failure("no training reads left after the validation split") }
+        // Reads longer than the training window are validated on fixed windows of it, as they are trained.
+        let window = o.training.windowLength
+        let val = ValidationSplit.windows(heldOut, length: window, maxCount: o.validationMax)
         let counts = data.labels.indices.map { c in data.sequences.lazy.filter { $0.label == c }.count }
         log("classes: " + zip(data.labels, counts).map { "\($0.0) \($0.1)" }.joined(separator: ", "))
-        log("reads: \(train.count) train, \(val.count) validation (held out from the training input)")
+        log("reads: \(train.count) train, \(heldOut.count) validation (held out from the training input"
+            + (o.validationGroupKey.map { ": \(heldGroups.count) whole \($0) groups" } ?? "") + ")"
+            + (val.count != heldOut.count || heldOut.contains(where: { $0.tokens.count > window })
+               ? "; validated on \(val.count) windows of at most \(window) bases" : ""))
+        if !o.training.augmentation.isIdentity {
+            log("augmentation: substitution rate \(o.training.substitutionRate), indel rate \(o.training.indelRate)")
+        }
 
         let model = try makeModel(o, labels: data.labels)
         let enc = model.encoder, mixer = enc.mixer
@@ -74,7 +95,13 @@ public enum ClassifierTraining {
             let a = ClassifierPredictor(model: model, threads: 1).logits(probe)
             let b = ClassifierPredictor(model: reloaded, threads: 1).logits(probe)
             guard a == b else { throw Failure("internal error: the saved model does not reproduce the trained one") }
-            try writeSummary(summary, labels: data.labels, options: topts, to: tmp.appendingPathComponent("training_summary.json").path)
+            var split: [String: Any] = ["reads": heldOut.count, "items": val.count, "window": window,
+                                        "fraction": o.validationFraction]
+            if let key = o.validationGroupKey { split["group_key"] = key; split["held_out_groups"] = heldGroups }
+            try writeSummary(summary, labels: data.labels, options: topts,
+                             extra: ["max_length": topts.maxLength, "substitution_rate": topts.substitutionRate,
+                                     "indel_rate": topts.indelRate, "validation_split": split],
+                             to: tmp.appendingPathComponent("training_summary.json").path)
         }
         removeDefaultCheckpoint(topts, requested: o.training)
         log(summaryText(summary, labels: data.labels))

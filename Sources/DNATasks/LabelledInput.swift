@@ -8,6 +8,8 @@ public struct LabelledInput {
     public var labels: [String]                 // class names, sorted
     public var sequences: [LabelledSequence]
     public var names: [String]
+    /// Per sequence, the header value of `groupKey` when `read` was given one (else empty).
+    public var groups: [String] = []
 
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
@@ -16,13 +18,14 @@ public struct LabelledInput {
 
     /// Reads every input; fails when any read lacks a label, when fewer than two classes remain, when a TSV
     /// line is malformed or names a read that is not in the input, or when `allowedLabels` is given and a
-    /// label is not among them.
+    /// label is not among them. With `groupKey`, every read's header must also hold `groupKey=VALUE` (`groups`).
     public static func read(inputs: [String], labelKey: String, labelsFile: String?, allowedLabels: [String]? = nil,
-                            reference: String? = nil) throws -> LabelledInput {
+                            reference: String? = nil, groupKey: String? = nil) throws -> LabelledInput {
         let table = try labelsFile.map(readTable)
         var used = Set<String>()
         var rawLabels: [String] = [], tokens: [[Int32]] = [], names: [String] = []
         var missing = 0, firstMissing: String?
+        var groups: [String] = [], missingGroup = 0, firstMissingGroup: String?
         var empty = 0
         for path in inputs {
             try ReadSource.forEach(path, reference: reference) { r in
@@ -39,12 +42,24 @@ public struct LabelledInput {
                     return
                 }
                 if r.bases.isEmpty { empty += 1; return }
+                if let groupKey {
+                    guard let g = ReadSource.headerValue(r.comment, key: groupKey) else {
+                        missingGroup += 1
+                        if firstMissingGroup == nil { firstMissingGroup = r.name }
+                        return
+                    }
+                    groups.append(g)
+                }
                 rawLabels.append(label); tokens.append(DNATokenizer.encode(r.bases)); names.append(r.name)
             }
         }
         let source = labelsFile.map { "in \($0)" } ?? "(no '\(labelKey)=NAME' in the header)"
         if missing > 0 {
             throw Failure("\(missing) of \(missing + rawLabels.count + empty) reads have no label \(source); first: '\(firstMissing!)'")
+        }
+        if missingGroup > 0, let groupKey {
+            throw Failure("\(missingGroup) of \(missingGroup + rawLabels.count) labelled reads have no '\(groupKey)=VALUE' "
+                          + "in the header (--val-group-key \(groupKey)); first: '\(firstMissingGroup!)'")
         }
         if let table, used.count < table.count {
             let unknown = table.keys.filter { !used.contains($0) }.sorted()
@@ -63,7 +78,7 @@ public struct LabelledInput {
         }
         let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($0.element, $0.offset) })
         let seqs = zip(tokens, rawLabels).map { LabelledSequence(tokens: $0.0, label: index[$0.1]!) }
-        return LabelledInput(labels: classes, sequences: seqs, names: names)
+        return LabelledInput(labels: classes, sequences: seqs, names: names, groups: groups)
     }
 
     /// `read_id<TAB>label` per line; blank and `#` lines skipped.
@@ -105,5 +120,17 @@ public struct LabelledInput {
         var train: [LabelledSequence] = [], val: [LabelledSequence] = []
         for (i, s) in sequences.enumerated() { if isVal[i] { val.append(s) } else { train.append(s) } }
         return (train, val)
+    }
+
+    /// Whole groups held out (`ValidationSplit.heldOutGroups`): every read of a held-out group validates, the
+    /// others train. Needs `groups` (`read` with a `groupKey`).
+    public func splitByGroup(fraction: Double, maxCount: Int, seed: UInt64)
+        -> (train: [LabelledSequence], validation: [LabelledSequence], heldOut: [String]) {
+        precondition(groups.count == sequences.count)
+        let held = ValidationSplit.heldOutGroups(labels: sequences.map(\.label), groups: groups, fraction: fraction,
+                                                 maxCount: maxCount, seed: seed)
+        var train: [LabelledSequence] = [], val: [LabelledSequence] = []
+        for (s, g) in zip(sequences, groups) { if held.contains(g) { val.append(s) } else { train.append(s) } }
+        return (train, val, held.sorted())
     }
 }

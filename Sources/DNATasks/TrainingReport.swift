@@ -32,11 +32,13 @@ extension ClassifierTraining {
         return lines.joined(separator: "\n")
     }
 
-    static func writeSummary(_ s: TrainingSummary, labels: [String], options: ClassifierTrainingOptions, to path: String) throws {
+    static func writeSummary(_ s: TrainingSummary, labels: [String], options: ClassifierTrainingOptions,
+                             extra: [String: Any] = [:], to path: String) throws {
         var j: [String: Any] = ["steps": s.steps, "epochs": s.epochs, "tokens": s.tokens, "seconds": s.seconds,
                                 "tokens_per_second": s.tokensPerSecond, "stopped_early": s.stoppedEarly,
                                 "seed": Int(truncatingIfNeeded: options.seed), "batch_tokens": options.batchTokens,
                                 "learning_rate": Double(options.learningRate), "threads": options.threads]
+        j.merge(extra) { _, new in new }
         if s.finalTrainingLoss.isFinite { j["final_training_loss"] = s.finalTrainingLoss }
         if let b = s.best {
             j["validation"] = ["step": s.bestStep, "loss": b.loss, "accuracy": b.accuracy, "reads": b.count,

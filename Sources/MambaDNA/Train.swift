@@ -9,8 +9,11 @@ struct Train: ParsableCommand {
         --task classify: labelled reads (FASTA/FASTQ/BAM) in, a classifier model directory out
         (config.json + model.safetensors + tokenizer files + training_summary.json), which `classify` loads.
         Labels come from the header (`label=NAME`, or `KEY=NAME` with --label-key KEY) or from a TSV
-        (`read_id<TAB>label`, --labels). A share of the reads (--val-fraction) is held out for validation and
-        early stopping. Progress goes to stderr. Results are deterministic for a given --seed.
+        (`read_id<TAB>label`, --labels). A share of the reads (--val-fraction) is held out for
+        validation and early stopping: random reads, or with --val-group-key whole groups (e.g. genera),
+        so that validation measures accuracy on groups the model has not seen. Reads longer than
+        --max-length are validated on up to 5 evenly spaced windows of that length.
+        Progress goes to stderr. Results are deterministic for a given --seed.
         The encoder is Mamba unless --arch or the --init checkpoint says Caduceus. A Caduceus-PS
         classifier averages its two strands before the head, so a read and its reverse complement get
         the same prediction.
@@ -63,7 +66,7 @@ struct Train: ParsableCommand {
     @Option(name: .long, help: "Passes over the training reads.") var epochs: Double = 3
     @Option(name: .long, help: "Optimiser steps (overrides --epochs).") var steps: Int?
     @Option(name: .customLong("batch-tokens"), help: "Bases per optimiser step.") var batchTokens: Int = 16384
-    @Option(name: .customLong("max-length"), help: "Longer reads are trained on a random window of this length.")
+    @Option(name: .customLong("max-length"), help: "Longer reads are trained on a random window of this length (and validated on up to 5 evenly spaced ones).")
     var maxLength: Int = 4096
     @Option(name: .long, help: "Peak learning rate.") var lr: Float = 2e-3
     @Option(name: .customLong("weight-decay"), help: "AdamW weight decay.") var weightDecay: Float = 0.05
@@ -75,7 +78,9 @@ struct Train: ParsableCommand {
     var shards: Int = 4
     @Option(name: .customLong("val-fraction"), help: "Share of the reads held out for validation.")
     var valFraction: Double = 0.05
-    @Option(name: .customLong("val-max"), help: "At most this many validation reads.") var valMax: Int = 6000
+    @Option(name: .customLong("val-max"), help: "At most this many validation reads (or windows of long reads).") var valMax: Int = 6000
+    @Option(name: .customLong("val-group-key"), help: ArgumentHelp("classify/motif: hold out whole groups for validation, by the header's KEY=VALUE (e.g. genus): a seeded choice of groups holding about --val-fraction of each class's reads; every read needs the key.", valueName: "KEY"))
+    var valGroupKey: String?
     @Option(name: .customLong("eval-every"), help: "Validate every N steps (default: 4 times per epoch).")
     var evalEvery: Int?
     @Option(name: .long, help: "Stop after N validations without improvement.") var patience: Int = 4
@@ -86,6 +91,10 @@ struct Train: ParsableCommand {
     @Flag(name: .long, help: "Continue from the checkpoint directory.") var resume = false
     @Flag(name: .customLong("no-rc-augment"), help: "Train on reads as given (no random reverse complement).")
     var noRCAugment = false
+    @Option(name: .customLong("substitution-rate"), help: ArgumentHelp("classify/motif: replace each training base by another random base with this probability, drawn anew every step (augmentation; validation and prediction see the reads as they are).", valueName: "P"))
+    var substitutionRate: Double = 0
+    @Option(name: .customLong("indel-rate"), help: ArgumentHelp("classify/motif: a 1-base insertion or deletion at each training base with this probability (augmentation, as --substitution-rate).", valueName: "P"))
+    var indelRate: Double = 0
     @Flag(name: .customLong("no-rc-average"), help: "Predict from the read alone, not averaged with its reverse complement (caduceus-ps predicts the same on both strands without it).")
     var noRCAverage = false
     @Flag(name: .long, help: "Replace an existing output directory.") var force = false
@@ -105,6 +114,9 @@ struct Train: ParsableCommand {
     var variant: VariantTrainArguments
 
     func run() throws {
+        if task != "classify" && task != "motif" && (valGroupKey != nil || substitutionRate != 0 || indelRate != 0) {
+            fail("--val-group-key, --substitution-rate and --indel-rate apply to --task classify and motif only", code: 2)
+        }
         if task == "variants" {
             variant.run(reference: reference, output: output, threads: threads, seed: seed, force: force)
             return
@@ -119,6 +131,10 @@ struct Train: ParsableCommand {
         guard epochs > 0, steps.map({ $0 > 0 }) ?? true else { fail("--epochs and --steps must be positive", code: 2) }
         guard (0..<1).contains(valFraction) else { fail("--val-fraction must be in [0, 1)", code: 2) }
         guard lr > 0 else { fail("--lr must be positive", code: 2) }
+        guard (0..<1).contains(substitutionRate), (0..<1).contains(indelRate) else {
+            fail("--substitution-rate and --indel-rate must be in [0, 1)", code: 2)
+        }
+        if valGroupKey != nil && valFraction == 0 { fail("--val-group-key needs a --val-fraction above 0", code: 2) }
         var architecture: EncoderArchitecture?
         if let arch {
             guard let a = EncoderArchitecture(rawValue: arch) else {
@@ -133,6 +149,7 @@ struct Train: ParsableCommand {
         o.labelKey = labelKey; o.labelsFile = labels; o.initFrom = initFrom; o.architecture = architecture
         o.dModel = dModel; o.layers = layers; o.dState = dState; o.expand = expand
         o.validationFraction = valFraction; o.validationMax = valMax; o.force = force || resume
+        o.validationGroupKey = valGroupKey
         o.rcAverage = !noRCAverage; o.reference = reference
         if let pool, !o.setPooling(named: pool) { fail("--pool must be mean, max or logsumexp", code: 2) }
         var t = o.training
@@ -141,6 +158,7 @@ struct Train: ParsableCommand {
         t.threads = threads; t.shards = shards; t.evalEvery = evalEvery; t.patience = patience
         t.checkpointEvery = checkpointEvery; t.checkpointDirectory = checkpointDir; t.resume = resume
         t.reverseComplement = !noRCAugment
+        t.substitutionRate = substitutionRate; t.indelRate = indelRate
         if resume && checkpointEvery == 0 { t.checkpointEvery = Int.max }
         o.training = t
         if task == "mlm" {

@@ -13,6 +13,10 @@ extension ClassifierTrainer {
         // Mamba classifiers keep the fingerprint they had before other backbones existed.
         if model.encoder.architecture != .mamba { f.add(EncoderArchitecture.allCases.firstIndex(of: model.encoder.architecture)!) }
         for s in train { f.add(s.tokens.count, s.label) }
+        // Runs without augmentation keep the fingerprint they had before it existed.
+        if !options.augmentation.isIdentity {
+            f.add(Int(options.substitutionRate * 1e9), Int(options.indelRate * 1e9))
+        }
         return f.text
     }
 

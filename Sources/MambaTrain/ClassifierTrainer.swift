@@ -17,6 +17,8 @@ public struct ClassifierTrainingOptions: Sendable {
     public var threads = 1
     public var shards = 4                    // gradient shards per batch: fixed, so results do not depend on threads
     public var reverseComplement = true      // random-strand augmentation
+    public var substitutionRate = 0.0        // per training base: replaced by another base (augmentation)
+    public var indelRate = 0.0               // per training base: a 1-base insertion or deletion (augmentation)
     public var evalEvery: Int?               // default: 4 times per epoch
     public var patience = 4                  // evaluations without a better validation loss before stopping
     public var checkpointEvery = 0           // steps; 0 = no checkpoints
@@ -25,6 +27,12 @@ public struct ClassifierTrainingOptions: Sendable {
     public var stopAfterStep: Int?           // end this run after that step (a later `resume` continues it)
     public var logEvery = 20
     public init() {}
+
+    /// The length of the training windows: longer sequences are trained on a random one per step.
+    public var windowLength: Int { max(1, min(maxLength, batchTokens)) }
+    public var augmentation: SequenceAugmentation {
+        SequenceAugmentation(substitutionRate: substitutionRate, indelRate: indelRate)
+    }
 }
 
 public struct ValidationResult: Sendable {
@@ -121,15 +129,20 @@ public final class ClassifierTrainer {
 extension ClassifierTrainer: TrainingObjective {
     func makeTape() -> ClassifierTape { ClassifierTape() }
 
-    /// Per-step randomness (strand, crop window) from (seed, step): independent of threads and resumes.
+    /// Per-step randomness (strand, crop window, base noise) from (seed, step): independent of threads and
+    /// resumes. The noise has a stream of its own, so the windows and strands do not depend on it.
     func batch(_ indices: [Int], step: Int) -> (batch: (seqs: [[Int]], labels: [Int]), lengths: [Int], trains: Bool) {
         var rng = RandomSource(seed: mix(options.seed, 0xA06_0000_0000 &+ UInt64(step)))
-        let maxLen = loop.maxLength
+        var noise = RandomSource(seed: mix(options.seed, 0xA06_A000_0000 &+ UInt64(step)))
+        let maxLen = loop.maxLength, augmentation = options.augmentation
         var seqs: [[Int]] = [], labels: [Int] = []
         for i in indices {
             var t = train[i].tokens
-            if t.count > maxLen {
-                let s = rng.nextInt(below: t.count - maxLen + 1)
+            let s = t.count > maxLen ? rng.nextInt(below: t.count - maxLen + 1) : 0
+            if !augmentation.isIdentity {
+                t = augmentation.window(of: t, start: s, length: maxLen, rng: &noise)
+                augmentation.substitute(&t, rng: &noise)
+            } else if t.count > maxLen {
                 t = Array(t[s..<(s + maxLen)])
             }
             if options.reverseComplement && rng.next() & 1 == 1 { t = DNATokenizer.reverseComplement(t) }

@@ -33,7 +33,7 @@ final class TrainingLoop {
         self.options = options; self.validates = validates
         shardGrads = (0..<max(1, options.shards)).map { _ in ParameterSet(parameters) }
         optimizer = ResumableAdamW(config: .init(weightDecay: options.weightDecay))
-        let maxLen = max(1, min(options.maxLength, options.batchTokens))
+        let maxLen = options.windowLength
         batches = TrainingBatches(lengths: lengths.map { min($0, maxLen) }, batchTokens: options.batchTokens,
                                   seed: options.seed)
         let perEpoch = batches.batches(epoch: 0).count
@@ -43,7 +43,7 @@ final class TrainingLoop {
     }
 
     /// Longer sequences are trained on a random window of this length.
-    var maxLength: Int { max(1, min(options.maxLength, options.batchTokens)) }
+    var maxLength: Int { options.windowLength }
 
     var stepsPerEpoch: Int { var b = batches; return b.batches(epoch: 0).count }
 

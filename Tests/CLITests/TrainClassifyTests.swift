@@ -122,6 +122,32 @@ final class TrainClassifyTests: XCTestCase {
         XCTAssertEqual(b.status, 0, b.stderr)
     }
 
+    /// --val-group-key holds out whole genera, long reads are validated on 5 windows each, and the augmentation
+    /// settings are recorded.
+    func testValidationOnHeldOutGroups() throws {
+        // Genus gK holds the reads with i % 10 == K, all of one class (K even: GC).
+        let reads = try writeReads("grouped.fa", n: 200, length: 300, header: { " label=\($1) genus=g\($0 % 10)" })
+        let model = work.appendingPathComponent("grouped").path
+        let t = try run(["train", reads, "-o", model, "--steps", "4", "--val-fraction", "0.2", "--val-group-key", "genus",
+                         "--max-length", "100", "--substitution-rate", "0.05", "--indel-rate", "0.01"] + tiny)
+        XCTAssertEqual(t.status, 0, t.stderr)
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: model + "/training_summary.json"))) as! [String: Any]
+        let split = try XCTUnwrap(summary["validation_split"] as? [String: Any])
+        XCTAssertEqual(split["group_key"] as? String, "genus")
+        let held = try XCTUnwrap(split["held_out_groups"] as? [String])
+        // One of the five genera of each class: 20 reads each, validated on 5 windows of 100 bases per read.
+        XCTAssertEqual(held.count, 2, "\(held)")
+        XCTAssertEqual(Set(held.map { Int($0.dropFirst())! % 2 }), [0, 1])
+        XCTAssertEqual(split["reads"] as? Int, 40)
+        XCTAssertEqual(split["items"] as? Int, 200)
+        XCTAssertEqual(split["window"] as? Int, 100)
+        XCTAssertEqual((summary["validation"] as? [String: Any])?["reads"] as? Int, 200)
+        XCTAssertEqual(summary["substitution_rate"] as? Double, 0.05)
+        XCTAssertEqual(summary["indel_rate"] as? Double, 0.01)
+        XCTAssertTrue(t.stderr.contains("reads: 160 train, 40 validation (held out from the training input: 2 whole genus groups); "
+                                        + "validated on 200 windows of at most 100 bases"), t.stderr)
+    }
+
     /// Each bad input: exit status ≠ 0, one error line, and no model directory (nor temporary) left behind.
     func testBadInputsFailCleanly() throws {
         let out = work.appendingPathComponent("model").path
@@ -136,6 +162,12 @@ final class TrainClassifyTests: XCTestCase {
         }
         let someMissing = try writeReads("missing.fa", n: 20, header: { i, l in i == 7 ? "" : " label=\(l)" })
         try expectFailure([someMissing], "1 of 20 reads have no label")
+        let noGenus = try writeReads("nogenus.fa", n: 20, header: { i, l in " label=\(l)" + (i == 4 ? "" : " genus=g\(i % 3)") })
+        try expectFailure([noGenus, "--val-group-key", "genus"],
+                          "1 of 20 labelled reads have no 'genus=VALUE' in the header (--val-group-key genus); first: 'r4'")
+        let labelled20 = try writeReads("labelled20.fa", n: 20)
+        try expectFailure([labelled20, "--substitution-rate", "1.5"], "--substitution-rate and --indel-rate must be in [0, 1)")
+        try expectFailure([labelled20, "--task", "mlm", "--indel-rate", "0.1"], "apply to --task classify and motif only")
         let single = try writeReads("single.fa", n: 20, header: { _, _ in " label=GC" })
         try expectFailure([single], "same label 'GC'")
         let plain = try writeReads("plain.fa", n: 20, header: { _, _ in "" })

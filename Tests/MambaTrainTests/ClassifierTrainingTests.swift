@@ -111,6 +111,17 @@ final class ClassifierTrainingTests: XCTestCase {
             results.append(weights(model))
         }
         XCTAssertEqual(results[0], results[1])
+        // With base-noise augmentation too: the same seed gives the same weights, other ones than without it.
+        var noisy: [[[Float]]] = []
+        for threads in [1, 2] {
+            let model = try Self.tinyModel()
+            var o = options(steps: 4, threads: threads)
+            o.substitutionRate = 0.05; o.indelRate = 0.02
+            _ = try ClassifierTrainer(model: model, train: Array(data[4...]), validation: Array(data[..<4]), options: o).run()
+            noisy.append(weights(model))
+        }
+        XCTAssertEqual(noisy[0], noisy[1])
+        XCTAssertNotEqual(noisy[0], results[0])
     }
 
     func testResumeContinuesExactly() throws {

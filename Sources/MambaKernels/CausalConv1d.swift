@@ -51,14 +51,27 @@ public enum CausalConv1d {
         }
     }
 
+    /// Floats that `transposeTaps` writes for `channels` channels and kernel size K: (K + 1, channels).
+    public static func tapsCount(channels: Int, kernelSize: Int) -> Int { (Swift.max(kernelSize, 0) + 1) * channels }
+
+    /// The taps weight (C, K) transposed to (K, C), so that one tap of 16 channels is one vector load, and a zero
+    /// row after them that stands in for rows before a packed sequence starts (or before t = 0 without history).
+    public static func transposeTaps(_ weight: UnsafePointer<Float>, channels ch: Int, kernelSize k: Int,
+                                     into wT: UnsafeMutablePointer<Float>) {
+        for c in 0..<ch { for j in 0..<k { wT[j * ch + c] = weight[c * k + j] } }
+        (wT + k * ch).update(repeating: 0, count: ch)
+    }
+
     /// Rows `rows` (0-based, half-open) of `forward`'s output, on the calling thread; y row t goes to `y + t·channels`
     /// as in `forward`, and x, history and resetBefore are the whole buffer's (not offset to rows.lowerBound).
     /// Reads x rows up to K−1 before rows.lowerBound (the halo) and `resetBefore` back to the start of the
     /// packed sequence containing rows.lowerBound, so the row ranges of one buffer can run on separate threads.
+    /// `taps`: `transposeTaps` of weight, when the caller keeps them (else they are made here, in a heap block).
     public static func forwardRows(_ rows: Range<Int>, x: UnsafePointer<Float>, ldx: Int? = nil, length: Int,
                                    channels: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                                    kernelSize: Int, history: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
-                                   resetBefore: UnsafePointer<UInt8>? = nil, silu: Bool = false) {
+                                   resetBefore: UnsafePointer<UInt8>? = nil, silu: Bool = false,
+                                   taps: UnsafePointer<Float>? = nil) {
         let k = kernelSize, ch = channels, ld = ldx ?? channels
         precondition(rows.lowerBound >= 0 && rows.upperBound <= length)
         if rows.isEmpty || ch <= 0 { return }
@@ -68,13 +81,13 @@ public enum CausalConv1d {
             }
             return
         }
-        // Taps transposed to (K, C) so that one tap of 16 channels is one vector load;
-        // a zero row stands in for rows before a packed sequence starts (or before t = 0 without history).
-        let wT = UnsafeMutablePointer<Float>.allocate(capacity: (k + 1) * ch)
-        defer { wT.deallocate() }
-        for c in 0..<ch { for j in 0..<k { wT[j * ch + c] = weight[c * k + j] } }
-        let zeros = wT + k * ch
-        zeros.update(repeating: 0, count: ch)
+        var own: UnsafeMutablePointer<Float>? = nil
+        if taps == nil {
+            own = .allocate(capacity: tapsCount(channels: ch, kernelSize: k))
+            transposeTaps(weight, channels: ch, kernelSize: k, into: own!)
+        }
+        defer { own?.deallocate() }
+        let wT = taps ?? UnsafePointer(own!), zeros = wT + k * ch
 
         let t0 = rows.lowerBound
         // First row of the packed sequence that contains t0 (Int.min: none started yet).

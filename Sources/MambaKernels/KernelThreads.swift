@@ -64,26 +64,51 @@ public enum KernelThreads {
     }
 }
 
-/// How far one stage of a pipeline has got: the number of work items it has finished. A later stage waits until
-/// the item it needs is done. Items take milliseconds, so a condition variable's wake-up cost does not matter.
-public final class StageProgress: @unchecked Sendable {
+/// A wavefront of work items (g, t) on a grid of `groups` × `tiles`: item (g, t) may run once (g − 1, t) and
+/// (g, t − 1) are done — e.g. g a layer that carries state from tile to tile, t a tile of rows that passes from
+/// layer to layer. Workers take any ready item, preferring their own group (its data stays in their cache), so a
+/// slow core delays whichever group it holds at the moment instead of always the same one. Items take
+/// milliseconds, so one lock and a condition variable cost nothing that matters.
+public final class WavefrontSchedule: @unchecked Sendable {
     private let condition = NSCondition()
-    private var finished = 0
+    private var done: [Int]      // tiles finished, per group
+    private var running: [Bool]  // a tile of the group is being worked on
+    private let tiles: Int
 
-    public init() {}
-
-    /// Records that items 0..<count are done and wakes the waiters.
-    public func publish(_ count: Int) {
-        condition.lock()
-        finished = count
-        condition.broadcast()
-        condition.unlock()
+    public init(groups: Int, tiles: Int) {
+        done = Array(repeating: 0, count: groups)
+        running = Array(repeating: false, count: groups)
+        self.tiles = tiles
     }
 
-    /// Blocks until at least `count` items are done.
-    public func wait(atLeast count: Int) {
+    /// The next item to run, `home`'s if it is ready, else the ready group furthest behind; blocks while none is
+    /// ready. nil once every item is finished or taken. Call `finish(group:)` after running it.
+    public func next(home: Int) -> (group: Int, tile: Int)? {
         condition.lock()
-        while finished < count { condition.wait() }
+        defer { condition.unlock() }
+        while true {
+            func ready(_ g: Int) -> Bool {
+                !running[g] && done[g] < tiles && (g == 0 || done[g - 1] > done[g])
+            }
+            var pick = ready(home) ? home : -1
+            if pick < 0 {
+                for g in done.indices where ready(g) && (pick < 0 || done[g] < done[pick]) { pick = g }
+            }
+            if pick >= 0 {
+                running[pick] = true
+                return (pick, done[pick])
+            }
+            if done.indices.allSatisfy({ done[$0] + (running[$0] ? 1 : 0) >= tiles }) { return nil }
+            condition.wait()
+        }
+    }
+
+    /// Records that the item `next` gave for `group` is done.
+    public func finish(group: Int) {
+        condition.lock()
+        done[group] += 1
+        running[group] = false
+        condition.broadcast()
         condition.unlock()
     }
 }

@@ -51,7 +51,8 @@ public enum SelectiveScan {
                                deltaBias: UnsafePointer<Float>?, state: UnsafeMutablePointer<Float>,
                                y: UnsafeMutablePointer<Float>, length: Int, d: Int, n: Int,
                                resetBefore: UnsafePointer<UInt8>? = nil, ldz: Int? = nil, ldy: Int? = nil,
-                               accumulate: Bool = false, threads: Int = KernelThreads.count) {
+                               accumulate: Bool = false, threads: Int = KernelThreads.count,
+                               scratch: UnsafeMutableRawBufferPointer? = nil) {
         if length <= 0 || d <= 0 || n <= 0 {
             if n <= 0, length > 0, d > 0 {  // no state: y is the D skip (and gate) alone
                 forwardReference(u: u, delta: delta, A: A, B: B, C: C, ldBC: ldBC, D: D, z: z, deltaBias: deltaBias,
@@ -66,9 +67,35 @@ public enum SelectiveScan {
         let blocks = (d + 15) / 16
         // Below ~16K (t·d) positions (≈0.1 ms of work) a thread hand-off costs more than it saves.
         let parts = length * d < 16_384 ? 1 : Swift.max(1, Swift.min(threads, blocks))
-        KernelThreads.run(parts) { p in
-            scanBlocks(args, (p * blocks / parts)..<((p + 1) * blocks / parts))
+        let bytes = scratchBytes(d: d, n: n, threads: parts)
+        if let scratch {
+            precondition(scratch.count >= bytes && Int(bitPattern: scratch.baseAddress) % 64 == 0,
+                         "scan scratch needs \(bytes) bytes, 64-byte aligned")
         }
+        let base = scratch?.baseAddress ?? UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        defer { if scratch == nil { base.deallocate() } }
+        nonisolated(unsafe) let vectors = base.bindMemory(to: SIMD16<Float>.self, capacity: bytes / 64)
+        KernelThreads.run(parts) { p in
+            let first = p * blocks / parts
+            scanBlocks(args, first..<((p + 1) * blocks / parts), scratch: vectors + scratchOffset(blocks: first, part: p, n: n))
+        }
+    }
+
+    /// Where thread `part`'s scratch (in 64-byte vectors) starts when the threads before it hold channel blocks
+    /// 0..<blocks: each block takes h and A2 (n each), bias, D, A2 lo/hi and four tile rows (see `scanBlocks`),
+    /// each thread one more tile row.
+    static func scratchOffset(blocks: Int, part: Int, n: Int) -> Int {
+        blocks * (2 * n + 4 + 4 * tileRows) + part * tileRows
+    }
+
+    /// Bytes of `scratch` that `forward` needs for d channels and n states on up to `threads` threads. A caller
+    /// that scans many times keeps one such buffer (64-byte aligned) and passes it in, so that the scan allocates
+    /// nothing. Allocated per call (330 KiB at d = 512, many times per chunk on each worker thread), the blocks
+    /// fragmented glibc's heap: depending on thread timing a freed block was not reused, and a long input's heap
+    /// grew by about one block per chunk.
+    public static func scratchBytes(d: Int, n: Int, threads: Int) -> Int {
+        let blocks = (d + 15) / 16, parts = Swift.max(1, Swift.min(threads, blocks))
+        return scratchOffset(blocks: blocks, part: parts, n: n) * MemoryLayout<SIMD16<Float>>.stride
     }
 
     /// Rows per time tile. Each tile runs in three passes over the thread's channel blocks; the tile's
@@ -88,20 +115,16 @@ public enum SelectiveScan {
     }
 
     /// Scans channel blocks `blocks` (16 channels each; the last may be partial) over the whole length.
-    static func scanBlocks(_ a: ScanArgs, _ blocks: Range<Int>) {
+    static func scanBlocks(_ a: ScanArgs, _ blocks: Range<Int>, scratch hAll: UnsafeMutablePointer<SIMD16<Float>>) {
         typealias V = SIMD16<Float>
         let nb = blocks.count, T = tileRows, d = a.d, n = a.n
         if nb == 0 { return }
         let cBegin = blocks.lowerBound * 16, cEnd = Swift.min(d, blocks.upperBound * 16)
-        // Per-thread scratch, one 64-byte vector per entry:
+        // Per-thread scratch (see `scratchOffset`), one 64-byte vector per entry:
         //   h (nb, n): the states, lane = channel;  A2 (nb, n): A·log2(e), so exp(Δ·A) = 2^(Δ·A2)
         //   bias, D (nb);  A2 lo/hi (nb): per lane, the most negative and most positive A2 over the states
         //   dt, dt·u, gate, out (nb, T): per-row values of the tile; `out` first holds D·u·gate, then y
         //   sum (T): Σₙ h·C of the block being scanned
-        let count = 2 * nb * n + 4 * nb + 4 * nb * T + T
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<V>.stride, alignment: 64)
-        defer { raw.deallocate() }
-        let hAll = raw.bindMemory(to: V.self, capacity: count)
         let aAll = hAll + nb * n, biasAll = aAll + nb * n, dAll = biasAll + nb
         let loAll = dAll + nb, hiAll = loAll + nb
         let dtAll = hiAll + nb, dtuAll = dtAll + nb * T, gAll = dtuAll + nb * T, outAll = gAll + nb * T

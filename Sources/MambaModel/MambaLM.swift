@@ -17,13 +17,13 @@ public struct MambaLMModel: SequenceModel {
     public var normF: NormLayer
     public var lmHead: Tensor     // (paddedVocab, dModel); the embedding itself when tied
     /// Rows per streamed block: 8,192, or 4,096 per kernel thread when there are more than two (so that the layer
-    /// pipeline has 8 tiles or more per stage and idles little while it fills, and every thread's time slice is
+    /// pipeline has 8 tiles or more per worker and idles little while it fills, and every thread's time slice is
     /// long enough for efficient products); set when the model is made.
     public var chunkRows = Swift.max(8192, 4096 * KernelThreads.count)
     /// Whether long chunks run as a layer pipeline over threads (`forwardPipelined`); off, every layer runs with
     /// all threads on its time slices and channel blocks. Same result either way.
     public var layerPipeline = true
-    /// Rows per pipeline tile: few enough that a tile's activations stay cached inside a stage, enough that
+    /// Rows per pipeline tile: few enough that a tile's activations stay cached in a worker, enough that
     /// OpenBLAS's per-call packing of the weights stays small (on the 16-core Xeon, 128 and 256 rows cost more
     /// CPU per token, 1,024 idled the pipeline longer).
     public var pipelineTileRows = 512
@@ -84,9 +84,9 @@ public struct MambaLMModel: SequenceModel {
     public func forwardChunk(_ tokens: UnsafePointer<Int32>, rows T: Int, resetBefore: UnsafePointer<UInt8>?,
                              states: [MixerState], out: UnsafeMutablePointer<Float>, ws: MambaLMWorkspace) {
         if T == 0 { return }
-        let stages = pipelineStages(rows: T, threads: KernelThreads.count)
-        if stages > 1 {
-            forwardPipelined(tokens, rows: T, resetBefore: resetBefore, states: states, out: out, ws: ws, stages: stages)
+        let workers = pipelineWorkers(rows: T, threads: KernelThreads.count)
+        if workers > 1 {
+            forwardPipelined(tokens, rows: T, resetBefore: resetBefore, states: states, out: out, ws: ws, workers: workers)
             return
         }
         let d = config.dModel
@@ -124,41 +124,40 @@ public struct MambaLMModel: SequenceModel {
         }
     }
 
-    /// Pipeline stages for T rows on `threads` threads: one per thread, at most one per layer, when every stage gets
-    /// at least 4 tiles (the pipeline idles (stages − 1) tile-times while it fills and drains); else 1 (no pipeline).
-    func pipelineStages(rows T: Int, threads: Int) -> Int {
+    /// Pipeline workers for T rows on `threads` threads: one per thread, at most one per layer, when there are at
+    /// least 4 tiles per worker (the pipeline idles about (workers − 1) tile-times while it fills and drains); else 1
+    /// (no pipeline).
+    func pipelineWorkers(rows T: Int, threads: Int) -> Int {
         let p = Swift.min(threads, layers.count)
         return layerPipeline && p >= 2 && T >= 4 * p * pipelineTileRows ? p : 1
     }
 
-    /// `forwardChunk` as a pipeline over the layers: the layers are cut into `stages` consecutive groups, one
-    /// worker per group, and the T rows into tiles of `pipelineTileRows`. Worker j runs tile k through its layers (norm,
-    /// in_proj, conv, scan, out_proj into the residual stream, single-threaded) once worker j − 1 has finished
-    /// that tile, so the stages work on different tiles at once. Each worker keeps its layers' weights and a
-    /// tile's activations in its own cache, the scan reads whole rows, and the only hand-off is the tile's
-    /// residual rows. Each layer's conv history and scan state pass from tile to tile inside one worker.
+    /// `forwardChunk` as a pipeline over the layers: the T rows are cut into tiles of `pipelineTileRows`, and
+    /// (layer, tile) items run on `workers` threads as a wavefront (`WavefrontSchedule`): layer i takes tile k
+    /// once layer i − 1 has finished it and layer i has finished tile k − 1 (its conv history and scan state pass
+    /// from tile to tile). Each item is norm, in_proj, conv, scan and out_proj into the residual stream, single-
+    /// threaded; workers prefer their own layers, so those weights and a tile's activations stay in their cache,
+    /// and the scan reads whole rows. The result does not depend on which worker runs an item.
     func forwardPipelined(_ tokens: UnsafePointer<Int32>, rows T: Int, resetBefore: UnsafePointer<UInt8>?,
-                          states: [MixerState], out: UnsafeMutablePointer<Float>, ws: MambaLMWorkspace, stages: Int) {
+                          states: [MixerState], out: UnsafeMutablePointer<Float>, ws: MambaLMWorkspace, workers: Int) {
         let d = config.dModel, R = pipelineTileRows, tiles = (T + R - 1) / R, L = layers.count
         nonisolated(unsafe) let r = ws.residual.reserve(T * d)   // (T, d) residual stream, tile k in rows kR..<kR+R
         nonisolated(unsafe) let out = out
-        let work = ws.stageWorkspaces(stages, rows: R, config.mixer)
-        let done = (0..<stages).map { _ in StageProgress() }
-        KernelThreads.runSingleThreadedWorkers(stages) { j in
-            let (act, x) = work[j]
-            for k in 0..<tiles {
-                if j > 0 { done[j - 1].wait(atLeast: k + 1) }
+        let work = ws.workerWorkspaces(workers, rows: R, config.mixer)
+        let schedule = WavefrontSchedule(groups: L, tiles: tiles)
+        KernelThreads.runSingleThreadedWorkers(workers) { w in
+            let (act, x) = work[w]
+            while let item = schedule.next(home: w * L / workers) {
+                let (i, k) = (item.group, item.tile)
                 let a = k * R, n = Swift.min(R, T - a), rt = r + a * d
-                if j == 0 { Ops.embed(tokens + a, count: n, table: embedding, dim: d, out: rt, ld: d) }
-                for i in (j * L / stages)..<((j + 1) * L / stages) {
-                    let m = layers[i].mixer
-                    layers[i].norm.forward(rt, ldx: d, rows: n, y: x, ldy: d)
-                    m.inProjectRows(x, ldh: d, rows: 0..<n, into: act)
-                    m.core(act, rows: n, state: states[i], resetBefore: resetBefore.map { $0 + a }, threads: 1)
-                    m.outProjectRows(act.y.ptr, rows: 0..<n, out: rt, ldo: d, accumulate: true)
-                }
-                if j == stages - 1 { normF.forward(rt, ldx: d, rows: n, y: out + a * d, ldy: d) }
-                done[j].publish(k + 1)
+                if i == 0 { Ops.embed(tokens + a, count: n, table: embedding, dim: d, out: rt, ld: d) }
+                let m = layers[i].mixer
+                layers[i].norm.forward(rt, ldx: d, rows: n, y: x, ldy: d)
+                m.inProjectRows(x, ldh: d, rows: 0..<n, into: act)
+                m.core(act, rows: n, state: states[i], resetBefore: resetBefore.map { $0 + a }, threads: 1)
+                m.outProjectRows(act.y.ptr, rows: 0..<n, out: rt, ldo: d, accumulate: true)
+                if i == L - 1 { normF.forward(rt, ldx: d, rows: n, y: out + a * d, ldy: d) }
+                schedule.finish(group: i)
             }
         }
     }
@@ -219,14 +218,14 @@ public struct MambaLMModel: SequenceModel {
 public final class MambaLMWorkspace {
     let residual = Scratch(), normed = Scratch()
     public let act = MixerActivations()
-    /// One (activations, normed rows) pair per pipeline stage.
-    private var stages: [(MixerActivations, Scratch)] = []
+    /// One (activations, normed rows) pair per pipeline worker.
+    private var workers: [(MixerActivations, Scratch)] = []
     public init() {}
 
-    /// `count` stage workspaces, each sized for `rows` rows of mixer `c`: (activations, pointer to rows × dModel).
-    func stageWorkspaces(_ count: Int, rows: Int, _ c: MixerConfig) -> [(MixerActivations, UnsafeMutablePointer<Float>)] {
-        while stages.count < count { stages.append((MixerActivations(), Scratch())) }
-        return stages.prefix(count).map { act, x in
+    /// `count` worker workspaces, each sized for `rows` rows of mixer `c`: (activations, pointer to rows × dModel).
+    func workerWorkspaces(_ count: Int, rows: Int, _ c: MixerConfig) -> [(MixerActivations, UnsafeMutablePointer<Float>)] {
+        while workers.count < count { workers.append((MixerActivations(), Scratch())) }
+        return workers.prefix(count).map { act, x in
             act.reserve(rows: rows, c)
             return (act, x.reserve(rows * c.dModel))
         }

@@ -116,6 +116,9 @@ public final class MixerActivations {
     public let y = Scratch()      // (T, dInner)  gated scan output, the out_proj input
     public let A = Scratch()      // (dInner, dState)  −exp(A_log)
     let zeroState = Scratch()     // (dInner, dState)  scan state when the caller keeps none
+    // Kept here, not allocated per call, so that a mixer call allocates nothing (see `SelectiveScan.scratchBytes`).
+    let convTaps = Scratch()      // (dConv + 1, dInner)  `CausalConv1d.transposeTaps` of the conv weight
+    let scanScratch = Scratch()   // `SelectiveScan.scratchBytes`, plus room to align it to 64 bytes
     public private(set) var rows = 0
     public init() {}
 
@@ -181,6 +184,8 @@ extension MambaMixer {
         if act.rows < T { act.reserve(rows: T, c) }
         let dxp = c.dtRank + 2 * c.dState, lx = ldx ?? di
         let history = state.map { UnsafePointer($0.convHistory.data) }
+        let taps = act.convTaps.reserve(CausalConv1d.tapsCount(channels: di, kernelSize: c.dConv))
+        CausalConv1d.transposeTaps(convWeight.ptr, channels: di, kernelSize: c.dConv, into: taps)
         KernelThreads.runRowSlices(T, threads: threads) { rr in
             // In blocks of 256 rows, so that u is still in L2 when x_proj reads it (and delta when OpenBLAS,
             // which clears C before accumulating, writes it a second time).
@@ -190,7 +195,7 @@ extension MambaMixer {
                 // SiLU fused into the conv: the scan input u in one pass.
                 CausalConv1d.forwardRows(block, x: xc, ldx: lx, length: T, channels: di, weight: convWeight.ptr,
                                          bias: convBias?.ptr, kernelSize: c.dConv, history: history, y: act.u.ptr,
-                                         resetBefore: resetBefore, silu: true)
+                                         resetBefore: resetBefore, silu: true, taps: taps)
                 Gemm.linear(x: act.u.ptr + a * di, rows: n, inFeatures: di, weight: xProjWeight.ptr, outFeatures: dxp,
                             y: act.xdbl.ptr + a * dxp)
                 Gemm.linear(x: act.xdbl.ptr + a * dxp, rows: n, inFeatures: c.dtRank, ldx: dxp, weight: dtProjWeight.ptr,
@@ -204,11 +209,13 @@ extension MambaMixer {
             h = act.zeroState.ptr
             h.update(repeating: 0, count: di * c.dState)
         }
+        let scanBytes = SelectiveScan.scratchBytes(d: di, n: c.dState, threads: threads)
+        let scanBase = UnsafeMutableRawPointer(act.scanScratch.reserve(scanBytes / 4 + 16)).alignedUp(toMultipleOf: 64)
         SelectiveScan.forward(u: act.u.ptr, delta: act.delta.ptr, A: act.A.ptr, B: act.xdbl.ptr + c.dtRank,
                               C: act.xdbl.ptr + c.dtRank + c.dState, ldBC: dxp, D: D.ptr, z: z,
                               deltaBias: dtProjBias.ptr, state: h, y: y, length: T, d: di, n: c.dState,
                               resetBefore: resetBefore, ldz: ldz ?? di, ldy: ldy ?? di, accumulate: accumulate,
-                              threads: threads)
+                              threads: threads, scratch: UnsafeMutableRawBufferPointer(start: scanBase, count: scanBytes))
         if let state { updateHistory(state.convHistory, xc: xc, ldx: lx, rows: T, resetBefore: resetBefore) }
     }
 

@@ -49,4 +49,21 @@ final class CausalConv1dTests: XCTestCase {
             }
         }
     }
+
+    /// Rows with taps the caller transposed once give the same bits as rows that transpose their own.
+    func testCallerTapsMatchOwn() {
+        let L = 300, ch = 33, k = 4
+        var rng = KernelRNG(seed: 700)
+        let x = rng.array(L * ch), w = rng.array(ch * k, scale: 0.5), b = rng.array(ch), hist = rng.array((k - 1) * ch)
+        var taps = [Float](repeating: .nan, count: CausalConv1d.tapsCount(channels: ch, kernelSize: k))
+        CausalConv1d.transposeTaps(w, channels: ch, kernelSize: k, into: &taps)
+        var yOwn = [Float](repeating: .nan, count: L * ch), yGiven = yOwn
+        for rows in [0..<L, 5..<120, 120..<L] {
+            CausalConv1d.forwardRows(rows, x: x, length: L, channels: ch, weight: w, bias: b, kernelSize: k,
+                                     history: hist, y: &yOwn, silu: true)
+            CausalConv1d.forwardRows(rows, x: x, length: L, channels: ch, weight: w, bias: b, kernelSize: k,
+                                     history: hist, y: &yGiven, silu: true, taps: taps)
+        }
+        XCTAssertEqual(yOwn, yGiven)
+    }
 }

@@ -146,4 +146,31 @@ final class SelectiveScanTests: XCTestCase {
         XCTAssertEqual(y1, y2)
         XCTAssertEqual(s1, s2)
     }
+
+    /// A caller's scratch (reused across calls, stale contents included) gives the same bits as the scan's own,
+    /// on 1–3 threads.
+    func testCallerScratchMatchesOwn() {
+        let L = 600, d = 40, n = 16
+        var rng = KernelRNG(seed: 6000)
+        let u = rng.array(L * d), delta = rng.array(L * d), z = rng.array(L * d), bc = rng.array(L * 2 * n)
+        let A = (0..<(d * n)).map { _ in -rng.uniform(0.1, 8) }, h0 = rng.array(d * n, scale: 0.5)
+        let bytes = SelectiveScan.scratchBytes(d: d, n: n, threads: 3)
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes, alignment: 64)
+        defer { scratch.deallocate() }
+        scratch.initializeMemory(as: Float.self, repeating: .nan)
+        bc.withUnsafeBufferPointer { p in
+            let B = p.baseAddress!, C = B + n
+            for threads in [1, 2, 3, 1] {
+                var yOwn = [Float](repeating: 0, count: L * d), yGiven = yOwn
+                var sOwn = h0, sGiven = h0
+                SelectiveScan.forward(u: u, delta: delta, A: A, B: B, C: C, ldBC: 2 * n, D: nil, z: z, deltaBias: nil,
+                                      state: &sOwn, y: &yOwn, length: L, d: d, n: n, threads: threads)
+                SelectiveScan.forward(u: u, delta: delta, A: A, B: B, C: C, ldBC: 2 * n, D: nil, z: z, deltaBias: nil,
+                                      state: &sGiven, y: &yGiven, length: L, d: d, n: n, threads: threads,
+                                      scratch: scratch)
+                XCTAssertEqual(yOwn, yGiven, "\(threads) threads")
+                XCTAssertEqual(sOwn, sGiven, "\(threads) threads")
+            }
+        }
+    }
 }

@@ -67,8 +67,8 @@ final class ThreadCountTests: XCTestCase {
         model.layerPipeline = true
         for threads in [2, 16] {
             setComputeThreads(threads)
-            let stages = model.pipelineStages(rows: 3_100, threads: threads)
-            XCTAssertEqual(stages, min(threads, 3), "\(threads) threads")
+            let workers = model.pipelineWorkers(rows: 3_100, threads: threads)
+            XCTAssertEqual(workers, min(threads, 3), "\(threads) threads")
             for pieces in [[n], [3_100, 900]] {
                 let err = maxAbsDiff(run(pieces: pieces), reference)
                 print("layer pipeline, \(threads) threads, pieces \(pieces): max abs diff vs one thread \(err)")

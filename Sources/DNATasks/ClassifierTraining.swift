@@ -32,6 +32,8 @@ public enum ClassifierTraining {
         /// Checks the class names read from the input and returns extra `config.json` entries for the model
         /// directory (e.g. `train --task motif` names the bound class); `nil`: none.
         public var extraConfig: (([String]) throws -> [String: Any])?
+        /// Also build a k-mer sketch of the training reads (not the validation ones) into the model directory.
+        public var kmerSketch: KmerSketch.Parameters?
         public init(inputs: [String], output: String) { self.inputs = inputs; self.output = output }
 
         /// Sets `pooling` from its config.json name (mean, max, logsumexp); false for another name.
@@ -75,6 +77,11 @@ public enum ClassifierTraining {
             log("augmentation: substitution rate \(o.training.substitutionRate), indel rate \(o.training.indelRate)")
         }
 
+        if let problem = o.kmerSketch?.problem { throw Failure(problem) }
+        let sketch = o.kmerSketch.map {
+            KmerSketchTraining.sketch(of: train, labels: data.labels, parameters: $0, threads: o.training.threads, log: log)
+        }
+
         let model = try makeModel(o, labels: data.labels)
         let enc = model.encoder, mixer = enc.mixer
         log("model: \(enc.architecture.rawValue), d_model \(enc.dModel), \(enc.layerCount) layers, d_state \(mixer.dState), "
@@ -89,6 +96,7 @@ public enum ClassifierTraining {
 
         try writeOutput(out) { tmp in
             try ClassifierDirectory.save(model, to: tmp.path, extra: extra)
+            try sketch?.save(to: tmp.appendingPathComponent(KmerSketch.fileName).path)
             let reloaded = try ClassifierDirectory.load(tmp.path)
             // The saved model must predict exactly what the trained one does.
             let probe = Array(val.prefix(64).map(\.tokens)) + Array(train.prefix(val.isEmpty ? 64 : 0).map(\.tokens))

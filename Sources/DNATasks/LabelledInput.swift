@@ -21,49 +21,22 @@ public struct LabelledInput {
     /// label is not among them. With `groupKey`, every read's header must also hold `groupKey=VALUE` (`groups`).
     public static func read(inputs: [String], labelKey: String, labelsFile: String?, allowedLabels: [String]? = nil,
                             reference: String? = nil, groupKey: String? = nil) throws -> LabelledInput {
-        let table = try labelsFile.map(readTable)
-        var used = Set<String>()
         var rawLabels: [String] = [], tokens: [[Int32]] = [], names: [String] = []
-        var missing = 0, firstMissing: String?
         var groups: [String] = [], missingGroup = 0, firstMissingGroup: String?
-        var empty = 0
-        for path in inputs {
-            try ReadSource.forEach(path, reference: reference) { r in
-                let label: String?
-                if let table {
-                    label = table[r.name]
-                    if label != nil { used.insert(r.name) }
-                } else {
-                    label = ReadSource.headerValue(r.comment, key: labelKey)
-                }
-                guard let label else {
-                    missing += 1
-                    if firstMissing == nil { firstMissing = r.name }
+        try forEachLabelled(inputs: inputs, labelKey: labelKey, labelsFile: labelsFile, reference: reference) { _, r, label in
+            if let groupKey {
+                guard let g = ReadSource.headerValue(r.comment, key: groupKey) else {
+                    missingGroup += 1
+                    if firstMissingGroup == nil { firstMissingGroup = r.name }
                     return
                 }
-                if r.bases.isEmpty { empty += 1; return }
-                if let groupKey {
-                    guard let g = ReadSource.headerValue(r.comment, key: groupKey) else {
-                        missingGroup += 1
-                        if firstMissingGroup == nil { firstMissingGroup = r.name }
-                        return
-                    }
-                    groups.append(g)
-                }
-                rawLabels.append(label); tokens.append(DNATokenizer.encode(r.bases)); names.append(r.name)
+                groups.append(g)
             }
-        }
-        let source = labelsFile.map { "in \($0)" } ?? "(no '\(labelKey)=NAME' in the header)"
-        if missing > 0 {
-            throw Failure("\(missing) of \(missing + rawLabels.count + empty) reads have no label \(source); first: '\(firstMissing!)'")
+            rawLabels.append(label); tokens.append(DNATokenizer.encode(r.bases)); names.append(r.name)
         }
         if missingGroup > 0, let groupKey {
             throw Failure("\(missingGroup) of \(missingGroup + rawLabels.count) labelled reads have no '\(groupKey)=VALUE' "
                           + "in the header (--val-group-key \(groupKey)); first: '\(firstMissingGroup!)'")
-        }
-        if let table, used.count < table.count {
-            let unknown = table.keys.filter { !used.contains($0) }.sorted()
-            throw Failure("\(labelsFile!): \(unknown.count) read ids are not in the input (first: '\(unknown[0])')")
         }
         let classes = Array(Set(rawLabels)).sorted()
         if let allowed = allowedLabels {
@@ -79,6 +52,46 @@ public struct LabelledInput {
         let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($0.element, $0.offset) })
         let seqs = zip(tokens, rawLabels).map { LabelledSequence(tokens: $0.0, label: index[$0.1]!) }
         return LabelledInput(labels: classes, sequences: seqs, names: names, groups: groups)
+    }
+
+    /// Streams the labelled reads of every input to `body(path, read, label)`, in input order, without keeping
+    /// them: labels from the header's `labelKey=NAME` or, with `labelsFile`, from its TSV. Empty reads are
+    /// skipped. After the pass, fails when any read lacks a label (naming the first and its file) or when the TSV
+    /// names a read that is not in the input; errors of `body` and of the readers pass through.
+    static func forEachLabelled(inputs: [String], labelKey: String, labelsFile: String?, reference: String?,
+                                _ body: (_ path: String, ReadSource.Read, _ label: String) throws -> Void) throws {
+        let table = try labelsFile.map(readTable)
+        var used = Set<String>()
+        var labelled = 0, missing = 0, firstMissing: (read: String, path: String)?
+        var empty = 0
+        for path in inputs {
+            try ReadSource.forEach(path, reference: reference) { r in
+                let label: String?
+                if let table {
+                    label = table[r.name]
+                    if label != nil { used.insert(r.name) }
+                } else {
+                    label = ReadSource.headerValue(r.comment, key: labelKey)
+                }
+                guard let label else {
+                    missing += 1
+                    if firstMissing == nil { firstMissing = (r.name, path) }
+                    return
+                }
+                if r.bases.isEmpty { empty += 1; return }
+                labelled += 1
+                try body(path, r, label)
+            }
+        }
+        let source = labelsFile.map { "in \($0)" } ?? "(no '\(labelKey)=NAME' in the header)"
+        if let firstMissing {
+            throw Failure("\(missing) of \(missing + labelled + empty) reads have no label \(source); "
+                          + "first: '\(firstMissing.read)' in \(firstMissing.path)")
+        }
+        if let table, used.count < table.count {
+            let unknown = table.keys.filter { !used.contains($0) }.sorted()
+            throw Failure("\(labelsFile!): \(unknown.count) read ids are not in the input (first: '\(unknown[0])')")
+        }
     }
 
     /// `read_id<TAB>label` per line; blank and `#` lines skipped.

@@ -3,7 +3,8 @@ import MambaModel
 import MambaTrain
 
 /// `classify`: one row per read (`#read_id  label  probability`, optionally one probability column per
-/// class) and Kraken-style counts per class.
+/// class) and Kraken-style counts per class. When the model directory holds a `KmerSketch`, the reads it decides
+/// get its class, with the shares of the read's sketch hits as probabilities; the model predicts the others.
 public enum ReadClassifier {
     public struct Options {
         public var input: String
@@ -15,12 +16,15 @@ public enum ReadClassifier {
         public var batchTokens = 8192
         public var rcAverage: Bool?             // nil: as the model was saved
         public var reference: String?
+        /// Consult the model directory's k-mer sketch (if it has one) before the model.
+        public var useKmerSketch = true
         public init(input: String) { self.input = input }
     }
 
     public struct Summary: Sendable {
         public var reads = 0
         public var unclassified = 0             // empty reads
+        public var sketchDecided = 0            // reads the k-mer sketch decided (the model predicted the rest)
         public var counts: [String: Int] = [:]
         public var seconds = 0.0
         public var readsPerSecond: Double { Double(reads) / max(seconds, 1e-9) }
@@ -35,6 +39,7 @@ public enum ReadClassifier {
         }
         let model = try ClassifierDirectory.load(dir)
         if let rc = o.rcAverage { model.rcAverage = rc }
+        let sketch = o.useKmerSketch ? try KmerSketch.load(directory: dir) : nil
         let C = model.classCount
         let predictor = ClassifierPredictor(model: model, threads: o.threads, batchTokens: o.batchTokens)
         let out = try TableWriter(path: o.output)
@@ -44,15 +49,29 @@ public enum ReadClassifier {
             var header = "#read_id\tlabel\tprobability"
             if o.allProbabilities { header += model.labels.map { "\t" + $0 }.joined() }
             try out.write(header + "\n")
-            var names: [String] = [], seqs: [[Int32]] = [], tokens = 0
+            var names: [String] = [], seqs: [[Int32]] = [], bases: [[UInt8]] = [], tokens = 0
             // Several batches per worker between flushes, so the serial reading and formatting stay a small share.
             let flushTokens = o.batchTokens * max(1, o.threads) * 8
+            // Reads the sketch decides never reach the model: read more per flush (up to 32×) so that the rest still
+            // fill every worker's batches.
+            var flushAt = flushTokens
             func flush() throws {
                 guard !names.isEmpty else { return }
                 let nonEmpty = seqs.indices.filter { !seqs[$0].isEmpty }
-                var probs = predictor.logits(nonEmpty.map { seqs[$0] })
+                // The sketch's decision per non-empty read (nil: the model's), and the hits behind it.
+                var decided = [Int?](repeating: nil, count: nonEmpty.count), hits: [Int32] = []
+                if let sketch {
+                    hits = sketch.hits(nonEmpty.map { bases[$0] }, threads: o.threads)
+                    for j in nonEmpty.indices { decided[j] = sketch.decide(hits[(j * C)..<((j + 1) * C)]) }
+                }
+                let toModel = nonEmpty.indices.filter { decided[$0] == nil }
+                var probs = toModel.isEmpty ? [] : predictor.logits(toModel.map { seqs[nonEmpty[$0]] })
+                if sketch != nil {
+                    let modelTokens = toModel.reduce(0) { $0 + seqs[nonEmpty[$1]].count }
+                    flushAt = flushTokens * min(32, max(1, tokens / max(modelTokens, 1)))
+                }
                 SequenceClassifier.softmax(&probs, classes: C)
-                var text = "", k = 0
+                var text = "", k = 0, m = 0
                 for i in names.indices {
                     summary.reads += 1
                     guard !seqs[i].isEmpty else {
@@ -60,7 +79,16 @@ public enum ReadClassifier {
                         text += "\(names[i])\tunclassified\t0" + String(repeating: "\t0", count: o.allProbabilities ? C : 0) + "\n"
                         continue
                     }
-                    let row = probs[(k * C)..<((k + 1) * C)]
+                    let row: ArraySlice<Float>
+                    if decided[k] != nil {
+                        let h = hits[(k * C)..<((k + 1) * C)]
+                        let total = Float(h.reduce(0) { $0 + Int($1) })
+                        row = ArraySlice(h.map { Float($0) / total })
+                        summary.sketchDecided += 1
+                    } else {
+                        row = probs[(m * C)..<((m + 1) * C)]
+                        m += 1
+                    }
                     k += 1
                     let best = row.indices.max { row[$0] < row[$1] }! - row.startIndex
                     summary.counts[model.labels[best], default: 0] += 1
@@ -69,11 +97,13 @@ public enum ReadClassifier {
                     text += "\n"
                 }
                 try out.write(text)
-                names.removeAll(keepingCapacity: true); seqs.removeAll(keepingCapacity: true); tokens = 0
+                names.removeAll(keepingCapacity: true); seqs.removeAll(keepingCapacity: true)
+                bases.removeAll(keepingCapacity: true); tokens = 0
             }
             try ReadSource.forEach(o.input, reference: o.reference) { r in
                 names.append(r.name); seqs.append(DNATokenizer.encode(r.bases)); tokens += r.bases.count
-                if tokens >= flushTokens { try flush() }
+                if sketch != nil { bases.append(r.bases) }
+                if tokens >= flushAt { try flush() }
             }
             try flush()
             try out.finish()
@@ -87,6 +117,11 @@ public enum ReadClassifier {
             try writeAtomically(Data(report.utf8), to: path)
         } else {
             log("summary:\n" + report.dropLast())
+        }
+        if sketch != nil {
+            let classified = summary.reads - summary.unclassified
+            log(String(format: "k-mer sketch decided %d of %d reads (%.1f %%)", summary.sketchDecided, classified,
+                       100 * Double(summary.sketchDecided) / Double(max(classified, 1))))
         }
         log(String(format: "classified %d reads in %.2f s (%.0f reads/s, %d threads)", summary.reads,
                    summary.seconds, summary.readsPerSecond, o.threads) + " with \(dir)")

@@ -11,6 +11,12 @@ struct Classify: ParsableCommand {
         (`#class<TAB>reads<TAB>fraction`) go to stderr, or to --report FILE.
         Without --model, the bundled 6-species bacterial read-origin model is used.
 
+        A model directory with a k-mer sketch (`train --task sketch`) is consulted before the model: a
+        read whose sampled k-mers clearly point at one class gets that class from the sketch, and its
+        probability column is the share of the read's sketch hits that support the class (with
+        --all-probs, each class's share of the hits); the model predicts the other reads. stderr says
+        how many reads the sketch decided; --no-kmer-sketch leaves every read to the model.
+
         Examples:
           mamba-dna classify reads.fa
           mamba-dna classify reads.fq.gz --all-probs -o calls.tsv --report summary.tsv
@@ -41,6 +47,9 @@ struct Classify: ParsableCommand {
     @Flag(name: .customLong("no-rc-average"), help: "Predict from the read alone (not averaged with its reverse complement); no effect on caduceus-ps models, which predict the same on both strands.")
     var noRCAverage = false
 
+    @Flag(name: .customLong("no-kmer-sketch"), help: "Ignore the model directory's k-mer sketch: the model predicts every read.")
+    var noKmerSketch = false
+
     @Option(name: [.customShort("T"), .customLong("reference")], help: "Reference FASTA for CRAM input.")
     var reference: String?
 
@@ -51,6 +60,7 @@ struct Classify: ParsableCommand {
         o.modelDirectory = model; o.output = output; o.allProbabilities = allProbs; o.report = report
         o.threads = threads; o.batchTokens = batchTokens; o.reference = reference
         if noRCAverage { o.rcAverage = false }
+        o.useKmerSketch = !noKmerSketch
         FileInfo.quietLibraryLogs()
         BLASRuntime.useOptimizedKernels()
         do {

@@ -13,7 +13,8 @@ struct Train: ParsableCommand {
         validation and early stopping: random reads, or with --val-group-key whole groups (e.g. genera),
         so that validation measures accuracy on groups the model has not seen. Reads longer than
         --max-length are validated on up to 5 evenly spaced windows of that length.
-        Progress goes to stderr. Results are deterministic for a given --seed.
+        With --kmer-sketch, the model directory also gets a k-mer sketch of the training reads (see
+        --task sketch). Progress goes to stderr. Results are deterministic for a given --seed.
         The encoder is Mamba unless --arch or the --init checkpoint says Caduceus. A Caduceus-PS
         classifier averages its two strands before the head, so a read and its reverse complement get
         the same prediction.
@@ -29,15 +30,22 @@ struct Train: ParsableCommand {
         --task variants: an alignment, its reference and a truth VCF in, a variant model directory out
         (see the Variants options), which `annotate --variant-model` loads.
 
+        --task sketch: labelled reads (as for classify) and a classifier directory (--init) in, a copy of
+        that directory with an exact k-mer memory of the reads (kmer_sketch.safetensors) out. `classify`
+        consults it first: a read whose sampled k-mers clearly point at one class (see the K-mer sketch
+        options) gets that class without running the model. Every read's label must be one of the
+        classifier's classes.
+
         Examples:
           mamba-dna train --task classify reads.fa --label-key species -o species-model
           mamba-dna train --task classify reads.fq.gz --labels labels.tsv --steps 2000 --threads 2 -o my-model
           mamba-dna train --task mlm genome-reads.fa --steps 5000 --threads 2 -o pretrained
           mamba-dna train --task classify reads.fa --init pretrained --steps 2000 -o tuned
           mamba-dna train --task variants --bam aln.bam --reference ref.fa --truth truth.vcf.gz -o variant-model
+          mamba-dna train --task sketch reads.fa --label-key species --init species-model -o sketched
         """)
 
-    @Option(name: .long, help: "classify, mlm, motif or variants.")
+    @Option(name: .long, help: "classify, mlm, motif, sketch or variants.")
     var task: String = "classify"
 
     @Argument(help: "Labelled FASTA/FASTQ/SAM/BAM/CRAM input files.")
@@ -52,7 +60,7 @@ struct Train: ParsableCommand {
     @Option(name: .long, help: "Two-column TSV read_id<TAB>label (instead of header labels).")
     var labels: String?
 
-    @Option(name: .customLong("init"), help: "Start from this encoder: a Mamba or Caduceus checkpoint (`train --task mlm` output, a Hugging Face caduceus directory) or a classifier directory.")
+    @Option(name: .customLong("init"), help: "Start from this encoder: a Mamba or Caduceus checkpoint (`train --task mlm` output, a Hugging Face caduceus directory) or a classifier directory; --task sketch: the classifier directory to extend.")
     var initFrom: String?
 
     @Option(name: .long, help: ArgumentHelp("Encoder: mamba (causal), caduceus-ps (bidirectional, reverse-complement equivariant) or caduceus-ph (bidirectional). Default: mamba for classify/motif, caduceus-ps for mlm; with --init, that of the checkpoint.", valueName: "mamba|caduceus-ps|caduceus-ph"))
@@ -110,6 +118,9 @@ struct Train: ParsableCommand {
     @OptionGroup(title: "Masked LM (--task mlm)")
     var mlm: MaskedLMTrainArguments
 
+    @OptionGroup(title: "K-mer sketch (--task sketch, or --task classify --kmer-sketch)")
+    var sketch: KmerSketchTrainArguments
+
     @OptionGroup(title: "Variants (--task variants)")
     var variant: VariantTrainArguments
 
@@ -117,12 +128,18 @@ struct Train: ParsableCommand {
         if task != "classify" && task != "motif" && (valGroupKey != nil || substitutionRate != 0 || indelRate != 0) {
             fail("--val-group-key, --substitution-rate and --indel-rate apply to --task classify and motif only", code: 2)
         }
+        let classifierSketch = sketch.classifierSketch(task: task)
         if task == "variants" {
             variant.run(reference: reference, output: output, threads: threads, seed: seed, force: force)
             return
         }
+        if task == "sketch" {
+            sketch.run(inputs: inputs, output: output, initFrom: initFrom, labelKey: labelKey, labelsFile: labels,
+                       reference: reference, threads: threads, force: force)
+            return
+        }
         guard task == "classify" || task == "motif" || task == "mlm" else {
-            fail("--task must be classify, mlm, motif or variants", code: 2)
+            fail("--task must be classify, mlm, motif, sketch or variants", code: 2)
         }
         for (name, v) in [("--threads", threads), ("--batch-tokens", batchTokens), ("--max-length", maxLength),
                           ("--patience", patience), ("--shards", shards)] where v < 1 {
@@ -150,7 +167,7 @@ struct Train: ParsableCommand {
         o.dModel = dModel; o.layers = layers; o.dState = dState; o.expand = expand
         o.validationFraction = valFraction; o.validationMax = valMax; o.force = force || resume
         o.validationGroupKey = valGroupKey
-        o.rcAverage = !noRCAverage; o.reference = reference
+        o.rcAverage = !noRCAverage; o.reference = reference; o.kmerSketch = classifierSketch
         if let pool, !o.setPooling(named: pool) { fail("--pool must be mean, max or logsumexp", code: 2) }
         var t = o.training
         t.epochs = epochs; t.steps = steps; t.batchTokens = batchTokens; t.maxLength = maxLength

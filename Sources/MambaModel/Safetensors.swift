@@ -148,6 +148,11 @@ public struct SafetensorsFile {
         return t
     }
 
+    /// The stored bytes of `e` (an entry of this file), as they lie in the data section.
+    func rawBytes(_ e: Entry) -> [UInt8] {
+        bytes.withUnsafeBytes { raw in Array(raw[(dataStart + e.begin)..<(dataStart + e.end)]) }
+    }
+
     /// An integer tensor (I64/I32/I16/I8/U8) as Int64 values.
     public func integers(_ name: String) throws -> [Int64] {
         guard let e = entries[name] else { throw ModelError.missingTensor(path: path, name: name) }
@@ -163,6 +168,17 @@ public struct SafetensorsFile {
             default: throw ModelError.corruptFile(path: path, reason: "tensor '\(name)' is \(e.dtype.rawValue), expected an integer dtype")
             }
         }
+    }
+}
+
+extension SafetensorsFile {
+    /// The raw bytes of a U8 tensor, row-major; throws `missingTensor`, or `corruptFile` for another dtype.
+    public func bytes(_ name: String) throws -> [UInt8] {
+        guard let e = entries[name] else { throw ModelError.missingTensor(path: path, name: name) }
+        guard e.dtype == .U8 else {
+            throw ModelError.corruptFile(path: path, reason: "tensor '\(name)' is \(e.dtype.rawValue), expected U8")
+        }
+        return rawBytes(e)
     }
 }
 
@@ -190,17 +206,19 @@ private func intArray(_ a: [Any]) -> [Int]? {
     return Float(bitPattern: sign | UInt32(exp - 15 + 127) << 23 | (mant << 13))
 }
 
-/// A value to write: fp32 or int64 data with a shape.
+/// A value to write: fp32, int64 or uint8 data with a shape.
 public enum SafetensorsValue {
     case f32(Tensor)
     case floats(shape: [Int], values: [Float])
     case i64(shape: [Int], values: [Int64])
+    /// Raw bytes (U8), e.g. an encoded stream that is not a numeric array.
+    case u8(shape: [Int], values: [UInt8])
 
     var dtype: SafetensorsDType {
-        switch self { case .f32, .floats: return .F32; case .i64: return .I64 }
+        switch self { case .f32, .floats: return .F32; case .i64: return .I64; case .u8: return .U8 }
     }
     var shape: [Int] {
-        switch self { case .f32(let t): return t.shape; case .floats(let s, _), .i64(let s, _): return s }
+        switch self { case .f32(let t): return t.shape; case .floats(let s, _), .i64(let s, _), .u8(let s, _): return s }
     }
 }
 
@@ -235,6 +253,7 @@ public enum Safetensors {
             case .f32(let t): out.append(UnsafeBufferPointer(start: t.ptr, count: t.count))
             case .floats(_, let v): v.withUnsafeBufferPointer { out.append($0) }
             case .i64(_, let v): v.withUnsafeBufferPointer { out.append($0) }
+            case .u8(_, let v): out.append(contentsOf: v)
             }
         }
         try writeAtomically(out, to: path)

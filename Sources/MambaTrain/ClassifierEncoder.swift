@@ -127,6 +127,7 @@ public enum ClassifierEncoder {
                 case .f32(let tensor): t[name] = tensor.copy()
                 case .floats(let shape, let values): t[name] = Tensor(shape: shape, values: values)
                 case .i64(let shape, let values): t[name] = Tensor(shape: shape, values: values.map(Float.init))
+                case .u8(let shape, let values): t[name] = Tensor(shape: shape, values: values.map(Float.init))
                 }
             }
             return .caduceus(try CaduceusModel.load(WeightStore(file: MemoryTensorFile(t)), config: m.config))

@@ -36,17 +36,7 @@ extension KmerSketch {
         let path = dir.appendingPathComponent(fileName).path
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         let sketch = try load(path: path)
-        let configPath = dir.appendingPathComponent("config.json").path
-        guard let data = FileManager.default.contents(atPath: configPath),
-              let config = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-              let classifierLabels = config["labels"] as? [String] else {
-            throw Failure("\(path): the directory's config.json lists no classifier labels to check the sketch against")
-        }
-        guard classifierLabels == sketch.labels else {
-            throw Failure("\(path): the sketch's classes (\(sketch.labels.joined(separator: ", "))) differ from the "
-                          + "classifier's in config.json (\(classifierLabels.joined(separator: ", "))); rebuild it with "
-                          + "`train --task sketch`")
-        }
+        try ClassifierAddOn.checkLabels(sketch.labels, of: path, in: directory, task: "sketch")
         return sketch
     }
 

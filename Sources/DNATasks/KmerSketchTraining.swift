@@ -29,46 +29,23 @@ public enum KmerSketchTraining {
     @discardableResult
     public static func run(_ o: Options, log: (String) -> Void) throws -> KmerSketch {
         if let problem = o.parameters.problem { throw Failure(problem) }
-        guard let initDir = o.initFrom else { throw Failure("--task sketch needs --init CLASSIFIER_DIR (the model it extends)") }
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: initDir, isDirectory: &isDir), isDir.boolValue else {
-            throw Failure("--init \(initDir): no such directory")
-        }
-        guard ClassifierDirectory.isClassifier(initDir) else {
-            throw Failure("--init \(initDir): not a classifier model directory (its config.json does not declare "
-                          + "\(SequenceClassifier.architecture))")
-        }
-        let labels = try ClassifierDirectory.load(initDir).labels
+        let (initDir, labels) = try ClassifierAddOn.classifier(o.initFrom, task: "sketch")
         guard !o.inputs.isEmpty else { throw Failure("no input reads given") }
         let out = try ClassifierTraining.outputURL(o.output, force: o.force)
 
         let start = Date()
-        let index = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($0.element, $0.offset) })
         var builder = KmerSketchBuilder(parameters: o.parameters, labels: labels)
-        try LabelledInput.forEachLabelled(inputs: o.inputs, labelKey: o.labelKey, labelsFile: o.labelsFile,
-                                          reference: o.reference) { path, read, label in
-            guard let c = index[label] else {
-                throw Failure("\(path): read '\(read.name)' has label '\(label)', which is not one of the classifier's "
-                              + "classes (\(labels.joined(separator: ", ")))")
-            }
-            builder.add(read.bases, classIndex: c)
-        }
+        try ClassifierAddOn.forEachRead(inputs: o.inputs, labelKey: o.labelKey, labelsFile: o.labelsFile,
+                                        reference: o.reference, labels: labels) { builder.add($0, classIndex: $1) }
         guard builder.reads.reduce(0, +) > 0 else {
             throw Failure("no labelled reads in \(o.inputs.joined(separator: ", "))")
         }
         let sketch = build(builder, threads: o.threads, log: log)
-
-        var fileSize = 0
-        try ClassifierTraining.writeOutput(out) { tmp in
-            try copyRegularFiles(from: initDir, to: tmp)
-            let path = tmp.appendingPathComponent(KmerSketch.fileName).path
-            try sketch.save(to: path)
-            fileSize = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-            // The saved sketch must hold exactly the built sets.
-            guard let again = try KmerSketch.load(directory: tmp.path), again.fingerprints == sketch.fingerprints,
-                  again.starts == sketch.starts else {
-                throw Failure("internal error: the saved k-mer sketch does not reproduce the built one")
-            }
+        // The saved sketch must hold exactly the built sets.
+        let fileSize = try ClassifierAddOn.write(out, copying: initDir, fileName: KmerSketch.fileName,
+                                                 save: { try sketch.save(to: $0) }) { dir in
+            guard let again = try KmerSketch.load(directory: dir) else { return false }
+            return again.fingerprints == sketch.fingerprints && again.starts == sketch.starts
         }
         log("\(KmerSketch.fileName): \(sketch.fingerprints.count) fingerprints, \(fileSize) bytes; built in "
             + String(format: "%.1f s", Date().timeIntervalSince(start)))
@@ -101,25 +78,5 @@ public enum KmerSketchTraining {
                 + "\(s.kept) kept")
         }
         return sketch
-    }
-
-    /// Copies every regular file of `source` (symbolic links followed; subdirectories and an old sketch skipped)
-    /// into `destination`, created here, writable by the owner.
-    static func copyRegularFiles(from source: String, to destination: URL) throws {
-        let fm = FileManager.default
-        do {
-            try fm.createDirectory(at: destination, withIntermediateDirectories: true)
-            for name in try fm.contentsOfDirectory(atPath: source).sorted() where name != KmerSketch.fileName {
-                let from = URL(fileURLWithPath: source).appendingPathComponent(name).resolvingSymlinksInPath()
-                guard (try fm.attributesOfItem(atPath: from.path)[.type] as? FileAttributeType) == .typeRegular else { continue }
-                let to = destination.appendingPathComponent(name)
-                try fm.copyItem(at: from, to: to)
-                try fm.setAttributes([.posixPermissions: 0o644], ofItemAtPath: to.path)
-            }
-        } catch let e as Failure {
-            throw e
-        } catch {
-            throw Failure("--init \(source): cannot copy the model directory: \(error.localizedDescription)")
-        }
     }
 }

@@ -4,7 +4,8 @@ import MambaTrain
 
 /// `classify`: one row per read (`#read_id  label  probability`, optionally one probability column per
 /// class) and Kraken-style counts per class. When the model directory holds a `KmerSketch`, the reads it decides
-/// get its class, with the shares of the read's sketch hits as probabilities; the model predicts the others.
+/// get its class, with the shares of the read's sketch hits as probabilities; the model predicts the others. When it
+/// holds a `KmerProfile`, the profile's weighted scores are added to the model's log-probabilities of those others.
 public enum ReadClassifier {
     public struct Options {
         public var input: String
@@ -18,6 +19,10 @@ public enum ReadClassifier {
         public var reference: String?
         /// Consult the model directory's k-mer sketch (if it has one) before the model.
         public var useKmerSketch = true
+        /// Combine the model directory's k-mer profile (if it has one) with the model's probabilities.
+        public var useKmerProfile = true
+        /// The profile's weight for this run (≥ 0; 0: the model alone); nil: the weight stored in the profile.
+        public var profileWeight: Double?
         public init(input: String) { self.input = input }
     }
 
@@ -25,6 +30,7 @@ public enum ReadClassifier {
         public var reads = 0
         public var unclassified = 0             // empty reads
         public var sketchDecided = 0            // reads the k-mer sketch decided (the model predicted the rest)
+        public var profileScored = 0            // model predictions the k-mer profile was added to
         public var counts: [String: Int] = [:]
         public var seconds = 0.0
         public var readsPerSecond: Double { Double(reads) / max(seconds, 1e-9) }
@@ -32,6 +38,9 @@ public enum ReadClassifier {
 
     public typealias Failure = LabelledInput.Failure
 
+    /// Classifies every read of `o.input` and writes the table. Throws one line for a missing or invalid model
+    /// directory (its sketch and profile included), a negative `profileWeight` or one given without a profile to
+    /// apply it to, and for input and output errors (a partial output file is removed).
     @discardableResult
     public static func run(_ o: Options, log: (String) -> Void = { _ in }) throws -> Summary {
         guard let dir = o.modelDirectory ?? DefaultModels.species() else {
@@ -40,6 +49,7 @@ public enum ReadClassifier {
         let model = try ClassifierDirectory.load(dir)
         if let rc = o.rcAverage { model.rcAverage = rc }
         let sketch = o.useKmerSketch ? try KmerSketch.load(directory: dir) : nil
+        let (profile, profileWeight, hasProfile) = try loadProfile(o, directory: dir)
         let C = model.classCount
         let predictor = ClassifierPredictor(model: model, threads: o.threads, batchTokens: o.batchTokens)
         let out = try TableWriter(path: o.output)
@@ -70,7 +80,13 @@ public enum ReadClassifier {
                     let modelTokens = toModel.reduce(0) { $0 + seqs[nonEmpty[$1]].count }
                     flushAt = flushTokens * min(32, max(1, tokens / max(modelTokens, 1)))
                 }
-                SequenceClassifier.softmax(&probs, classes: C)
+                if let profile, !toModel.isEmpty {
+                    let scores = profile.scores(toModel.map { bases[nonEmpty[$0]] }, threads: o.threads)
+                    probs = KmerProfile.probabilities(logits: probs, scores: scores, weight: profileWeight, classes: C)
+                    summary.profileScored += toModel.count
+                } else {
+                    SequenceClassifier.softmax(&probs, classes: C)
+                }
                 var text = "", k = 0, m = 0
                 for i in names.indices {
                     summary.reads += 1
@@ -102,7 +118,7 @@ public enum ReadClassifier {
             }
             try ReadSource.forEach(o.input, reference: o.reference) { r in
                 names.append(r.name); seqs.append(DNATokenizer.encode(r.bases)); tokens += r.bases.count
-                if sketch != nil { bases.append(r.bases) }
+                if sketch != nil || profile != nil { bases.append(r.bases) }
                 if tokens >= flushAt { try flush() }
             }
             try flush()
@@ -123,9 +139,34 @@ public enum ReadClassifier {
             log(String(format: "k-mer sketch decided %d of %d reads (%.1f %%)", summary.sketchDecided, classified,
                        100 * Double(summary.sketchDecided) / Double(max(classified, 1))))
         }
+        if profile != nil {
+            log("k-mer profile (weight \(profileWeight)) added to the model's probabilities for \(summary.profileScored) reads")
+        } else if hasProfile {
+            log("k-mer profile not used (weight 0): the model's probabilities as they are")
+        }
         log(String(format: "classified %d reads in %.2f s (%.0f reads/s, %d threads)", summary.reads,
                    summary.seconds, summary.readsPerSecond, o.threads) + " with \(dir)")
         return summary
+    }
+
+    /// The model directory's k-mer profile with the weight to apply, or nil (no profile, `useKmerProfile` off, or a
+    /// weight of 0: the model alone); `present` says whether the directory's profile was loaded at all.
+    static func loadProfile(_ o: Options, directory: String) throws -> (profile: KmerProfile?, weight: Double, present: Bool) {
+        if let w = o.profileWeight, !(w >= 0) || !w.isFinite {
+            throw Failure("--profile-weight must be a finite number of at least 0 (got \(w))")
+        }
+        guard o.useKmerProfile else {
+            if o.profileWeight != nil { throw Failure("--profile-weight and --no-kmer-profile exclude each other") }
+            return (nil, 0, false)
+        }
+        guard let profile = try KmerProfile.load(directory: directory) else {
+            if o.profileWeight != nil {
+                throw Failure("--profile-weight: \(directory) has no k-mer profile (\(KmerProfile.fileName); see `train --task profile`)")
+            }
+            return (nil, 0, false)
+        }
+        let weight = o.profileWeight ?? profile.parameters.weight
+        return weight > 0 ? (profile, weight, true) : (nil, 0, true)
     }
 
     /// `#class  reads  fraction`, most frequent first, unclassified last.

@@ -17,6 +17,13 @@ struct Classify: ParsableCommand {
         --all-probs, each class's share of the hits); the model predicts the other reads. stderr says
         how many reads the sketch decided; --no-kmer-sketch leaves every read to the model.
 
+        A model directory with a k-mer profile (`train --task profile`) is combined with the model for
+        the reads the model predicts: each class scores log P_model(class) + W × (the sum of the read's
+        word log-probabilities under the class's profile, the better of the read's two strands unless
+        the profile was built forward-only), and the probability column is the softmax of these scores
+        (with --all-probs, one column per class, summing to 1). W is the weight stored with the profile
+        (shown on stderr) or --profile-weight; 0, like --no-kmer-profile, leaves the model alone.
+
         Examples:
           mamba-dna classify reads.fa
           mamba-dna classify reads.fq.gz --all-probs -o calls.tsv --report summary.tsv
@@ -50,6 +57,12 @@ struct Classify: ParsableCommand {
     @Flag(name: .customLong("no-kmer-sketch"), help: "Ignore the model directory's k-mer sketch: the model predicts every read.")
     var noKmerSketch = false
 
+    @Flag(name: .customLong("no-kmer-profile"), help: "Ignore the model directory's k-mer profile: the model's probabilities as they are.")
+    var noKmerProfile = false
+
+    @Option(name: .customLong("profile-weight"), help: ArgumentHelp("The k-mer profile's weight for this run (at least 0; default: the weight stored with the profile).", valueName: "W"))
+    var profileWeight: Double?
+
     @Option(name: [.customShort("T"), .customLong("reference")], help: "Reference FASTA for CRAM input.")
     var reference: String?
 
@@ -61,6 +74,9 @@ struct Classify: ParsableCommand {
         o.threads = threads; o.batchTokens = batchTokens; o.reference = reference
         if noRCAverage { o.rcAverage = false }
         o.useKmerSketch = !noKmerSketch
+        o.useKmerProfile = !noKmerProfile; o.profileWeight = profileWeight
+        if let w = profileWeight, !(w >= 0) || !w.isFinite { fail("--profile-weight must be a finite number of at least 0", code: 2) }
+        if noKmerProfile && profileWeight != nil { fail("--profile-weight and --no-kmer-profile exclude each other", code: 2) }
         FileInfo.quietLibraryLogs()
         BLASRuntime.useOptimizedKernels()
         do {

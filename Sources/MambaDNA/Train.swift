@@ -36,6 +36,14 @@ struct Train: ParsableCommand {
         options) gets that class without running the model. Every read's label must be one of the
         classifier's classes.
 
+        --task profile: labelled sequences (as for classify) and a classifier directory (--init) in, a
+        copy of that directory (its k-mer sketch, if any, kept) with a naive Bayes k-mer profile of the
+        sequences (kmer_profile.safetensors, as in the RDP classifier) out. For each class it stores
+        log P(word|class) = log((n + P_w) / (N_c + 1)) for every word of --profile-k bases: N_c
+        sequences of the class, n of them containing the word, P_w = (sequences containing it + 0.5) /
+        (all sequences + 1). `classify` adds --profile-weight × a read's summed word log-probabilities
+        to the model's log-probabilities (see classify --help).
+
         Examples:
           mamba-dna train --task classify reads.fa --label-key species -o species-model
           mamba-dna train --task classify reads.fq.gz --labels labels.tsv --steps 2000 --threads 2 -o my-model
@@ -43,9 +51,10 @@ struct Train: ParsableCommand {
           mamba-dna train --task classify reads.fa --init pretrained --steps 2000 -o tuned
           mamba-dna train --task variants --bam aln.bam --reference ref.fa --truth truth.vcf.gz -o variant-model
           mamba-dna train --task sketch reads.fa --label-key species --init species-model -o sketched
+          mamba-dna train --task profile refs.fa --label-key class --init 16s-model -o profiled
         """)
 
-    @Option(name: .long, help: "classify, mlm, motif, sketch or variants.")
+    @Option(name: .long, help: "classify, mlm, motif, profile, sketch or variants.")
     var task: String = "classify"
 
     @Argument(help: "Labelled FASTA/FASTQ/SAM/BAM/CRAM input files.")
@@ -60,7 +69,7 @@ struct Train: ParsableCommand {
     @Option(name: .long, help: "Two-column TSV read_id<TAB>label (instead of header labels).")
     var labels: String?
 
-    @Option(name: .customLong("init"), help: "Start from this encoder: a Mamba or Caduceus checkpoint (`train --task mlm` output, a Hugging Face caduceus directory) or a classifier directory; --task sketch: the classifier directory to extend.")
+    @Option(name: .customLong("init"), help: "Start from this encoder: a Mamba or Caduceus checkpoint (`train --task mlm` output, a Hugging Face caduceus directory) or a classifier directory; --task sketch and profile: the classifier directory to extend.")
     var initFrom: String?
 
     @Option(name: .long, help: ArgumentHelp("Encoder: mamba (causal), caduceus-ps (bidirectional, reverse-complement equivariant) or caduceus-ph (bidirectional). Default: mamba for classify/motif, caduceus-ps for mlm; with --init, that of the checkpoint.", valueName: "mamba|caduceus-ps|caduceus-ph"))
@@ -121,6 +130,9 @@ struct Train: ParsableCommand {
     @OptionGroup(title: "K-mer sketch (--task sketch, or --task classify --kmer-sketch)")
     var sketch: KmerSketchTrainArguments
 
+    @OptionGroup(title: "K-mer profile (--task profile)")
+    var profile: KmerProfileTrainArguments
+
     @OptionGroup(title: "Variants (--task variants)")
     var variant: VariantTrainArguments
 
@@ -138,8 +150,13 @@ struct Train: ParsableCommand {
                        reference: reference, threads: threads, force: force)
             return
         }
+        if task == "profile" {
+            profile.run(inputs: inputs, output: output, initFrom: initFrom, labelKey: labelKey, labelsFile: labels,
+                        reference: reference, force: force)
+            return
+        }
         guard task == "classify" || task == "motif" || task == "mlm" else {
-            fail("--task must be classify, mlm, motif, sketch or variants", code: 2)
+            fail("--task must be classify, mlm, motif, profile, sketch or variants", code: 2)
         }
         for (name, v) in [("--threads", threads), ("--batch-tokens", batchTokens), ("--max-length", maxLength),
                           ("--patience", patience), ("--shards", shards)] where v < 1 {

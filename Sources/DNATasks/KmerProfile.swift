@@ -1,0 +1,174 @@
+import Foundation
+
+/// A naive Bayes k-mer profile of each class's training sequences (the RDP classifier's model, Wang et al. 2007),
+/// added to the Mamba classifier's log-probabilities: it carries the exact word content of every class, which
+/// helps on reads from groups the model has not seen.
+///
+/// Words: k-mers, k in 1...12, bases A=0, C=1, G=2, T=3 (either case) packed 2 bits each into an index below 4^k;
+/// a word holding any other byte is skipped. Words are not canonical (orientation matters, as in RDP): with
+/// `strands == .both` a read is also scored as its reverse complement and each class keeps the larger score.
+///
+/// A read's score for class c is the sum, over every word position (repeats counted each time), of
+/// log P(w | c) = log((n(w, c) + P_w) / (N_c + 1)), with the word prior P_w = (n(w) + 0.5) / (N + 1), where N_c is
+/// the number of training sequences of class c, n(w, c) those of them that contain w, and N, n(w) the sums over
+/// classes. `classify` adds `weight` × score to the model's log-softmax and reports the softmax of the result.
+public struct KmerProfile: Sendable {
+    /// The file inside a classifier model directory.
+    public static let fileName = "kmer_profile.safetensors"
+
+    public enum Strands: String, Sendable, CaseIterable {
+        case both, forward
+    }
+
+    public struct Parameters: Sendable, Equatable {
+        public var k = 8
+        /// The profile's share in `classify`: final score = log softmax(logits) + weight × profile score.
+        public var weight = 0.1
+        public var strands = Strands.both
+        public init() {}
+
+        /// The first out-of-range setting, as the `train` option that sets it; nil when all are valid.
+        public var problem: String? {
+            if !(1...12).contains(k) { return "--profile-k must be in 1...12 (got \(k))" }
+            if !(weight >= 0) || !weight.isFinite { return "--profile-weight must be a finite number of at least 0 (got \(weight))" }
+            return nil
+        }
+    }
+
+    public let parameters: Parameters
+    /// Class names in index order: those of the classifier the profile belongs to.
+    public let labels: [String]
+    /// Training sequences per class (N_c).
+    public let classSequences: [Int]
+    /// log P(w | c), `classCount × wordCount` row-major (class c's row at `c * wordCount`).
+    let logProb: [Float]
+
+    /// `logProb` holds `labels.count × 4^k` values, class-major; `parameters` must be valid.
+    public init(parameters: Parameters, labels: [String], classSequences: [Int], logProb: [Float]) {
+        precondition(parameters.problem == nil, parameters.problem ?? "")
+        precondition(classSequences.count == labels.count, "one sequence count per class")
+        precondition(logProb.count == labels.count << (2 * parameters.k), "one row of 4^k words per class")
+        self.parameters = parameters
+        self.labels = labels
+        self.classSequences = classSequences
+        self.logProb = logProb
+    }
+
+    public var classCount: Int { labels.count }
+    public var wordCount: Int { 1 << (2 * parameters.k) }
+    /// Training sequences in all (N).
+    public var sequences: Int { classSequences.reduce(0, +) }
+
+    /// log P(word | class) for a packed word index below 4^k.
+    public func logProbability(word: Int, classIndex c: Int) -> Float { logProb[c * wordCount + word] }
+
+    /// The read's score per class (see `KmerProfile`); all 0 for a read without a complete word. `bases` are raw
+    /// sequence bytes. The sum runs over the read's words sorted by index, so it does not depend on their order:
+    /// a read and its reverse complement get exactly the same scores with `.both`.
+    public func scores(_ bases: [UInt8]) -> [Double] {
+        var out = [Double](repeating: 0, count: classCount)
+        var scratch = WordScratch()
+        bases.withUnsafeBufferPointer { b in out.withUnsafeMutableBufferPointer { addScores(b, to: $0.baseAddress!, &scratch) } }
+        return out
+    }
+
+    public func scores(_ bases: String) -> [Double] { scores(Array(bases.utf8)) }
+
+    /// The scores of many reads, `reads.count × classCount` row-major (read i's at `i * classCount`), computed on
+    /// up to `threads` threads over contiguous chunks of the reads; the same for any thread count.
+    public func scores(_ reads: [[UInt8]], threads: Int) -> [Double] {
+        let classes = classCount
+        var out = [Double](repeating: 0, count: reads.count * classes)
+        // A few hundred reads per chunk at least: smaller ones cost more to hand out than to score.
+        let parts = max(1, min(threads, reads.count / 256))
+        out.withUnsafeMutableBufferPointer { out in
+            let out = out
+            let body = { (p: Int) in
+                var scratch = WordScratch()
+                for i in (p * reads.count / parts)..<((p + 1) * reads.count / parts) {
+                    reads[i].withUnsafeBufferPointer { addScores($0, to: out.baseAddress! + i * classes, &scratch) }
+                }
+            }
+            if parts == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: body) }
+        }
+        return out
+    }
+
+    /// Reusable word buffers of one thread.
+    struct WordScratch {
+        var forward: [Int] = []
+        var reverse: [Int] = []
+    }
+
+    /// Writes the read's scores to `out[0..<classCount]` (caller-owned, zeroed).
+    func addScores(_ bases: UnsafeBufferPointer<UInt8>, to out: UnsafeMutablePointer<Double>, _ s: inout WordScratch) {
+        let both = parameters.strands == .both
+        s.forward.removeAll(keepingCapacity: true); s.reverse.removeAll(keepingCapacity: true)
+        KmerWords.forEachWord(bases, k: parameters.k) { w, rc in
+            s.forward.append(w)
+            if both { s.reverse.append(rc) }
+        }
+        guard !s.forward.isEmpty else { return }
+        s.forward.sort(); s.reverse.sort()
+        let words = wordCount
+        logProb.withUnsafeBufferPointer { table in
+            for c in 0..<classCount {
+                let row = table.baseAddress! + c * words
+                var f = 0.0, r = -Double.infinity
+                for w in s.forward { f += Double(row[w]) }
+                if both {
+                    r = 0
+                    for w in s.reverse { r += Double(row[w]) }
+                }
+                out[c] = max(f, r)
+            }
+        }
+    }
+
+    /// Per row of `logits` (`classes` per row) with the matching row of `scores`: softmax(log softmax(logits) +
+    /// weight × scores), computed in double precision (scores × a large weight need it).
+    public static func probabilities(logits: [Float], scores: [Double], weight: Double, classes: Int) -> [Float] {
+        precondition(logits.count == scores.count && classes > 0 && logits.count % classes == 0)
+        var out = [Float](repeating: 0, count: logits.count)
+        var f = [Double](repeating: 0, count: classes)
+        for r in 0..<(logits.count / classes) {
+            let base = r * classes
+            var m = -Double.infinity
+            for c in 0..<classes { m = max(m, Double(logits[base + c])) }
+            var s = 0.0
+            for c in 0..<classes { s += exp(Double(logits[base + c]) - m) }
+            let logSum = m + log(s)
+            var top = -Double.infinity
+            for c in 0..<classes {
+                f[c] = Double(logits[base + c]) - logSum + weight * scores[base + c]
+                top = max(top, f[c])
+            }
+            var total = 0.0
+            for c in 0..<classes { f[c] = exp(f[c] - top); total += f[c] }
+            for c in 0..<classes { out[base + c] = Float(f[c] / total) }
+        }
+        return out
+    }
+}
+
+/// The word encoding the profile is defined by (see `KmerProfile`).
+enum KmerWords {
+    /// Calls `body(word, reverseComplementWord)` for each k-mer of `bases` without a non-ACGT byte, in read
+    /// order (k in 1...12): the packed forward word and the packed word of its reverse complement.
+    @inline(__always)
+    static func forEachWord(_ bases: UnsafeBufferPointer<UInt8>, k: Int, _ body: (Int, Int) -> Void) {
+        let mask = (1 << (2 * k)) - 1
+        let topShift = 2 * (k - 1)
+        KmerHash.codes.withUnsafeBufferPointer { codes in
+            var forward = 0, reverse = 0, length = 0
+            for b in bases {
+                let c = Int(codes[Int(b)])
+                if c > 3 { length = 0; forward = 0; reverse = 0; continue }
+                forward = ((forward << 2) | c) & mask
+                reverse = (reverse >> 2) | ((3 - c) << topShift)
+                length += 1
+                if length >= k { body(forward, reverse) }
+            }
+        }
+    }
+}

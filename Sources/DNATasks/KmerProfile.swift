@@ -40,18 +40,50 @@ public struct KmerProfile: Sendable {
     public let labels: [String]
     /// Training sequences per class (N_c).
     public let classSequences: [Int]
+    /// Per class, the words present in its training sequences (sorted, unique) and n(w, c) for each: the stored
+    /// form, from which `logProb` follows.
+    public let classWords: [[UInt32]]
+    public let classCounts: [[UInt32]]
     /// log P(w | c), `classCount × wordCount` row-major (class c's row at `c * wordCount`).
     let logProb: [Float]
 
-    /// `logProb` holds `labels.count × 4^k` values, class-major; `parameters` must be valid.
-    public init(parameters: Parameters, labels: [String], classSequences: [Int], logProb: [Float]) {
+    /// `classWords[c]` must be sorted, unique and below 4^k, with one count ≥ 1 per word in `classCounts[c]`, each at
+    /// most `classSequences[c]`; `parameters` must be valid.
+    public init(parameters: Parameters, labels: [String], classSequences: [Int], classWords: [[UInt32]],
+                classCounts: [[UInt32]]) {
         precondition(parameters.problem == nil, parameters.problem ?? "")
-        precondition(classSequences.count == labels.count, "one sequence count per class")
-        precondition(logProb.count == labels.count << (2 * parameters.k), "one row of 4^k words per class")
+        precondition(classSequences.count == labels.count && classWords.count == labels.count
+                     && classCounts.count == labels.count, "one sequence count and word list per class")
         self.parameters = parameters
         self.labels = labels
         self.classSequences = classSequences
-        self.logProb = logProb
+        self.classWords = classWords
+        self.classCounts = classCounts
+        logProb = Self.logProbabilities(k: parameters.k, classSequences: classSequences, classWords: classWords,
+                                        classCounts: classCounts)
+    }
+
+    /// The RDP table log P(w | c) = log((n(w, c) + P_w) / (N_c + 1)), P_w = (n(w) + 0.5) / (N + 1), class-major.
+    static func logProbabilities(k: Int, classSequences: [Int], classWords: [[UInt32]], classCounts: [[UInt32]]) -> [Float] {
+        let words = 1 << (2 * k), classes = classSequences.count
+        var n = [Int32](repeating: 0, count: words)          // n(w)
+        for c in 0..<classes {
+            for (w, count) in zip(classWords[c], classCounts[c]) { n[Int(w)] += Int32(count) }
+        }
+        let total = Double(classSequences.reduce(0, +))
+        var out = [Float](repeating: 0, count: classes * words)
+        for c in 0..<classes {
+            let denominator = Double(classSequences[c]) + 1
+            var present = zip(classWords[c], classCounts[c]).makeIterator()
+            var next = present.next()
+            for w in 0..<words {
+                var count = 0.0
+                if let (word, nc) = next, Int(word) == w { count = Double(nc); next = present.next() }
+                let prior = (Double(n[w]) + 0.5) / (total + 1)
+                out[c * words + w] = Float(log((count + prior) / denominator))
+            }
+        }
+        return out
     }
 
     public var classCount: Int { labels.count }

@@ -44,21 +44,18 @@ public struct KmerProfileBuilder {
 
     /// The profile of everything added (log P(w | c) as in `KmerProfile`), and what each class held.
     public func build() -> (profile: KmerProfile, summaries: [ClassSummary]) {
-        let classes = labels.count, wordCount = 1 << (2 * parameters.k)
-        let total = Double(sequences.reduce(0, +))
-        var logProb = [Float](repeating: 0, count: presence.count)
-        var summaries = sequences.map { ClassSummary(sequences: $0, distinctWords: 0) }
-        for w in 0..<wordCount {
-            var n = 0
-            for c in 0..<classes { n += Int(presence[c * wordCount + w]) }
-            let prior = (Double(n) + 0.5) / (total + 1)
-            for c in 0..<classes {
-                let count = presence[c * wordCount + w]
-                if count > 0 { summaries[c].distinctWords += 1 }
-                logProb[c * wordCount + w] = Float(log((Double(count) + prior) / (Double(sequences[c]) + 1)))
+        let wordCount = 1 << (2 * parameters.k)
+        var classWords: [[UInt32]] = [], classCounts: [[UInt32]] = []
+        for c in labels.indices {
+            var words: [UInt32] = [], counts: [UInt32] = []
+            for w in 0..<wordCount where presence[c * wordCount + w] > 0 {
+                words.append(UInt32(w)); counts.append(UInt32(presence[c * wordCount + w]))
             }
+            classWords.append(words); classCounts.append(counts)
         }
-        let profile = KmerProfile(parameters: parameters, labels: labels, classSequences: sequences, logProb: logProb)
+        let summaries = labels.indices.map { ClassSummary(sequences: sequences[$0], distinctWords: classWords[$0].count) }
+        let profile = KmerProfile(parameters: parameters, labels: labels, classSequences: sequences,
+                                  classWords: classWords, classCounts: classCounts)
         return (profile, summaries)
     }
 }

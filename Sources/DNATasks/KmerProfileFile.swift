@@ -1,12 +1,13 @@
 import Foundation
 import MambaModel
 
-/// `kmer_profile.safetensors`: an F32 tensor `profile.log_prob` of shape [classes, 4^k] holding log P(w | c), and
+/// `kmer_profile.safetensors`: per class c, two U8 tensors, `profile.words.<c>` (the class's present words, sorted,
+/// as LEB128 varint differences, the first from 0) and `profile.counts.<c>` (n(w, c) for each, LEB128 varints), and
 /// string metadata `format: mamba-dna-kmer-profile`, `k`, `weight`, `strands`, `labels` (JSON array, class index
-/// order), `sequences` (training sequences in all) and `class_sequences` (JSON array, per class).
+/// order), `sequences` (training sequences in all) and `class_sequences` (JSON array, per class). Only counts are
+/// stored (log P(w | c) follows from them), so the file grows with the words present, not with 4^k.
 extension KmerProfile {
     static let format = "mamba-dna-kmer-profile"
-    static let tensorName = "profile.log_prob"
 
     public typealias Failure = KmerSketch.Failure
 
@@ -18,8 +19,13 @@ extension KmerProfile {
         let p = parameters
         let metadata = ["format": Self.format, "k": "\(p.k)", "weight": "\(p.weight)", "strands": p.strands.rawValue,
                         "labels": try json(labels), "sequences": "\(sequences)", "class_sequences": try json(classSequences)]
-        try Safetensors.write([(name: Self.tensorName, value: .floats(shape: [classCount, wordCount], values: logProb))],
-                              metadata: metadata, to: path)
+        var tensors: [(name: String, value: SafetensorsValue)] = []
+        for c in labels.indices {
+            let words = KmerSketch.encodeDeltas(classWords[c]), counts = Self.encodeVarints(classCounts[c])
+            tensors.append((name: "profile.words.\(c)", value: .u8(shape: [words.count], values: words)))
+            tensors.append((name: "profile.counts.\(c)", value: .u8(shape: [counts.count], values: counts)))
+        }
+        try Safetensors.write(tensors, metadata: metadata, to: path)
     }
 
     /// The profile stored in a classifier model directory, checked against the classifier's labels in its
@@ -66,16 +72,48 @@ extension KmerProfile {
               try integer("sequences") == classSequences.reduce(0, +) else {
             throw bad("metadata 'class_sequences' does not hold one count per class summing to 'sequences'")
         }
-        let shape = [labels.count, 1 << (2 * p.k)]
-        guard let entry = file.entries[tensorName] else { throw bad("tensor '\(tensorName)' is missing") }
-        guard entry.dtype == .F32, entry.shape == shape else {
-            throw bad("tensor '\(tensorName)' is \(entry.dtype.rawValue) \(entry.shape), expected F32 \(shape)")
+        var classWords: [[UInt32]] = [], classCounts: [[UInt32]] = []
+        for c in labels.indices {
+            for name in ["profile.words.\(c)", "profile.counts.\(c)"] where file.entries[name]?.dtype != .U8 {
+                throw bad("tensor '\(name)' (class '\(labels[c])') is missing or not U8")
+            }
+            guard let words = KmerSketch.decodeDeltas(try file.bytes("profile.words.\(c)")),
+                  words.last.map({ Int($0) < 1 << (2 * p.k) }) ?? true else {
+                throw bad("tensor 'profile.words.\(c)' is not a strictly increasing list of words below 4^k (truncated?)")
+            }
+            guard let counts = decodeVarints(try file.bytes("profile.counts.\(c)")), counts.count == words.count,
+                  counts.allSatisfy({ $0 >= 1 && Int($0) <= classSequences[c] }) else {
+                throw bad("tensor 'profile.counts.\(c)' does not hold one count in 1...\(classSequences[c]) per word (truncated?)")
+            }
+            classWords.append(words); classCounts.append(counts)
         }
-        let t = try file.floats(tensorName)
-        let logProb = Array(UnsafeBufferPointer(start: t.ptr, count: t.count))
-        guard logProb.allSatisfy({ $0.isFinite && $0 <= 0 }) else {
-            throw bad("tensor '\(tensorName)' holds values that are not finite log-probabilities")
+        return KmerProfile(parameters: p, labels: labels, classSequences: classSequences, classWords: classWords,
+                           classCounts: classCounts)
+    }
+
+    /// LEB128 varints (7 bits a byte, low bits first, high bit set on all but the last byte).
+    static func encodeVarints(_ values: [UInt32]) -> [UInt8] {
+        var out: [UInt8] = []
+        for v in values {
+            var x = v
+            while x >= 0x80 { out.append(UInt8(x & 0x7f) | 0x80); x >>= 7 }
+            out.append(UInt8(x))
         }
-        return KmerProfile(parameters: p, labels: labels, classSequences: classSequences, logProb: logProb)
+        return out
+    }
+
+    /// The inverse of `encodeVarints`; nil for a cut-off varint or a value beyond UInt32.
+    static func decodeVarints(_ bytes: [UInt8]) -> [UInt32]? {
+        var out: [UInt32] = []
+        var value: UInt64 = 0, shift: UInt64 = 0
+        for b in bytes {
+            guard shift < 35 else { return nil }
+            value |= UInt64(b & 0x7f) << shift
+            if b & 0x80 != 0 { shift += 7; continue }
+            guard value <= UInt64(UInt32.max) else { return nil }
+            out.append(UInt32(value))
+            value = 0; shift = 0
+        }
+        return shift == 0 ? out : nil
     }
 }

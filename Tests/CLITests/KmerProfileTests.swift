@@ -154,7 +154,7 @@ final class KmerProfileTests: XCTestCase {
         var (profile, _) = self.profile(strands: .forward, k: 3)
         var p = profile.parameters; p.weight = 0.25
         profile = KmerProfile(parameters: p, labels: ["a", "b c", "d\"e"], classSequences: profile.classSequences,
-                              logProb: profile.logProb)
+                              classWords: profile.classWords, classCounts: profile.classCounts)
         let dir = try modelDirectory("m", labels: profile.labels)
         XCTAssertNil(try KmerProfile.load(directory: dir))
         let path = dir + "/" + KmerProfile.fileName
@@ -165,13 +165,21 @@ final class KmerProfileTests: XCTestCase {
         XCTAssertEqual(again.classSequences, [18, 18, 18])
         XCTAssertEqual(again.sequences, 54)
         XCTAssertEqual(again.logProb, profile.logProb)
+        XCTAssertEqual(again.classWords, profile.classWords)
+        XCTAssertEqual(again.classCounts, profile.classCounts)
         let file = try SafetensorsFile(path: path)
         XCTAssertEqual(file.metadata["format"], "mamba-dna-kmer-profile")
         XCTAssertEqual(file.metadata["strands"], "forward")
         XCTAssertEqual(file.metadata["weight"], "0.25")
         XCTAssertEqual(file.metadata["class_sequences"], "[18,18,18]")
-        XCTAssertEqual(file.entries["profile.log_prob"]?.shape, [3, 64])
-        XCTAssertEqual(file.entries["profile.log_prob"]?.dtype, .F32)
+        XCTAssertEqual(file.entries["profile.words.0"]?.dtype, .U8)
+        XCTAssertEqual(file.entries["profile.counts.2"]?.dtype, .U8)
+        // Counts only: the words present and their counts, decoded back exactly.
+        XCTAssertEqual(KmerSketch.decodeDeltas(try file.bytes("profile.words.1")), profile.classWords[1])
+        XCTAssertEqual(KmerProfile.decodeVarints(try file.bytes("profile.counts.1")), profile.classCounts[1])
+        XCTAssertEqual(KmerProfile.decodeVarints(KmerProfile.encodeVarints([0, 127, 128, 300, UInt32.max])),
+                       [0, 127, 128, 300, UInt32.max])
+        XCTAssertNil(KmerProfile.decodeVarints([0x80]))
 
         func expectError(_ dir: String, _ needle: String, line: UInt = #line) {
             do {
@@ -198,13 +206,16 @@ final class KmerProfileTests: XCTestCase {
         try Safetensors.write([("x", .floats(shape: [1], values: [1]))], to: plain + "/" + KmerProfile.fileName)
         expectError(plain, "format")
         let meta = file.metadata
-        for (key, value, needle) in [("k", "13", "k must be in 1...12"), ("k", "4", "expected F32 [3, 256]"),
+        for (key, value, needle) in [("k", "13", "k must be in 1...12"), ("k", "2", "not a strictly increasing list of words below 4^k"),
                                      ("strands", "up", "'strands'"), ("weight", "-1", "weight must be"),
                                      ("class_sequences", "[1,2]", "'class_sequences'")] {
             var m = meta; m[key] = value
             let d = try copy(to: "bad-\(key)-\(value)")
-            try Safetensors.write([("profile.log_prob", .floats(shape: [3, 64], values: profile.logProb))], metadata: m,
-                                  to: d + "/" + KmerProfile.fileName)
+            let tensors: [(name: String, value: SafetensorsValue)] = try file.entries.keys.sorted().map { name in
+                let b = try file.bytes(name)
+                return (name: name, value: .u8(shape: [b.count], values: b))
+            }
+            try Safetensors.write(tensors, metadata: m, to: d + "/" + KmerProfile.fileName)
             expectError(d, needle)
         }
     }

@@ -110,7 +110,7 @@ final class TrainProfileTests: XCTestCase {
         let fb = try Data(contentsOf: URL(fileURLWithPath: outB + "/kmer_profile.safetensors"))
         let fc = try Data(contentsOf: URL(fileURLWithPath: outC + "/kmer_profile.safetensors"))
         XCTAssertEqual(fa, fb)
-        XCTAssertGreaterThan(fa.count, 6 * 1024 * 4)
+        XCTAssertLessThan(fa.count, 6 * 1024 * 4)   // counts of the words present, not a dense 6 × 4^5 table
         XCTAssertNotEqual(fa, fc)
         XCTAssertTrue(String(decoding: fc.prefix(600), as: UTF8.self).contains(#""strands":"forward""#))
     }

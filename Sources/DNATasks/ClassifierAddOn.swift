@@ -22,6 +22,15 @@ enum ClassifierAddOn {
         return (dir, try ClassifierDirectory.load(dir).labels)
     }
 
+    /// The checks both tasks make before reading: the `--init` classifier (as `classifier`), at least one input, and
+    /// the output directory (`ClassifierTraining.outputURL`: an existing one only with `force`).
+    static func prepare(initFrom: String?, task: String, inputs: [String], output: String,
+                        force: Bool) throws -> (directory: String, labels: [String], out: URL) {
+        let (dir, labels) = try classifier(initFrom, task: task)
+        guard !inputs.isEmpty else { throw Failure("no input reads given") }
+        return (dir, labels, try ClassifierTraining.outputURL(output, force: force))
+    }
+
     /// Calls `body(bases, classIndex)` for every labelled read of `inputs`, in file order. Throws one line for a read
     /// without a label, a label that is not one of `labels`, and for input errors.
     static func forEachRead(inputs: [String], labelKey: String, labelsFile: String?, reference: String?, labels: [String],

@@ -1,4 +1,5 @@
 import Foundation
+import MambaKernels
 
 /// A naive Bayes k-mer profile of each class's training sequences (the RDP classifier's model, Wang et al. 2007),
 /// added to the Mamba classifier's log-probabilities: it carries the exact word content of every class, which
@@ -111,17 +112,15 @@ public struct KmerProfile: Sendable {
     public func scores(_ reads: [[UInt8]], threads: Int) -> [Double] {
         let classes = classCount
         var out = [Double](repeating: 0, count: reads.count * classes)
-        // A few hundred reads per chunk at least: smaller ones cost more to hand out than to score.
-        let parts = max(1, min(threads, reads.count / 256))
         out.withUnsafeMutableBufferPointer { out in
             let out = out
-            let body = { (p: Int) in
+            // A few hundred reads per slice at least: smaller ones cost more to hand out than to score.
+            KernelThreads.runRowSlices(reads.count, threads: threads, minRows: 256) { range in
                 var scratch = WordScratch()
-                for i in (p * reads.count / parts)..<((p + 1) * reads.count / parts) {
+                for i in range {
                     reads[i].withUnsafeBufferPointer { addScores($0, to: out.baseAddress! + i * classes, &scratch) }
                 }
             }
-            if parts == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: body) }
         }
         return out
     }

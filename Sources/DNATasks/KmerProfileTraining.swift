@@ -28,9 +28,8 @@ public enum KmerProfileTraining {
     @discardableResult
     public static func run(_ o: Options, log: (String) -> Void) throws -> KmerProfile {
         if let problem = o.parameters.problem { throw Failure(problem) }
-        let (initDir, labels) = try ClassifierAddOn.classifier(o.initFrom, task: "profile")
-        guard !o.inputs.isEmpty else { throw Failure("no input reads given") }
-        let out = try ClassifierTraining.outputURL(o.output, force: o.force)
+        let (initDir, labels, out) = try ClassifierAddOn.prepare(initFrom: o.initFrom, task: "profile", inputs: o.inputs,
+                                                                 output: o.output, force: o.force)
 
         let start = Date()
         var builder = KmerProfileBuilder(parameters: o.parameters, labels: labels)

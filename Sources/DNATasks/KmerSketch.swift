@@ -1,4 +1,5 @@
 import Foundation
+import MambaKernels
 
 /// An exact k-mer memory of each class's training reads (Kraken-style exact matching on a FracMinHash sample),
 /// consulted before the Mamba classifier: a read whose sampled k-mers clearly point at one class is decided here.
@@ -74,16 +75,14 @@ public struct KmerSketch: Sendable {
     public func hits(_ reads: [[UInt8]], threads: Int) -> [Int32] {
         let classes = classCount
         var counts = [Int32](repeating: 0, count: reads.count * classes)
-        // A few hundred reads per chunk at least: smaller ones cost more to hand out than to count.
-        let parts = max(1, min(threads, reads.count / 256))
         counts.withUnsafeMutableBufferPointer { out in
             let out = out
-            let body = { (p: Int) in
-                for i in (p * reads.count / parts)..<((p + 1) * reads.count / parts) {
+            // A few hundred reads per slice at least: smaller ones cost more to hand out than to count.
+            KernelThreads.runRowSlices(reads.count, threads: threads, minRows: 256) { range in
+                for i in range {
                     reads[i].withUnsafeBufferPointer { addHits($0, to: out.baseAddress! + i * classes) }
                 }
             }
-            if parts == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: body) }
         }
         return counts
     }

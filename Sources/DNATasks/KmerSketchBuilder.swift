@@ -1,4 +1,5 @@
 import Foundation
+import MambaKernels
 
 /// Collects the sampled k-mers of labelled training reads and turns them into a `KmerSketch`.
 /// The result depends only on the multiset of (read, class) pairs: not on their order, nor on `threads`.
@@ -55,7 +56,7 @@ public struct KmerSketchBuilder {
                         summaryOut[c].reads = reads[c]
                     }
                 }
-                if workers == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: body) }
+                KernelThreads.run(workers, body)
             }
         }
         let sketch = KmerSketch(parameters: parameters, labels: labels, sets: sets, reads: reads.reduce(0, +))

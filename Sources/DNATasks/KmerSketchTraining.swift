@@ -29,9 +29,8 @@ public enum KmerSketchTraining {
     @discardableResult
     public static func run(_ o: Options, log: (String) -> Void) throws -> KmerSketch {
         if let problem = o.parameters.problem { throw Failure(problem) }
-        let (initDir, labels) = try ClassifierAddOn.classifier(o.initFrom, task: "sketch")
-        guard !o.inputs.isEmpty else { throw Failure("no input reads given") }
-        let out = try ClassifierTraining.outputURL(o.output, force: o.force)
+        let (initDir, labels, out) = try ClassifierAddOn.prepare(initFrom: o.initFrom, task: "sketch", inputs: o.inputs,
+                                                                 output: o.output, force: o.force)
 
         let start = Date()
         var builder = KmerSketchBuilder(parameters: o.parameters, labels: labels)

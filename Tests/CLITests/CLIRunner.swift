@@ -33,6 +33,18 @@ enum CLIRunner {
         return try launch(binary, arguments, environment: environment)
     }
 
+    /// Asserts a clean failure: exit status ≠ 0, exactly one `mamba-dna:` error line holding `message`, and no entry
+    /// of `directory` whose name contains `leftover` (the output, or its temporary, was not left behind).
+    static func assertFailedCleanly(_ r: Result, _ message: String, in directory: URL, leftover: String,
+                                    file: StaticString = #filePath, line: UInt = #line) throws {
+        XCTAssertNotEqual(r.status, 0, file: file, line: line)
+        let errLines = r.stderr.split(separator: "\n").filter { $0.hasPrefix("mamba-dna:") }
+        XCTAssertEqual(errLines.count, 1, r.stderr, file: file, line: line)
+        XCTAssertTrue(r.stderr.contains(message), "expected '\(message)' in: \(r.stderr)", file: file, line: line)
+        let left = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.contains(leftover) }
+        XCTAssertEqual(left, [], file: file, line: line)
+    }
+
     /// A tool the tests compare against, from the system's packages (`scripts/setup` installs them).
     static func tool(_ name: String) throws -> URL {
         for dir in ["/usr/bin", "/usr/local/bin", "/opt/homebrew/bin"] {

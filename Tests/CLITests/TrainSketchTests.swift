@@ -142,12 +142,7 @@ final class TrainSketchTests: XCTestCase {
         let out = work.appendingPathComponent("model").path
         func expectFailure(_ args: [String], _ message: String, file: StaticString = #filePath, line: UInt = #line) throws {
             let r = try CLIRunner.run(["train", "--task", "sketch"] + args + ["-o", out])
-            XCTAssertNotEqual(r.status, 0, file: file, line: line)
-            let errLines = r.stderr.split(separator: "\n").filter { $0.hasPrefix("mamba-dna:") }
-            XCTAssertEqual(errLines.count, 1, r.stderr, file: file, line: line)
-            XCTAssertTrue(r.stderr.contains(message), "expected '\(message)' in: \(r.stderr)", file: file, line: line)
-            let left = try FileManager.default.contentsOfDirectory(atPath: work.path).filter { $0.contains("model") }
-            XCTAssertEqual(left, [], file: file, line: line)
+            try CLIRunner.assertFailedCleanly(r, message, in: work, leftover: "model", file: file, line: line)
         }
         let good = try write("good.fa", Self.trainingRecords())
         let labelled = [good, "--label-key", "species"]

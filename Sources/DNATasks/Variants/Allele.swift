@@ -69,4 +69,13 @@ public enum IndelNormalizer {
     }
 
     @inline(__always) static func upper(_ b: UInt8) -> UInt8 { b >= 97 && b <= 122 ? b - 32 : b }
+
+    /// A reference base as a VCF REF base: upper case, and `N` for IUPAC ambiguity codes and anything
+    /// else that is not A/C/G/T (VCF 4.3 allows only A, C, G, T and N in REF).
+    @inline(__always) static func referenceBase(_ b: UInt8) -> UInt8 {
+        switch upper(b) {
+        case UInt8(ascii: "A"), UInt8(ascii: "C"), UInt8(ascii: "G"), UInt8(ascii: "T"): return upper(b)
+        default: return UInt8(ascii: "N")
+        }
+    }
 }

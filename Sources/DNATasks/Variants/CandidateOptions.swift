@@ -40,6 +40,9 @@ public struct Candidate: Sendable {
     public var refCount: Int
     /// Reads supporting this allele.
     public var altCount: Int
+    /// Reads with mapping quality 0 among `depth` and among `altCount` (`Genotyper.call`'s haploid rule).
+    public var depthMapq0 = 0
+    public var altMapq0 = 0
     /// `VariantFeatures.names`, in order, then `ContextEmbedding.names` when an encoder is used.
     public var features: [Float]
 }

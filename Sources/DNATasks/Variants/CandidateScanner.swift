@@ -9,7 +9,8 @@ final class CandidateScanner {
     let contig: Int
     let keepRange: Range<Int>
     let options: CandidateOptions
-    /// Reference bases from 0-based `windowStart` (upper case), covering `scanRange` plus flanks.
+    /// Reference bases from 0-based `windowStart` (upper case, ambiguity codes as `N`), covering
+    /// `scanRange` plus flanks.
     let window: [UInt8]
     let windowStart: Int
     var columns: ColumnStats
@@ -23,7 +24,7 @@ final class CandidateScanner {
         self.contig = contig
         self.keepRange = keepRange
         self.options = options
-        self.window = window.map(IndelNormalizer.upper)
+        self.window = window.map(IndelNormalizer.referenceBase)
         self.windowStart = windowStart
         columns = ColumnStats(start: scanRange.lowerBound, count: scanRange.count)
     }
@@ -166,7 +167,8 @@ final class CandidateScanner {
             let features = VariantFeatures.compute(allele: allele, evidence: ev, column: ci, stats: columns,
                                                    medianDepth: median, readLength: readLength, scanner: self)
             out.append(Candidate(allele: allele, depth: max(depth, ev.count), refCount: Int(columns.refReads[ci]),
-                                 altCount: ev.count, features: features))
+                                 altCount: ev.count, depthMapq0: Int(columns.mapq0[ci]), altMapq0: ev.mapq0,
+                                 features: features))
         }
         return out.sorted { $0.allele < $1.allele }
     }

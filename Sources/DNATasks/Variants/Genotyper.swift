@@ -30,14 +30,17 @@ public enum Genotyper {
     /// puts there still says "not the reference"), called when above 0.5 and when the allele is carried
     /// by at least `haploidMinFraction` of the reads: a haploid genotype is the allele of the sample's
     /// one copy, and a minority allele is the signature of reads from another copy of a repeat (or of
-    /// a duplicated segment) piled onto this one. Diploid: the most likely class.
+    /// a duplicated segment) piled onto this one. The share is taken over the reads with mapping
+    /// quality above 0 when there are at least `minPlacedReads` of them: a MAPQ-0 read fits another
+    /// place as well, so it says nothing about this copy's allele (bcftools weighs it 0 for the same
+    /// reason). Diploid: the most likely class.
     public static func call(_ c: Candidate, probabilities p: ArraySlice<Float>, ploidy: Int,
                             haploidMinFraction: Double = Genotyper.haploidMinFraction) -> VariantCall? {
         let p0 = Double(p[p.startIndex]), p1 = Double(p[p.startIndex + 1]), p2 = Double(p[p.startIndex + 2])
         let genotype: [Int]
         let pGenotype: Double
         if ploidy == 1 {
-            guard p1 + p2 > 0.5, Double(c.altCount) >= haploidMinFraction * Double(c.depth) else { return nil }
+            guard p1 + p2 > 0.5, carriesShare(c, haploidMinFraction) else { return nil }
             genotype = [1]
             pGenotype = p1 + p2
         } else {
@@ -49,6 +52,17 @@ public enum Genotyper {
         let gq = Int(min(99, phred(1 - pGenotype)).rounded())
         return VariantCall(allele: c.allele, genotype: genotype, qual: (qual * 100).rounded() / 100,
                            genotypeQuality: gq, depth: c.depth, refCount: c.refCount, altCount: c.altCount)
+    }
+
+    /// Fewest reads with MAPQ > 0 for the haploid share to be taken over them alone.
+    public static let minPlacedReads = 3
+
+    /// Whether at least `fraction` of the candidate's reads carry the allele: over the reads with
+    /// MAPQ > 0 when there are `minPlacedReads` of them, else over all reads.
+    static func carriesShare(_ c: Candidate, _ fraction: Double) -> Bool {
+        let placedDepth = c.depth - c.depthMapq0, placedAlt = c.altCount - c.altMapq0
+        if placedDepth >= minPlacedReads { return Double(placedAlt) >= fraction * Double(placedDepth) }
+        return Double(c.altCount) >= fraction * Double(c.depth)
     }
 
     /// A reference call (`0` or `0/0`) for a candidate that `call` rejects, so that rejected

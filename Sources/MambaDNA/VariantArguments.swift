@@ -10,7 +10,7 @@ struct VariantArguments: ParsableArguments {
     @Option(name: .long, help: "Sample ploidy: 1 (haploid) or 2 (diploid).")
     var ploidy: Int = 1
 
-    @Option(name: .long, help: "Sample name in the VCF (default: the alignment file's name).")
+    @Option(name: .long, help: "Sample name in the VCF (default: the read groups' SM when they name one sample, else the alignment file's name).")
     var sample: String?
 
     @Option(name: .customLong("min-mapq"), help: "Skip reads with a lower mapping quality.")

@@ -12,6 +12,8 @@ public final class AlignmentReader {
     public let compression: Compression
     /// Header contigs (`@SQ`) in tid order.
     public let contigs: [Contig]
+    /// Distinct sample names (`SM` of the `@RG` lines), in header order; empty when no read group names one.
+    public let sampleNames: [String]
     let contigNames: [String]
 
     let file: UnsafeMutablePointer<htsFile>
@@ -79,6 +81,19 @@ public final class AlignmentReader {
         }
         contigs = list
         contigNames = list.map(\.name)
+        sampleNames = sam_hdr_str(h).map { Self.sampleNames(headerText: String(cString: $0)) } ?? []
+    }
+
+    /// Distinct `SM` values of the `@RG` lines of SAM header text, in order.
+    static func sampleNames(headerText: String) -> [String] {
+        var names: [String] = []
+        for line in headerText.split(separator: "\n") where line.hasPrefix("@RG\t") {
+            for field in line.split(separator: "\t") where field.hasPrefix("SM:") {
+                let name = String(field.dropFirst(3))
+                if !name.isEmpty && !names.contains(name) { names.append(name) }
+            }
+        }
+        return names
     }
 
     deinit {

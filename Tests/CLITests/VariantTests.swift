@@ -145,6 +145,38 @@ final class VariantTests: XCTestCase {
         XCTAssertEqual(records("\(region.stdout)").map { $0[1] }, ["1000"])
     }
 
+    /// The VCF's sample column: the read groups' SM when they name one sample (as bcftools), `--sample`
+    /// over it, the file name's stem without read groups, and the stem with a note for several samples.
+    func testSampleNameComesFromReadGroups() throws {
+        let samtools = try CLIRunner.tool("samtools")
+        let one = path("one.bam")
+        let added = try run(["addreplacerg", "-r", "@RG\tID:g1\tSM:NA12878", "-o", one, fixture("aln.bam")], executable: samtools)
+        XCTAssertEqual(added.status, 0, added.stderr)
+        XCTAssertEqual(try run(["index", one], executable: samtools).status, 0)
+        func sampleColumn(_ bam: String, _ extra: [String] = []) throws -> (String, String) {
+            let out = path("s.vcf")
+            try? FileManager.default.removeItem(atPath: out)
+            let r = try run(["annotate", bam, "-f", fixture("ref.fa"), "-o", out] + extra)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let header = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").first { $0.hasPrefix("#CHROM") }
+            return (String(header?.split(separator: "\t").last ?? ""), r.stderr)
+        }
+        XCTAssertEqual(try sampleColumn(one).0, "NA12878")
+        XCTAssertEqual(try sampleColumn(one, ["--sample", "mine"]).0, "mine")
+        XCTAssertEqual(try sampleColumn(fixture("aln.bam")).0, "aln")
+        // A header with read groups of two samples.
+        let twoHeader = path("two.sam")
+        let header = try run(["view", "-H", one], executable: samtools).stdout + "@RG\tID:g2\tSM:NA12891\n"
+        try header.write(toFile: twoHeader, atomically: true, encoding: .utf8)
+        let two = path("two.bam")
+        let reheadered = try CLIRunner.launch(URL(fileURLWithPath: "/bin/sh"),
+                                              ["-c", "'\(samtools.path)' reheader '\(twoHeader)' '\(one)' > '\(two)' && '\(samtools.path)' index '\(two)'"])
+        XCTAssertEqual(reheadered.status, 0, reheadered.stderr)
+        let (name, log) = try sampleColumn(two)
+        XCTAssertEqual(name, "two")
+        XCTAssertTrue(log.contains("2 samples (NA12878, NA12891)"), log)
+    }
+
     func testRegionsLimitCalls() throws {
         let model = try fixtureModel()
         let r = try run(["annotate", fixture("aln.bam"), "-f", fixture("ref.fa"), "--variant-model", model, "-r", "chrT:1-1500"])

@@ -16,6 +16,13 @@ final class AlignmentReaderTests: XCTestCase {
         return out
     }
 
+    func testSampleNamesFromReadGroups() throws {
+        for name in ["aln.sam", "aln.bam", "aln.cram"] {
+            let reader = try AlignmentReader(path: fixture(name), reference: fixture("ref.fa"))
+            XCTAssertEqual(reader.sampleNames, ["sample1"], name)
+        }
+    }
+
     func testFieldsMatchSamtoolsForSamBamCram() throws {
         let expected = try samtoolsView([fixture("aln.bam")])
         for name in ["aln.sam", "aln.bam", "aln-csi.bam", "aln.cram"] {

@@ -19,6 +19,7 @@ public enum VariantAnnotator {
         public var model: String?
         public var ploidy = 1
         public var threads = 1
+        /// VCF sample name; `nil` = the read groups' `SM` when they name one sample, else the file name's stem.
         public var sample: String?
         /// QUAL below which calls are marked `LowQual` (still reported).
         public var lowQual: Float = 20
@@ -75,7 +76,7 @@ public enum VariantAnnotator {
             }
         }.get()
         let calls = perChunk.flatMap { $0 }
-        let sample = o.sample ?? URL(fileURLWithPath: o.alignments).deletingPathExtension().lastPathComponent
+        let sample = o.sample ?? Self.sampleName(inputs, log: log)
         let header = VCFWriter.Header(contigs: inputs.contigs, reference: o.reference, sample: sample,
                                       source: "mamba-dna annotate (variant model \(modelPath))", commandLine: o.commandLine)
         try VCFWriter.write(calls, header: header, to: o.output, lowQual: o.lowQual, refCalls: o.allCandidates,
@@ -85,5 +86,18 @@ public enum VariantAnnotator {
         log("\(variants.count) variants (\(variants.filter { $0.allele.isSNP }.count) SNPs"
             + (o.allCandidates ? ", \(calls.count - variants.count) reference calls" : "") + ") over \(bp) bp in \(chunks.count) chunks, "
             + String(format: "%.1f s", Date().timeIntervalSince(started)))
+    }
+
+    /// The sample column's name when none is given: the `SM` of the read groups when they name
+    /// exactly one sample (as bcftools names it), else the alignment file's name without extension
+    /// (reads of several samples are called as one; a note says so).
+    static func sampleName(_ inputs: VariantInputs, log: (String) -> Void) -> String {
+        if inputs.sampleNames.count == 1 { return inputs.sampleNames[0] }
+        let stem = URL(fileURLWithPath: inputs.alignments).deletingPathExtension().lastPathComponent
+        if inputs.sampleNames.count > 1 {
+            log("note: \(inputs.alignments) has read groups of \(inputs.sampleNames.count) samples "
+                + "(\(inputs.sampleNames.joined(separator: ", "))); their reads are called as one sample, '\(stem)'")
+        }
+        return stem
     }
 }

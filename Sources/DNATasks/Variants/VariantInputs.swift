@@ -10,6 +10,8 @@ public struct VariantInputs {
     public let contigs: [Contig]
     /// Merged, sorted regions (0-based half-open, concrete ends).
     public let regions: [Region]
+    /// Distinct `SM` names of the alignment header's read groups.
+    public let sampleNames: [String]
 
     /// Opens and checks the inputs.
     /// - Parameters:
@@ -44,6 +46,7 @@ public struct VariantInputs {
         self.reference = reference
         contigs = fasta.contigs
         regions = Self.merge(wanted, order: fasta.contigs)
+        sampleNames = reader.sampleNames
     }
 
     /// Sorted by reference order, overlapping or touching intervals joined, empty ones dropped.

@@ -1,5 +1,6 @@
 import XCTest
 @testable import DNATasks
+import SeqIO
 
 /// The haploid call rule and REF bases, on hand-made candidates.
 final class GenotyperTests: XCTestCase {
@@ -36,6 +37,44 @@ final class GenotyperTests: XCTestCase {
     func testDiploidCallsIgnoreTheShare() {
         let het = snp(depth: 28, alt: 13, depthMapq0: 0, altMapq0: 0)
         XCTAssertEqual(Genotyper.call(het, probabilities: [0.05, 0.9, 0.05], ploidy: 2)?.genotype, [0, 1])
+    }
+
+    private func call(_ position: Int, _ ref: String, _ alt: String, qual: Float, alt reads: Int,
+                      genotype: [Int] = [0, 1]) -> VariantCall {
+        VariantCall(allele: Allele(contig: 0, position: position, ref: Array(ref.utf8), alt: Array(alt.utf8)),
+                    genotype: genotype, qual: qual, genotypeQuality: Int(qual), depth: 20, refCount: 1, altCount: reads)
+    }
+
+    func testTwoAllelesCalledAtOneSiteBecomeOneRecord() {
+        let calls = [call(10, "C", "G", qual: 20, alt: 9), call(10, "C", "T", qual: 30, alt: 10),
+                     call(10, "C", "A", qual: 5, alt: 2, genotype: [0, 0]), call(40, "A", "G", qual: 50, alt: 19, genotype: [1, 1])]
+        let diploid = Genotyper.mergeSites(calls, ploidy: 2)
+        XCTAssertEqual(diploid.count, 3)
+        XCTAssertTrue(diploid[0].isRefCall)                      // C>A passes through, sorted first
+        let site = diploid[1]
+        XCTAssertEqual(site.genotype, [1, 2])
+        XCTAssertEqual(String(decoding: site.allele.alt, as: UTF8.self), "T")    // higher QUAL first
+        XCTAssertEqual(site.secondAlt.map { String(decoding: $0, as: UTF8.self) }, "G")
+        XCTAssertEqual(site.qual, 30)
+        XCTAssertEqual(site.genotypeQuality, 20)
+        XCTAssertEqual([site.refCount, site.altCount, site.secondAltCount], [1, 10, 9])
+        XCTAssertEqual(diploid[2].allele.position, 40)
+        // Haploid: one allele per site, the best.
+        let haploid = Genotyper.mergeSites(calls, ploidy: 1).filter { !$0.isRefCall }
+        XCTAssertEqual(haploid.map { String(decoding: $0.allele.alt, as: UTF8.self) }, ["T", "G"])
+        XCTAssertNil(haploid[0].secondAlt)
+    }
+
+    func testDeletionAndSNPAtOneSiteShareTheLongerREF() {
+        let merged = Genotyper.mergeSites([call(5, "CTT", "C", qual: 40, alt: 10), call(5, "C", "G", qual: 35, alt: 9)], ploidy: 2)
+        XCTAssertEqual(merged.count, 1)
+        XCTAssertEqual(String(decoding: merged[0].allele.ref, as: UTF8.self), "CTT")
+        XCTAssertEqual(String(decoding: merged[0].allele.alt, as: UTF8.self), "C")
+        XCTAssertEqual(merged[0].secondAlt.map { String(decoding: $0, as: UTF8.self) }, "GTT")
+        let record = VCFWriter.record(merged[0], contigs: [Contig(name: "chrA", length: 100)], lowQual: 20)
+        XCTAssertEqual(record.alts, ["C", "GTT"])
+        XCTAssertEqual(record.genotypes, [[1, 2]])
+        XCTAssertTrue(record.info.contains { $0.key == "INDEL" })
     }
 
     func testReferenceBasesAreACGTOrN() {

@@ -177,6 +177,41 @@ final class VariantTests: XCTestCase {
         XCTAssertTrue(log.contains("2 samples (NA12878, NA12891)"), log)
     }
 
+    /// A diploid site where half the reads carry one alternate base and half another: one record with
+    /// both ALTs, GT 1/2 and AD per allele, which bcftools reads without a warning.
+    func testDiploidSiteWithTwoAlternateAllelesIsOneRecord() throws {
+        let samtools = try CLIRunner.tool("samtools")
+        let fasta = try String(contentsOfFile: fixture("ref.fa"), encoding: .utf8)
+        let chrU = Array(fasta.components(separatedBy: ">chrU\n")[1].replacingOccurrences(of: "\n", with: "").utf8)
+        let site = 500                                              // 0-based; nothing else varies on chrU
+        let alts = Array("ACGT".utf8).filter { $0 != chrU[site] }.prefix(2)
+        var sam = "@HD\tVN:1.6\tSO:coordinate\n@SQ\tSN:chrT\tLN:3000\n@SQ\tSN:chrU\tLN:1000\n"
+        for i in 0..<30 {
+            let start = 420 + 2 * i
+            var read = Array(chrU[start..<(start + 100)])
+            read[site - start] = alts[alts.startIndex + i % 2]
+            sam += "r\(i)\t\(i % 4 < 2 ? 0 : 16)\tchrU\t\(start + 1)\t60\t100M\t*\t0\t0\t"
+                + String(decoding: read, as: UTF8.self) + "\t" + String(repeating: "I", count: 100) + "\n"
+        }
+        try sam.write(toFile: path("multi.sam"), atomically: true, encoding: .utf8)
+        XCTAssertEqual(try run(["view", "-b", "-o", path("multi.bam"), path("multi.sam")], executable: samtools).status, 0)
+        XCTAssertEqual(try run(["index", path("multi.bam")], executable: samtools).status, 0)
+        let out = path("multi.vcf")
+        let r = try run(["annotate", path("multi.bam"), "-f", fixture("ref.fa"), "--ploidy", "2", "-o", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let rows = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").filter { !$0.hasPrefix("#") }
+        XCTAssertEqual(rows.count, 1, rows.joined(separator: "\n"))
+        let f = rows[0].split(separator: "\t").map(String.init)
+        XCTAssertEqual(f[0...1], ["chrU", "501"])
+        XCTAssertEqual(Set(f[4].split(separator: ",").map { UInt8(ascii: $0.unicodeScalars.first!) }), Set(alts))
+        let format = Dictionary(uniqueKeysWithValues: zip(f[8].split(separator: ":"), f[9].split(separator: ":")))
+        XCTAssertEqual(format["GT"], "1/2")
+        XCTAssertEqual(format["AD"], "0,15,15")
+        let view = try run(["view", out], executable: try bcftools())
+        XCTAssertEqual(view.status, 0)
+        XCTAssertEqual(view.stderr, "", "bcftools view warned")
+    }
+
     func testRegionsLimitCalls() throws {
         let model = try fixtureModel()
         let r = try run(["annotate", fixture("aln.bam"), "-f", fixture("ref.fa"), "--variant-model", model, "-r", "chrT:1-1500"])

@@ -12,6 +12,10 @@ public struct VariantCall: Sendable {
     public var depth: Int
     public var refCount: Int
     public var altCount: Int
+    /// A second alternate allele of the same record, written on `allele.ref` (a diploid `1/2` call,
+    /// `Genotyper.mergeSites`), and the reads supporting it.
+    public var secondAlt: [UInt8]? = nil
+    public var secondAltCount = 0
     /// A rejected candidate written as a reference call (`Genotyper.refCall`).
     public var isRefCall: Bool { genotype.allSatisfy { $0 == 0 } }
 }
@@ -63,6 +67,54 @@ public enum Genotyper {
         let placedDepth = c.depth - c.depthMapq0, placedAlt = c.altCount - c.altMapq0
         if placedDepth >= minPlacedReads { return Double(placedAlt) >= fraction * Double(placedDepth) }
         return Double(c.altCount) >= fraction * Double(c.depth)
+    }
+
+    /// One record per site: where several alleles at one position are called (the classifier sees
+    /// each allele alone), a diploid sample gets one record of the two best supported (highest QUAL,
+    /// then most reads) with genotype `1/2`, as a sample carrying two different alleles there has; a
+    /// haploid sample keeps the best one. The `1/2` record's QUAL is the better of the two (the site
+    /// is variant if either allele is), its GQ the worse; REF is the longer REF and the other allele's
+    /// ALT is extended by the REF bases it lacks. Reference calls pass through. `calls` must be
+    /// sorted (`Allele`'s order), as the output is.
+    public static func mergeSites(_ calls: [VariantCall], ploidy: Int) -> [VariantCall] {
+        var out: [VariantCall] = []
+        out.reserveCapacity(calls.count)
+        var i = calls.startIndex
+        while i < calls.endIndex {
+            var j = i + 1
+            while j < calls.endIndex, calls[j].allele.contig == calls[i].allele.contig,
+                  calls[j].allele.position == calls[i].allele.position { j += 1 }
+            let site = calls[i..<j]
+            let called = site.filter { !$0.isRefCall }
+                .sorted { ($0.qual, $0.altCount) > ($1.qual, $1.altCount) }
+            if called.count < 2 {
+                out += site
+            } else {
+                var keep = called[0]
+                if ploidy == 2 { keep = pair(called[0], called[1]) }
+                out += (site.filter(\.isRefCall) + [keep]).sorted { $0.allele < $1.allele }
+            }
+            i = j
+        }
+        return out
+    }
+
+    /// The `1/2` record of two alleles called at one position.
+    static func pair(_ a: VariantCall, _ b: VariantCall) -> VariantCall {
+        let ref = a.allele.ref.count >= b.allele.ref.count ? a.allele.ref : b.allele.ref
+        func onRef(_ x: Allele) -> [UInt8] { x.alt + ref[x.ref.count...] }
+        var merged = a
+        merged.allele = Allele(contig: a.allele.contig, position: a.allele.position, ref: ref, alt: onRef(a.allele))
+        let second = onRef(b.allele)
+        guard second != merged.allele.alt else { return a }
+        merged.secondAlt = second
+        merged.secondAltCount = b.altCount
+        merged.genotype = [1, 2]
+        merged.qual = max(a.qual, b.qual)
+        merged.genotypeQuality = min(a.genotypeQuality, b.genotypeQuality)
+        merged.depth = max(a.depth, b.depth)
+        merged.refCount = min(a.refCount, b.refCount)
+        return merged
     }
 
     /// A reference call (`0` or `0/0`) for a candidate that `call` rejects, so that rejected

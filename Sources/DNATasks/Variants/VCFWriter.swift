@@ -27,12 +27,12 @@ public enum VCFWriter {
             .filter(id: "LowQual", description: "QUAL below \(Int(lowQual))"),
             .info(VariantFieldDeclaration(id: "DP", number: "1", type: .integer, description: dp)),
             .info(VariantFieldDeclaration(id: "VAF", number: "A", type: .float, description: "Fraction of those reads supporting the allele")),
-            .info(VariantFieldDeclaration(id: "INDEL", number: "0", type: .flag, description: "The allele is an insertion or deletion")),
+            .info(VariantFieldDeclaration(id: "INDEL", number: "0", type: .flag, description: "An allele is an insertion or deletion")),
             .format(VariantFieldDeclaration(id: "GT", number: "1", type: .string, description: "Genotype")),
             .format(VariantFieldDeclaration(id: "GQ", number: "1", type: .integer,
                                             description: "Genotype quality, Phred-scaled probability that the genotype is wrong")),
             .format(VariantFieldDeclaration(id: "DP", number: "1", type: .integer, description: dp)),
-            .format(VariantFieldDeclaration(id: "AD", number: "R", type: .integer, description: "Reads supporting the reference and the alternate allele")),
+            .format(VariantFieldDeclaration(id: "AD", number: "R", type: .integer, description: "Reads supporting the reference and each alternate allele")),
         ]
         if refCalls { lines.insert(.filter(id: "RefCall", description: "Candidate the classifier genotypes as the reference"), at: 1) }
         lines += header.contigs.map { .contig($0) }
@@ -44,20 +44,22 @@ public enum VCFWriter {
     }
 
     /// One call as a VCF record: QUAL, FILTER `PASS`/`LowQual` (`RefCall` for a reference call),
-    /// INFO DP/VAF/INDEL, FORMAT GT:GQ:DP:AD. POS is 1-based (`Allele.position` is 0-based).
+    /// INFO DP/VAF/INDEL, FORMAT GT:GQ:DP:AD; a `1/2` call has two ALTs (VAF and AD per allele). POS is 1-based (`Allele.position` is 0-based).
     static func record(_ call: VariantCall, contigs: [Contig], lowQual: Float) -> VariantRecord {
         let dp = Int32(call.depth)
-        let vaf = (Float(call.altCount) / Float(max(1, call.depth)) * 1000).rounded() / 1000
-        var info = [VariantAttribute("DP", .integers([dp])), VariantAttribute("VAF", .floats([vaf]))]
-        if !call.allele.isSNP { info.append(VariantAttribute("INDEL", .flag)) }
+        var alts = [call.allele.alt], counts = [call.altCount]
+        if let second = call.secondAlt { alts.append(second); counts.append(call.secondAltCount) }
+        let vaf = counts.map { (Float($0) / Float(max(1, call.depth)) * 1000).rounded() / 1000 }
+        var info = [VariantAttribute("DP", .integers([dp])), VariantAttribute("VAF", .floats(vaf))]
+        if alts.contains(where: { $0.count != 1 }) || call.allele.ref.count != 1 { info.append(VariantAttribute("INDEL", .flag)) }
         return VariantRecord(contig: contigs[call.allele.contig].name, position: call.allele.position,
                              ref: String(decoding: call.allele.ref, as: UTF8.self),
-                             alts: [String(decoding: call.allele.alt, as: UTF8.self)],
+                             alts: alts.map { String(decoding: $0, as: UTF8.self) },
                              qual: call.qual, filters: [call.isRefCall ? "RefCall" : call.qual < lowQual ? "LowQual" : "PASS"], info: info,
                              genotypes: [call.genotype.map { Int($0) }],
                              format: [VariantAttribute("GQ", .integers([Int32(call.genotypeQuality)])),
                                       VariantAttribute("DP", .integers([dp])),
-                                      VariantAttribute("AD", .integers([Int32(call.refCount), Int32(call.altCount)]))])
+                                      VariantAttribute("AD", .integers(([call.refCount] + counts).map { Int32($0) }))])
     }
 
     /// Writes `calls` (already sorted in reference order) to `path`.

@@ -75,7 +75,7 @@ public enum VariantAnnotator {
                 }
             }
         }.get()
-        let calls = perChunk.flatMap { $0 }
+        let calls = Genotyper.mergeSites(perChunk.flatMap { $0 }, ploidy: o.ploidy)
         let sample = o.sample ?? Self.sampleName(inputs, log: log)
         let header = VCFWriter.Header(contigs: inputs.contigs, reference: o.reference, sample: sample,
                                       source: "mamba-dna annotate (variant model \(modelPath))", commandLine: o.commandLine)

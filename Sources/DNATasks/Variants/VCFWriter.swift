@@ -44,7 +44,8 @@ public enum VCFWriter {
     }
 
     /// One call as a VCF record: QUAL, FILTER `PASS`/`LowQual` (`RefCall` for a reference call),
-    /// INFO DP/VAF/INDEL, FORMAT GT:GQ:DP:AD; a `1/2` call has two ALTs (VAF and AD per allele). POS is 1-based (`Allele.position` is 0-based).
+    /// INFO DP/VAF/INDEL, FORMAT GT:GQ:DP:AD; a `1/2` call has two ALTs (VAF and AD per allele).
+    /// POS is 1-based (`Allele.position` is 0-based).
     static func record(_ call: VariantCall, contigs: [Contig], lowQual: Float) -> VariantRecord {
         let dp = Int32(call.depth)
         var alts = [call.allele.alt], counts = [call.altCount]

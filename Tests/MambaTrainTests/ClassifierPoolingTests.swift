@@ -54,41 +54,21 @@ final class ClassifierPoolingTests: XCTestCase {
                                   seed: seed + 1, pooling: pooling)
     }
 
-    /// The whole classifier with a pooled head: fp32 central differences of the loss against the backward
+    /// The whole classifier with a pooled head: directional fp32 differences of the loss against the backward
     /// (the same check and tolerance as the mean-pooled classifier's).
     func testPooledClassifierGradientsMatchFiniteDifferences() throws {
         for mode in [ClassifierPooling.max, .logsumexp] {
             let model = try Self.tinyModel(mode)
-            for i in 0..<model.head.count { model.head.data[i] *= 8 }
-            let reads = ClassifierTrainingTests.gcReads(3, length: 9, seed: 3)
-            let lengths = [9, 6, 8]
-            let tokens = zip(reads, lengths).flatMap { $0.0.tokens.prefix($0.1).map { Int($0) } }
+            let (grads, loss) = ClassifierTrainingTests.gradientCheckSetup(model)
+            let (reads, lengths) = ClassifierTrainingTests.gradientCheckReads
             let labels = reads.map(\.label)
-            let grads = ParameterSet(model.namedTensors()), scratch = ParameterSet(model.namedTensors())
-            let tape = ClassifierTape()
-            ClassifierBackward.lossAndGradients(model, tokens: tokens, lengths: lengths, labels: labels, grads: grads, tape: tape)
-            func loss() -> Double {
-                Double(ClassifierBackward.lossAndGradients(model, tokens: tokens, lengths: lengths, labels: labels,
-                                                           grads: scratch, tape: tape).loss)
-            }
             for name in ["classifier.weight", "classifier.bias", "backbone.norm_f.weight",
                          "backbone.layers.0.mixer.in_proj.weight", "backbone.layers.1.mixer.out_proj.weight"] {
-                let p = try XCTUnwrap(grads[name])
-                var analytic: [Double] = [], numeric: [Double] = []
-                for _ in 0..<6 {
-                    let i = rng.nextInt(below: p.count), old = p.value.data[i], h: Float = 1e-2
-                    p.value.data[i] = old + h; let up = loss()
-                    p.value.data[i] = old - h; let down = loss()
-                    p.value.data[i] = old
-                    analytic.append(Double(p.grad.data[i])); numeric.append((up - down) / Double(2 * h))
-                }
-                let diff = zip(analytic, numeric).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
-                let scale = max(numeric.map { $0 * $0 }.reduce(0, +).squareRoot(), 1e-3)
-                XCTAssertLessThan(diff / scale, 2e-2, "\(mode) \(name): analytic \(analytic) vs numeric \(numeric)")
+                assertDirectionalGradient(try XCTUnwrap(grads[name]), tolerance: 2e-2, "\(mode) \(name)", loss: loss)
             }
             // The training loss is the prediction path's (single strand) cross-entropy.
             model.rcAverage = false
-            let seqs = zip(reads, lengths).map { Array($0.0.tokens.prefix($0.1)) }
+            let seqs = reads.map(\.tokens)
             var probs = model.logits(packed: Array(seqs.joined()), lengths: lengths)
             SequenceClassifier.softmax(&probs, classes: 2)
             let ce = labels.enumerated().reduce(0.0) { $0 - Foundation.log(Double(probs[$1.offset * 2 + $1.element])) } / 3

@@ -4,7 +4,10 @@ import MambaKernels
 /// `SelectiveScan.forward` against `forwardReference` on random inputs, including sizes that are not
 /// multiples of the 16-channel vector (d = 1, 15, 17, 33), every d_state from 1 to 16, L = 1, packed
 /// resets, strided B/C, a non-zero initial state and 1–3 threads.
-/// Bound: max |fast − ref| ≤ 1e-5 · max(1, max |ref|) over y and over the final state.
+/// Bound: max |fast − ref| ≤ 1e-5 · max(1, max |ref|) over y and over the final state. The fast scan differs
+/// from the reference in its exp (a polynomial, relative error ≤ 2.5e-7, FastMathTests) and in FMAs; the
+/// recurrence contracts (|exp(Δ·A)| < 1), so these errors do not grow with L: measured ≤ 7.2e-7 against
+/// `selective_scan_ref` at L = 257, 14× inside the bound.
 final class SelectiveScanTests: XCTestCase {
     struct Case {
         var L: Int, d: Int, n: Int

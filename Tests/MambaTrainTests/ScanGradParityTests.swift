@@ -5,7 +5,9 @@ import XCTest
 /// `SelectiveScanBackward` against PyTorch autograd through `selective_scan_ref` (Fixtures/reference-grad/scan_grad).
 /// loss = Σ out·R, so dOut = R. Fixture layouts are (batch, d, L) / (batch, n, L); the kernels are time-major,
 /// so each batch row is transposed to (L, d) / (L, n), run separately (dA, dD, dDeltaBias accumulate over the
-/// batch), and the gradients are transposed back.
+/// batch), and the gradients are transposed back. Bounds: relative error by norm ≤ 1e-3 and max abs error ≤ 1e-4
+/// of the largest reference value. Both sides are fp32 and sum dA, dD and dΔ-bias over L steps in different
+/// orders, about √L·ε ≈ 2e-6 relative for these sizes; measured ≤ 8e-7.
 final class ScanGradParityTests: XCTestCase {
     /// (rows, cols) row-major → (cols, rows) row-major.
     static func transpose(_ x: ArraySlice<Float>, rows: Int, cols: Int) -> [Float] {

@@ -199,7 +199,15 @@ final class TableWriter {
         tmp = t; handle = h
     }
 
-    func write(_ s: String) throws { try handle.write(contentsOf: Data(s.utf8)) }
+    func write(_ s: String) throws {
+        do {
+            try handle.write(contentsOf: Data(s.utf8))
+        } catch {
+            let posix = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
+            let reason = posix.map { String(cString: strerror(Int32($0.code))) } ?? "\(error)"
+            throw LabelledInput.Failure("\(path ?? "stdout"): write failed: \(reason)")
+        }
+    }
 
     func finish() throws {
         guard let path, let tmp else { return }

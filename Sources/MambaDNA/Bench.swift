@@ -88,12 +88,13 @@ struct Bench: ParsableCommand {
         do {
             try Benchmark.run(o) { r in
                 print(Benchmark.tableRow(r))
-                fflush(stdout)
+                finishStandardOutput()
                 results.append(r.json)
             }
         } catch {
             fail("\(error)")
         }
+        finishStandardOutput()
         if let json {
             let doc: [String: Any] = ["environment": Benchmark.environment(o), "results": results]
             do {

@@ -32,7 +32,7 @@ struct Info: ParsableCommand {
         FileInfo.quietLibraryLogs()
         do {
             let pairs = try FileInfo.describe(path: input, reference: reference, threads: threads)
-            FileHandle.standardOutput.write(Data(FileInfo.render(pairs).utf8))
+            writeStandardOutput(FileInfo.render(pairs))
         } catch {
             fail("\(error)")
         }

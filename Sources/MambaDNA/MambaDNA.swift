@@ -30,6 +30,24 @@ struct MambaDNA: ParsableCommand {
     }
 }
 
+/// Writes `text` to stdout whole, or fails with one line naming the reason (a full disk, a closed pipe).
+func writeStandardOutput(_ text: String) {
+    var bytes = Array(text.utf8)[...]
+    while !bytes.isEmpty {
+        let n = bytes.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        guard n > 0 else { fail("stdout: write failed: \(String(cString: strerror(errno)))") }
+        bytes = bytes.dropFirst(n)
+    }
+}
+
+/// After output written with `print`: flushes stdout and fails with one line if any of it was not written.
+func finishStandardOutput() {
+    if fflush(stdout) != 0 || ferror(stdout) != 0 {
+        fail("stdout: write failed: \(String(cString: strerror(errno)))")
+    }
+}
+
 /// Prints a one-line error on stderr and exits with `code`.
 func fail(_ message: String, code: Int32 = 1) -> Never {
     FileHandle.standardError.write(Data("mamba-dna: \(message)\n".utf8))

@@ -159,4 +159,14 @@ final class InfoTests: XCTestCase {
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stderr.hasPrefix("mamba-dna: \(file.path): cannot open: Permission denied"), r.stderr)
     }
+
+    /// A full disk on stdout (`/dev/full`) is a clean failure (exit 1), not a crash (a trap exits 132), for the commands
+    /// that write tables to stdout.
+    func testFullStandardOutputFailsCleanly() throws {
+        let reads = CLIRunner.repository.appendingPathComponent("Fixtures/demo/species_reads.fa").path
+        for command in ["info '\(reads)'", "classify '\(reads)'"] {
+            let r = try CLIRunner.runShell("\"$MAMBA_DNA\" \(command) > /dev/full")
+            XCTAssertEqual(r.status, 1, "\(command): \(r.stderr)")
+        }
+    }
 }

@@ -1,6 +1,5 @@
 import Foundation
 import MambaModel
-import MambaTrain
 
 /// What `train --task sketch` and `train --task profile` share: both copy a classifier directory (`--init`) and add
 /// one file built from labelled reads of the classifier's classes.

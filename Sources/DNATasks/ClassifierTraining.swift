@@ -3,7 +3,7 @@ import MambaModel
 import MambaTrain
 
 /// The encoders `train --arch` names (mamba, caduceus-ps, caduceus-ph), for the CLI.
-public typealias EncoderArchitecture = MambaTrain.EncoderArchitecture
+public typealias EncoderArchitecture = MambaModel.EncoderArchitecture
 
 /// `train --task classify`: labelled reads in, a classifier model directory out.
 public enum ClassifierTraining {

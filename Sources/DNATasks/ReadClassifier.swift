@@ -1,6 +1,5 @@
 import Foundation
 import MambaModel
-import MambaTrain
 
 /// `classify`: one row per read (`#read_id  label  probability`, optionally one probability column per
 /// class) and Kraken-style counts per class. When the model directory holds a `KmerSketch`, the reads it decides

@@ -271,6 +271,14 @@ public struct CaduceusModel: SequenceModel {
         return t.sorted { $0.0 < $1.0 }
     }
 
+    /// The distinct fp32 weights under their checkpoint names (the complement maps left out).
+    public func trainableTensors() -> [(String, Tensor)] {
+        namedTensors().compactMap { name, value in
+            if case .f32(let t) = value { return (name, t) }
+            return nil
+        }
+    }
+
     public func save(to directory: String) throws {
         try Checkpoint.write(config: ModelConfig.caduceus(config).json(), values: namedTensors(), to: directory)
     }

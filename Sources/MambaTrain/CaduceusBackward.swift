@@ -49,12 +49,7 @@ public final class CaduceusTape {
 /// the embedding's. Packed batches: `segments` gives the sequence starts.
 public enum CaduceusBackward {
     /// The distinct trainable tensors under the names the checkpoint stores (tied aliases left out).
-    public static func namedTensors(_ model: CaduceusModel) -> [(String, Tensor)] {
-        model.namedTensors().compactMap { name, value in
-            if case .f32(let t) = value { return (name, t) }
-            return nil
-        }
-    }
+    public static func namedTensors(_ model: CaduceusModel) -> [(String, Tensor)] { model.trainableTensors() }
 
     /// Forward over T tokens up to the final norm: `tape.output` (T, outputDim).
     public static func encode(_ model: CaduceusModel, tokens: UnsafePointer<Int>, segments: Segments,

@@ -105,20 +105,3 @@ public enum MambaInit {
         return try CaduceusModel.load(WeightStore(file: MemoryTensorFile(t)), config: c)
     }
 }
-
-/// Named tensors held in memory, readable wherever a checkpoint file is (`WeightStore(file:)`).
-/// `floats` hands out the stored tensor itself, so a model loaded from it shares these buffers.
-public struct MemoryTensorFile: TensorFile {
-    public let path = "<memory>"
-    public let tensors: [String: Tensor]
-    public init(_ tensors: [String: Tensor]) { self.tensors = tensors }
-    public var shapes: [String: [Int]] { tensors.mapValues(\.shape) }
-    public func floats(_ name: String) throws -> Tensor {
-        guard let t = tensors[name] else { throw ModelError.missingTensor(path: path, name: name) }
-        return t
-    }
-    public func integers(_ name: String) throws -> [Int64] {
-        guard let t = tensors[name] else { throw ModelError.missingTensor(path: path, name: name) }
-        return t.array.map { Int64($0) }
-    }
-}

@@ -1,7 +1,6 @@
 import Foundation
 import MambaKernels
 import MambaModel
-import MambaTrain
 
 /// A learned binding model: a two-class `SequenceClassifier` (Mamba backbone → pooling → linear head),
 /// trained by `train --task motif`, whose `config.json` also holds `"task": "motif"` and `"bound_label"`,

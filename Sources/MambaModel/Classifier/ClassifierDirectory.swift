@@ -1,5 +1,4 @@
 import Foundation
-import MambaModel
 
 /// A classifier model directory, laid out like a Hugging Face checkpoint:
 ///   config.json            the backbone's config (mamba_ssm, or Caduceus with `model_type: caduceus`) +
@@ -83,7 +82,7 @@ public enum ClassifierDirectory {
         return obj
     }
 
-    static func writeJSON(_ obj: Any, to path: String) throws {
+    package static func writeJSON(_ obj: Any, to path: String) throws {
         let data: Data
         do { data = try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys]) }
         catch { throw ModelError.ioError(path: path, reason: "cannot encode JSON: \(error.localizedDescription)") }

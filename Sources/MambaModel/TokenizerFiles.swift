@@ -1,5 +1,4 @@
 import Foundation
-import MambaModel
 
 /// The character tokenizer's files in a model directory (Caduceus / HyenaDNA ids, `DNATokenizer`):
 /// `tokenizer_config.json` and `vocab.json`.

@@ -1,6 +1,5 @@
 import Foundation
 import MambaKernels
-import MambaModel
 
 /// The encoders this package trains, as `train --arch` names them.
 public enum EncoderArchitecture: String, CaseIterable, Sendable {
@@ -16,20 +15,6 @@ public enum EncoderArchitecture: String, CaseIterable, Sendable {
         if model is MambaLMModel { self = .mamba; return }
         guard let c = model as? CaduceusModel else { return nil }
         self = c.config.rcps ? .caduceusPS : .caduceusPH
-    }
-
-    /// Fresh weights of this architecture for the DNA tokenizer's vocabulary (`MambaInit`).
-    public func randomModel(_ mixer: MixerConfig, layers: Int, seed: UInt64) throws -> any SequenceModel {
-        switch self {
-        case .mamba:
-            let c = MambaLMConfig(layout: .mambaSSM, nLayer: layers, vocabSize: DNATokenizer.vocabularySize, mixer: mixer)
-            return try MambaInit.randomLM(config: c, seed: seed)
-        case .caduceusPS, .caduceusPH:
-            var c = CaduceusConfig(nLayer: layers, vocabSize: DNATokenizer.vocabularySize, mixer: mixer)
-            c.rcps = self == .caduceusPS
-            c.complementMap = DNATokenizer.complementMap.map(Int.init)
-            return try MambaInit.randomCaduceus(config: c, seed: seed)
-        }
     }
 }
 
@@ -94,12 +79,12 @@ public enum ClassifierEncoder {
     public var namedTensors: [(String, Tensor)] {
         switch self {
         case .mamba(let m): return m.namedTensors()
-        case .caduceus(let m): return CaduceusBackward.namedTensors(m)
+        case .caduceus(let m): return m.trainableTensors()
         }
     }
 
     /// Every stored tensor (Caduceus' complement maps too), as the model's own checkpoint holds them.
-    var checkpointValues: [(String, SafetensorsValue)] {
+    package var checkpointValues: [(String, SafetensorsValue)] {
         switch self {
         case .mamba(let m): return m.namedTensors().map { ($0.0, .f32($0.1)) }
         case .caduceus(let m): return m.namedTensors()
@@ -107,7 +92,7 @@ public enum ClassifierEncoder {
     }
 
     /// The model's own config.json entries.
-    var configJSON: [String: Any] {
+    package var configJSON: [String: Any] {
         switch self {
         case .mamba(let m): return ModelConfig.mamba(m.config).json()
         case .caduceus(let m): return ModelConfig.caduceus(m.config).json()
@@ -149,19 +134,10 @@ public enum ClassifierEncoder {
     }
 
     /// e[t, c] = ½(h[t, c] + h[t, 2d−1−c]) of (T, 2d) RCPS states.
-    static func mergeStrands(_ h: UnsafePointer<Float>, rows T: Int, dim d: Int, into e: UnsafeMutablePointer<Float>) {
+    package static func mergeStrands(_ h: UnsafePointer<Float>, rows T: Int, dim d: Int, into e: UnsafeMutablePointer<Float>) {
         for t in 0..<T {
             let row = h + t * 2 * d, out = e + t * d
             for c in 0..<d { out[c] = 0.5 * (row[c] + row[2 * d - 1 - c]) }
-        }
-    }
-
-    /// The backward of `mergeStrands`: dh[t, c] = dh[t, 2d−1−c] = ½ de[t, c] (overwritten).
-    static func mergeStrandsBackward(_ de: UnsafePointer<Float>, rows T: Int, dim d: Int,
-                                     into dh: UnsafeMutablePointer<Float>) {
-        for t in 0..<T {
-            let g = de + t * d, row = dh + t * 2 * d
-            for c in 0..<d { row[c] = 0.5 * g[c]; row[2 * d - 1 - c] = 0.5 * g[c] }
         }
     }
 }

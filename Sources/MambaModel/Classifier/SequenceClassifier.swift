@@ -1,6 +1,5 @@
 import Foundation
 import MambaKernels
-import MambaModel
 
 /// A read classifier: Mamba or Caduceus backbone → pooling over each sequence's positions → linear head.
 ///
@@ -50,22 +49,6 @@ public final class SequenceClassifier {
                             rcAverage: Bool = true, pooling: ClassifierPooling = .mean) {
         self.init(encoder: .mamba(encoder), head: head, headBias: headBias, labels: labels, rcAverage: rcAverage,
                   pooling: pooling)
-    }
-
-    /// A fresh head (U(±1/√d), PyTorch's Linear default) on `encoder`.
-    public convenience init(encoder: ClassifierEncoder, labels: [String], seed: UInt64, rcAverage: Bool = true,
-                            pooling: ClassifierPooling = .mean) {
-        var rng = RandomSource(seed: seed)
-        let d = encoder.dModel, bound = 1 / Float(d).squareRoot()
-        var w = [Float](repeating: 0, count: labels.count * d)
-        rng.fillUniform(&w, low: -bound, high: bound)
-        self.init(encoder: encoder, head: Tensor(shape: [labels.count, d], values: w),
-                  headBias: Tensor(shape: [labels.count]), labels: labels, rcAverage: rcAverage, pooling: pooling)
-    }
-
-    public convenience init(encoder: MambaLMModel, labels: [String], seed: UInt64, rcAverage: Bool = true,
-                            pooling: ClassifierPooling = .mean) {
-        self.init(encoder: .mamba(encoder), labels: labels, seed: seed, rcAverage: rcAverage, pooling: pooling)
     }
 
     /// Backbone tensors under the checkpoint's names, then the head.
@@ -190,26 +173,6 @@ public enum ClassifierPooling: String, CaseIterable, Sendable {
             case .logsumexp:
                 for t in 0..<rows { sum += Double(Foundation.exp(z[t * C + c] - m)) }
                 y[c] = m + Float(Foundation.log(sum / Double(rows)))
-            }
-        }
-    }
-
-    /// dz[t, c] = dy[c] · ∂y[c]/∂z[t, c] (overwritten), given the forward's z and y: 1/rows for `.mean`;
-    /// 1 at the first position of the maximum, else 0, for `.max`; exp(z[t,c] − y[c]) / rows (the softmax
-    /// over positions) for `.logsumexp`.
-    public func backward(z: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafePointer<Float>, rows: Int,
-                         classes C: Int, dz: UnsafeMutablePointer<Float>) {
-        let inv = 1 / Float(rows)
-        for c in 0..<C {
-            switch self {
-            case .mean:
-                for t in 0..<rows { dz[t * C + c] = dy[c] * inv }
-            case .max:
-                var best = 0
-                for t in 1..<Swift.max(rows, 1) where z[t * C + c] > z[best * C + c] { best = t }
-                for t in 0..<rows { dz[t * C + c] = t == best ? dy[c] : 0 }
-            case .logsumexp:
-                for t in 0..<rows { dz[t * C + c] = dy[c] * Foundation.exp(z[t * C + c] - y[c]) * inv }
             }
         }
     }

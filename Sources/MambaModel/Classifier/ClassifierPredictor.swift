@@ -1,6 +1,5 @@
 import Dispatch
 import MambaKernels
-import MambaModel
 
 /// Batched, multi-threaded inference of a `SequenceClassifier`: sequences are packed into batches of about
 /// `batchTokens` rows, and `threads` workers each run whole batches with single-threaded kernels (for

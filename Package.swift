@@ -41,8 +41,9 @@ let package = Package(
         .target(name: "MambaModel", dependencies: ["MambaKernels"], swiftSettings: fast),
         .target(name: "MambaTrain", dependencies: ["MambaModel"], swiftSettings: fast),
         .target(name: "DNATasks", dependencies: ["SeqIO", "MambaModel", "MambaTrain"], swiftSettings: fast),
+        .target(name: "MambaBench", dependencies: ["DNATasks", "MambaModel", "MambaTrain"], swiftSettings: fast),
         .executableTarget(name: "MambaDNA", dependencies: [
-            "DNATasks",
+            "DNATasks", "MambaBench",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fast),
         .testTarget(name: "SeqIOTests", dependencies: ["SeqIO"], swiftSettings: fast),

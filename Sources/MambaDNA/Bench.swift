@@ -1,5 +1,6 @@
 import ArgumentParser
 import DNATasks
+import MambaBench
 import Foundation
 
 struct Bench: ParsableCommand {

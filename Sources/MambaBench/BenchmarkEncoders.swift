@@ -1,3 +1,4 @@
+import DNATasks
 import Foundation
 import MambaKernels
 import MambaModel

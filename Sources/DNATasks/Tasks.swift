@@ -1,2 +1,0 @@
-import SeqIO
-import MambaModel

@@ -1,3 +1,4 @@
+import FileOutput
 import Foundation
 
 /// Why an output could not be written, rendered `PATH: REASON` as every command reports file errors.
@@ -48,7 +49,10 @@ public final class OutputPath {
         self.kind = kind
         (destination, isDirect) = try Self.resolve(path, kind: kind, inputs: inputs)
         writePath = isDirect ? destination : Self.sibling(of: destination, tag: "tmp")
-        if !isDirect { OutputCleanup.shared.register(writePath) }
+        if !isDirect {
+            OutputCleanup.remove(writePath)  // left by an earlier run that had this process id and was killed
+            OutputCleanup.shared.register(writePath)
+        }
     }
 
     /// Checks `path` as `init` does, without claiming a temporary name: for outputs opened only after the
@@ -204,7 +208,7 @@ final class OutputCleanup: @unchecked Sendable {
                 paths.removeAll()
                 lock.unlock()
                 signal(sig, SIG_DFL)
-                raise(sig)
+                kill(getpid(), sig)  // process-directed: dispatch threads block signals, so raise() here would not end the run
             }
             source.resume()
             sources.append(source)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DNATasks
+import FileOutput
 import MambaBench
 import Foundation
 
@@ -99,12 +100,16 @@ struct Bench: ParsableCommand {
         if let json {
             let doc: [String: Any] = ["environment": Benchmark.environment(o), "results": results]
             do {
-                let data = try JSONSerialization.data(withJSONObject: doc, options: [.prettyPrinted, .sortedKeys])
-                let tmp = json + ".tmp"
-                try data.write(to: URL(fileURLWithPath: tmp))
-                guard rename(tmp, json) == 0 else { throw CocoaError(.fileWriteUnknown) }
+                let out = try OutputFile(json)
+                do {
+                    try out.write(try JSONSerialization.data(withJSONObject: doc, options: [.prettyPrinted, .sortedKeys]))
+                    try out.commit()
+                } catch {
+                    out.abandon()
+                    throw error
+                }
             } catch {
-                fail("cannot write \(json): \(error.localizedDescription)")
+                fail("\(error)")
             }
         }
     }

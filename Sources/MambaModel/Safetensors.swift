@@ -1,3 +1,4 @@
+import FileOutput
 import Foundation
 
 /// The safetensors format: u64 little-endian header length N, N bytes of JSON
@@ -260,21 +261,17 @@ public enum Safetensors {
     }
 }
 
-/// Writes `data` to a temporary name next to `path`, then renames it over `path`.
+/// Writes `data` to `path` through the output layer (`OutputFile`: a temporary sibling renamed over a regular
+/// file; devices and FIFOs written directly).
+/// - Throws: `OutputError` naming the path.
 public func writeAtomically(_ data: Data, to path: String) throws {
-    let url = URL(fileURLWithPath: path)
-    let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+    let out = try OutputFile(path)
     do {
-        try data.write(to: tmp)
-        guard rename(tmp.path, path) == 0 else {
-            throw ModelError.ioError(path: path, reason: "cannot rename \(tmp.path): \(String(cString: strerror(errno)))")
-        }
-    } catch let e as ModelError {
-        try? FileManager.default.removeItem(at: tmp)
-        throw e
+        try out.write(data)
+        try out.commit()
     } catch {
-        try? FileManager.default.removeItem(at: tmp)
-        throw ModelError.ioError(path: path, reason: "cannot write: \(error.localizedDescription)")
+        out.abandon()
+        throw error
     }
 }
 

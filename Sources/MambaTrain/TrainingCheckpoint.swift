@@ -1,3 +1,4 @@
+import FileOutput
 import Foundation
 import MambaModel
 
@@ -11,10 +12,11 @@ import MambaModel
 /// previous checkpoint.
 extension TrainingLoop {
     func saveCheckpoint<O: TrainingObjective>(_ objective: O, to directory: String, elapsed: Double) throws {
-        let fm = FileManager.default
-        let target = URL(fileURLWithPath: directory).standardizedFileURL
-        let tmp = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).tmp-\(getpid())")
-        try? fm.removeItem(at: tmp)
+        let output: OutputPath
+        do { output = try OutputPath(directory, kind: .directory) } catch {
+            throw ClassifierDirectory.Failure("cannot write checkpoint \(directory): \(error)")
+        }
+        let tmp = URL(fileURLWithPath: output.writePath)
         do {
             try objective.writeWeights(to: tmp)
             let names = shardGrads[0].parameters.map(\.name)
@@ -32,12 +34,9 @@ extension TrainingLoop {
                 state["best_count"] = r.count
             }
             try ClassifierDirectory.writeJSON(state, to: tmp.appendingPathComponent("state.json").path)
-            let old = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).old-\(getpid())")
-            if fm.fileExists(atPath: target.path) { try fm.moveItem(at: target, to: old) }
-            try fm.moveItem(at: tmp, to: target)
-            try? fm.removeItem(at: old)
+            try output.commit()
         } catch {
-            try? fm.removeItem(at: tmp)
+            output.abandon()
             throw ClassifierDirectory.Failure("cannot write checkpoint \(directory): \(error)")
         }
     }

@@ -1,4 +1,5 @@
 import CHTSLib
+import FileOutput
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -141,9 +142,10 @@ public struct VariantRecord: Sendable, Equatable {
 /// `.vcf.gz` / `.vcf.bgz` — BGZF-compressed VCF with a tabix `.tbi` index; `.bcf` — BCF with a
 /// `.csi` index; anything else — plain VCF; `-` — plain VCF to stdout (no index).
 ///
-/// Records go to a temporary file in the output's directory (`.NAME.tmp-PID`); `finish()` closes
-/// it, builds the index and renames both into place (index first), so a failed or abandoned write
-/// leaves no partial output. A writer released without `finish()` removes its temporary files.
+/// Records go to a temporary file in the output's directory (`.NAME.tmp-PID`, `OutputPath`); `finish()`
+/// closes it, builds the index and renames both into place (index first), so a failed or abandoned write
+/// leaves no partial output. A writer released without `finish()` removes its temporary files. A device or
+/// FIFO (`/dev/null`, a named pipe) is written directly, without an index.
 ///
 /// Records must come sorted by contig (header order) and position, as indexing requires.
 /// Not thread-safe.
@@ -152,7 +154,8 @@ public final class VariantFileWriter {
     public let path: String
     private let header: VariantHeader
     private let threads: Int
-    private let tmp: String
+    private let output: OutputPath
+    private var tmp: String { output.writePath }
     private let indexSuffix: String?
     private var file: UnsafeMutablePointer<htsFile>?
     private let hdr: UnsafeMutablePointer<bcf_hdr_t>
@@ -167,22 +170,19 @@ public final class VariantFileWriter {
     /// - Parameter threads: threads for building the index.
     /// - Throws: `SeqIOError` `.unwritable` naming `path` when the file cannot be created or the
     ///   header not written; `.malformed` when a header line or sample name is rejected.
-    public init(path: String, header: VariantHeader, threads: Int = 1) throws {
+    /// - Parameter inputs: the run's input files, which `path` must not be.
+    public init(path: String, header: VariantHeader, threads: Int = 1, inputs: [String] = []) throws {
         self.path = path
         self.header = header
         self.threads = max(1, threads)
         let mode: String
-        if path.hasSuffix(".vcf.gz") || path.hasSuffix(".vcf.bgz") { mode = "wz"; indexSuffix = ".tbi" }
-        else if path.hasSuffix(".bcf") { mode = "wb"; indexSuffix = ".csi" }
-        else { mode = "w"; indexSuffix = nil }
-        if path == "-" {
-            tmp = "-"
-        } else {
-            let slash = path.lastIndex(of: "/")
-            let dir = slash.map { String(path[...$0]) } ?? ""
-            let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-            tmp = "\(dir).\(name).tmp-\(getpid())"
+        do { output = try OutputPath(path, inputs: inputs) } catch {
+            throw SeqIOError(.unwritable, file: path, (error as? OutputError)?.reason ?? "\(error)")
         }
+        let indexed = !output.isDirect
+        if path.hasSuffix(".vcf.gz") || path.hasSuffix(".vcf.bgz") { mode = "wz"; indexSuffix = indexed ? ".tbi" : nil }
+        else if path.hasSuffix(".bcf") { mode = "wb"; indexSuffix = indexed ? ".csi" : nil }
+        else { mode = "w"; indexSuffix = nil }
         guard let h = bcf_hdr_init("w") else { throw SeqIOError(.unwritable, file: path, "cannot create a VCF header") }
         hdr = h
         rec = bcf_init()
@@ -303,21 +303,15 @@ public final class VariantFileWriter {
         file = nil
         do {
             guard hts_close(fp) == 0 else { throw SeqIOError(.unwritable, file: path, "cannot finish writing (disk full?)") }
-            if tmp == "-" { return }
+            if output.isDirect { return }
             if let indexSuffix {
-                let tmpIndex = tmp + indexSuffix
+                let tmpIndex = output.companion(suffix: indexSuffix)
                 let r = indexSuffix == ".tbi"
                     ? withUnsafePointer(to: tbx_conf_vcf) { tbx_index_build3(tmp, tmpIndex, 0, Int32(threads), $0) }
                     : bcf_index_build3(tmp, tmpIndex, 14, Int32(threads))
                 guard r == 0 else { throw SeqIOError(.unwritable, file: path, "cannot build the index") }
-                guard rename(tmpIndex, path + indexSuffix) == 0 else {
-                    throw SeqIOError(.unwritable, file: path + indexSuffix, "cannot write: \(String(cString: strerror(errno)))")
-                }
             }
-            guard rename(tmp, path) == 0 else {
-                if let indexSuffix { unlink(path + indexSuffix) }
-                throw SeqIOError(.unwritable, file: path, "cannot write: \(String(cString: strerror(errno)))")
-            }
+            do { try output.commit() } catch let e as OutputError { throw SeqIOError(.unwritable, file: e.path, e.reason) }
         } catch {
             removeTemporaryFiles()
             throw error
@@ -331,11 +325,7 @@ public final class VariantFileWriter {
         removeTemporaryFiles()
     }
 
-    private func removeTemporaryFiles() {
-        guard tmp != "-" else { return }
-        unlink(tmp)
-        if let indexSuffix { unlink(tmp + indexSuffix) }
-    }
+    private func removeTemporaryFiles() { output.abandon() }
 }
 
 /// Reads VCF (plain or BGZF-compressed) or BCF records through htslib (`bcf_read`), whole file in

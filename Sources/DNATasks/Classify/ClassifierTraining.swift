@@ -1,3 +1,4 @@
+import FileOutput
 import Foundation
 import MambaModel
 import MambaTrain
@@ -199,18 +200,15 @@ extension ClassifierTraining {
         return t
     }
 
-    /// Has `write` fill a temporary sibling of `out`, then renames it over `out`: a failed run leaves no
-    /// half-written model directory.
+    /// Has `write` fill a temporary sibling of the directory `out` (`OutputPath`), then swaps it in for `out`:
+    /// a failed or interrupted run leaves no half-written model directory.
     static func writeOutput(_ out: URL, _ write: (URL) throws -> Void) throws {
-        let fm = FileManager.default
-        let tmp = out.deletingLastPathComponent().appendingPathComponent(".\(out.lastPathComponent).tmp-\(getpid())")
-        try? fm.removeItem(at: tmp)
+        let output = try OutputPath(out.path, kind: .directory)
         do {
-            try write(tmp)
-            if fm.fileExists(atPath: out.path) { try fm.removeItem(at: out) }
-            try fm.moveItem(at: tmp, to: out)
+            try write(URL(fileURLWithPath: output.writePath))
+            try output.commit()
         } catch {
-            try? fm.removeItem(at: tmp)
+            output.abandon()
             throw error
         }
     }

@@ -1,3 +1,4 @@
+import FileOutput
 import Foundation
 import MambaModel
 
@@ -51,7 +52,9 @@ public enum ReadClassifier {
         let (profile, profileWeight, hasProfile) = try loadProfile(o, directory: dir)
         let C = model.classCount
         let predictor = ClassifierPredictor(model: model, threads: o.threads, batchTokens: o.batchTokens)
-        let out = try TableWriter(path: o.output)
+        let inputs = [o.input] + (o.reference.map { [$0] } ?? [])
+        if let report = o.report { try OutputPath.validate(report, inputs: inputs) }
+        let out = try OutputFile(o.output ?? "-", inputs: inputs)
         var summary = Summary()
         let start = Date()
         do {
@@ -121,7 +124,7 @@ public enum ReadClassifier {
                 if tokens >= flushAt { try flush() }
             }
             try flush()
-            try out.finish()
+            try out.commit()
         } catch {
             out.abandon()
             throw error
@@ -179,46 +182,4 @@ public enum ReadClassifier {
     }
 
     static func format(_ p: Float) -> String { String(format: "%.4f", p) }
-}
-
-/// Text output to stdout, or to a temporary file renamed to `path` by `finish` (removed by `abandon`).
-final class TableWriter {
-    let path: String?
-    let tmp: String?
-    let handle: FileHandle
-
-    init(path: String?) throws {
-        self.path = path
-        guard let path else { tmp = nil; handle = .standardOutput; return }
-        let url = URL(fileURLWithPath: path)
-        let t = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
-        guard FileManager.default.createFile(atPath: t, contents: nil), let h = FileHandle(forWritingAtPath: t) else {
-            throw LabelledInput.Failure("\(path): cannot create the output file")
-        }
-        tmp = t; handle = h
-    }
-
-    func write(_ s: String) throws {
-        do {
-            try handle.write(contentsOf: Data(s.utf8))
-        } catch {
-            let posix = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
-            let reason = posix.map { String(cString: strerror(Int32($0.code))) } ?? "\(error)"
-            throw LabelledInput.Failure("\(path ?? "stdout"): write failed: \(reason)")
-        }
-    }
-
-    func finish() throws {
-        guard let path, let tmp else { return }
-        try handle.close()
-        guard rename(tmp, path) == 0 else {
-            throw LabelledInput.Failure("\(path): cannot rename the output into place: \(String(cString: strerror(errno)))")
-        }
-    }
-
-    func abandon() {
-        guard let tmp else { return }
-        try? handle.close()
-        unlink(tmp)
-    }
 }

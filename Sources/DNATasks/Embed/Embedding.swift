@@ -1,3 +1,4 @@
+import FileOutput
 import Foundation
 import MambaModel
 import SeqIO
@@ -49,11 +50,13 @@ public enum EmbeddingExport {
         if o.format == .safetensors && o.output == nil {
             throw Failure("--format safetensors needs -o FILE (binary output is not written to stdout)")
         }
+        let inputs = [o.input] + (o.reference.map { [$0] } ?? [])
+        if let output = o.output { try OutputPath.validate(output, inputs: inputs) }
         setComputeThreads(o.threads)
         let model = try MambaCheckpoint.load(o.modelDirectory)
         let sink: EmbeddingSink
         switch o.format {
-        case .tsv: sink = try TSVEmbeddingSink(path: o.output, dim: model.outputDim, pooled: o.pooling != nil)
+        case .tsv: sink = try TSVEmbeddingSink(path: o.output, inputs: inputs, dim: model.outputDim, pooled: o.pooling != nil)
         case .safetensors: sink = SafetensorsEmbeddingSink(path: o.output!, dim: model.outputDim, pooling: o.pooling,
                                                            model: o.modelDirectory)
         }

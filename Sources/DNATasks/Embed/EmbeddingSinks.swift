@@ -1,3 +1,4 @@
+import FileOutput
 import Foundation
 import MambaModel
 
@@ -13,87 +14,14 @@ protocol EmbeddingSink: AnyObject {
     func abandon()
 }
 
-/// A file written under a temporary name next to its final path, renamed into place by `commit`.
-final class AtomicOutput {
-    let path: String?  // nil = stdout
-    let tmpPath: String?
-    let fd: Int32
-    private var buffer: [UInt8] = []
-
-    init(path: String?) throws {
-        self.path = path
-        if let path {
-            let url = URL(fileURLWithPath: path)
-            let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
-            let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-            guard fd >= 0 else {
-                throw EmbeddingExport.Failure("\(path): cannot create: \(String(cString: strerror(errno)))")
-            }
-            self.fd = fd
-            tmpPath = tmp
-        } else {
-            fd = STDOUT_FILENO
-            tmpPath = nil
-        }
-        buffer.reserveCapacity(1 << 20)
-    }
-
-    func write(_ s: String) throws {
-        buffer.append(contentsOf: s.utf8)
-        if buffer.count >= 1 << 20 { try flush() }
-    }
-
-    func write(bytes: UnsafeRawBufferPointer) throws {
-        try flush()
-        try writeAll(bytes)
-    }
-
-    func flush() throws {
-        if buffer.isEmpty { return }
-        try buffer.withUnsafeBytes { try writeAll($0) }
-        buffer.removeAll(keepingCapacity: true)
-    }
-
-    private func writeAll(_ b: UnsafeRawBufferPointer) throws {
-        var off = 0
-        while off < b.count {
-            let n = Foundation.write(fd, b.baseAddress! + off, b.count - off)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw EmbeddingExport.Failure("\(path ?? "stdout"): write failed: \(String(cString: strerror(errno)))")
-            }
-            off += n
-        }
-    }
-
-    func commit() throws {
-        try flush()
-        guard let path, let tmpPath else { return }
-        guard fsync(fd) == 0 || errno == EINVAL, close(fd) == 0 else {
-            throw EmbeddingExport.Failure("\(path): write failed: \(String(cString: strerror(errno)))")
-        }
-        guard rename(tmpPath, path) == 0 else {
-            let why = String(cString: strerror(errno))
-            unlink(tmpPath)
-            throw EmbeddingExport.Failure("\(path): cannot rename the temporary file: \(why)")
-        }
-    }
-
-    func abandon() {
-        guard let tmpPath else { return }
-        close(fd)
-        unlink(tmpPath)
-    }
-}
-
 /// TSV: `#seq_id  position  e0 … e{D−1}` (one row per base) or `#seq_id  length  e0 …` (one row per sequence).
 /// Values are printed with the shortest text that reads back as the same fp32.
 final class TSVEmbeddingSink: EmbeddingSink {
-    let out: AtomicOutput
+    let out: OutputFile
     let dim: Int
 
-    init(path: String?, dim: Int, pooled: Bool) throws {
-        out = try AtomicOutput(path: path)
+    init(path: String?, inputs: [String], dim: Int, pooled: Bool) throws {
+        out = try OutputFile(path ?? "-", inputs: inputs)
         self.dim = dim
         try out.write("#seq_id\t" + (pooled ? "length" : "position") + (0..<dim).map { "\te\($0)" }.joined() + "\n")
     }

@@ -1,3 +1,4 @@
+import FileOutput
 import Foundation
 import SeqIO
 
@@ -57,6 +58,8 @@ public enum MotifAnnotator {
     ///   (sequence input, reference, regions), each one line naming the file.
     @discardableResult
     public static func run(_ o: Options, log: (String) -> Void = { _ in }) throws -> Summary {
+        let inputs = [o.motifs] + [o.input, o.reference, o.regionsFile].compactMap { $0 }
+        for path in [o.output, o.tsv].compactMap({ $0 }) { try OutputPath.validate(path, inputs: inputs) }
         guard o.threshold > 0, o.threshold.isFinite else { throw MotifError(file: "--thresh", "must be positive, got \(o.threshold)") }
         if let q = o.qValueThreshold, !(q > 0 && q <= 1) { throw MotifError(file: "--qv-thresh", "must be in (0, 1], got \(q)") }
         guard o.pseudocount >= 0, o.pseudocount.isFinite else { throw MotifError(file: "--pseudocount", "must be zero or positive") }
@@ -97,7 +100,7 @@ public enum MotifAnnotator {
         if let q = o.qValueThreshold { hits.removeAll { $0.qValue > q } }
         summary.hits = hits.count
 
-        let files = MotifOutputFiles()
+        let files = MotifOutputFiles(inputs: inputs)
         do {
             let bed = try files.open(o.output)
             let tsv = try o.tsv.map { try files.open($0) }

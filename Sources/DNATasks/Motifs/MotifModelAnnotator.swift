@@ -1,3 +1,4 @@
+import FileOutput
 import Foundation
 import MambaModel
 import SeqIO
@@ -47,6 +48,8 @@ public enum MotifModelAnnotator {
     ///   regions), each one line naming the file.
     @discardableResult
     public static func run(_ o: Options, log: (String) -> Void = { _ in }) throws -> Summary {
+        let inputs = [o.input, o.reference, o.regionsFile].compactMap { $0 }
+        for path in [o.output, o.tsv].compactMap({ $0 }) { try OutputPath.validate(path, inputs: inputs) }
         guard o.window >= 1 else { throw MotifError(file: "--window", "must be at least 1, got \(o.window)") }
         if o.input != nil && (!o.regions.isEmpty || o.regionsFile != nil) {
             throw MotifError(file: "-r/-R", "regions select parts of the reference (-f); they do not apply to an input file of sequences")
@@ -58,7 +61,7 @@ public enum MotifModelAnnotator {
         log("motif model \(o.model): classes \(model.classifier.labels.joined(separator: ", ")), bound = \(model.boundLabel)"
             + (model.classifier.rcAverage ? ", strands averaged" : ""))
         var summary = Summary()
-        let files = MotifOutputFiles()
+        let files = MotifOutputFiles(inputs: inputs)
         do {
             let graph = try files.open(o.output)
             let tsv = try o.tsv.map { try files.open($0) }

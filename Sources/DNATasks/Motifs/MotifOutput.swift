@@ -1,3 +1,4 @@
+import FileOutput
 import Foundation
 
 /// Text formats for motif hits.
@@ -26,60 +27,35 @@ public enum MotifOutput {
     static func format(probability p: Double) -> String { String(format: "%.4g", p) }
 }
 
-/// Output files written under temporary names next to their destinations and renamed into
-/// place together by `commit`; `abandon` (or an error in `commit`) removes them, so a failed
-/// run leaves no partial file. A `nil` path means stdout, written straight through.
+/// The outputs of one motif run (`OutputFile`s), published together by `commit`; `abandon` (or an error in
+/// `commit`) removes what is not yet published, so a failed run leaves no partial file. A `nil` path is stdout.
 final class MotifOutputFiles {
-    private struct Target {
-        let path: String?
-        let tmp: String?
-        let handle: FileHandle
-    }
-    private var targets: [Target] = []
+    private var files: [OutputFile] = []
+    private let inputs: [String]
+
+    init(inputs: [String]) { self.inputs = inputs }
 
     /// Opens one output; returns its index for `write`.
-    /// - Throws: `MotifError` when the temporary file cannot be created.
+    /// - Throws: `OutputError` when the destination is refused or cannot be created.
     func open(_ path: String?) throws -> Int {
-        guard let path, path != "-" else {
-            targets.append(Target(path: nil, tmp: nil, handle: .standardOutput))
-            return targets.count - 1
-        }
-        let url = URL(fileURLWithPath: path)
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
-        guard FileManager.default.createFile(atPath: tmp, contents: nil), let h = FileHandle(forWritingAtPath: tmp) else {
-            throw MotifError(file: path, "cannot create the output file: \(String(cString: strerror(errno)))")
-        }
-        targets.append(Target(path: path, tmp: tmp, handle: h))
-        return targets.count - 1
+        files.append(try OutputFile(path ?? "-", inputs: inputs))
+        return files.count - 1
     }
 
-    func write(_ index: Int, _ text: String) throws {
-        do {
-            try targets[index].handle.write(contentsOf: Data(text.utf8))
-        } catch {
-            throw MotifError(file: targets[index].path ?? "stdout", "write failed: \(error.localizedDescription)")
-        }
-    }
+    func write(_ index: Int, _ text: String) throws { try files[index].write(text) }
 
     func commit() throws {
-        for t in targets where t.tmp != nil { try t.handle.close() }
-        for t in targets {
-            guard let path = t.path, let tmp = t.tmp else { continue }
-            guard rename(tmp, path) == 0 else {
-                let why = String(cString: strerror(errno))
-                abandon()
-                throw MotifError(file: path, "cannot move the output into place: \(why)")
+        defer { files.removeAll() }
+        for (i, f) in files.enumerated() {
+            do { try f.commit() } catch {
+                for g in files[(i + 1)...] { g.abandon() }
+                throw error
             }
         }
-        targets.removeAll()
     }
 
     func abandon() {
-        for t in targets {
-            guard let tmp = t.tmp else { continue }
-            try? t.handle.close()
-            unlink(tmp)
-        }
-        targets.removeAll()
+        for f in files { f.abandon() }
+        files.removeAll()
     }
 }

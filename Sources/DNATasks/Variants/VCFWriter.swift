@@ -69,9 +69,9 @@ public enum VCFWriter {
     ///   - refCalls: declare FILTER `RefCall` (the calls include reference calls).
     /// - Throws: `SeqIOError` naming `path` when it cannot be written or indexed.
     public static func write(_ calls: [VariantCall], header: Header, to path: String, lowQual: Float = 20,
-                             refCalls: Bool = false, threads: Int = 1) throws {
+                             refCalls: Bool = false, threads: Int = 1, inputs: [String] = []) throws {
         let writer = try VariantFileWriter(path: path, header: variantHeader(header, lowQual: lowQual, refCalls: refCalls),
-                                           threads: threads)
+                                           threads: threads, inputs: inputs)
         for call in calls { try writer.write(record(call, contigs: header.contigs, lowQual: lowQual)) }
         try writer.finish()
     }

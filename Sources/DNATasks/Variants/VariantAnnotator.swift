@@ -1,3 +1,4 @@
+import FileOutput
 import Foundation
 import MambaKernels
 import SeqIO
@@ -49,6 +50,8 @@ public enum VariantAnnotator {
     ///   output file is left behind on error.
     public static func run(_ o: Options, log: (String) -> Void = { _ in }) throws {
         guard o.ploidy == 1 || o.ploidy == 2 else { throw VariantError(file: "--ploidy", "must be 1 or 2") }
+        let inputFiles = [o.alignments, o.reference] + (o.regionsFile.map { [$0] } ?? [])
+        try OutputPath.validate(o.output, inputs: inputFiles)
         let inputs = try VariantInputs(alignments: o.alignments, reference: o.reference,
                                        regionTexts: o.regions, regionsFile: o.regionsFile)
         let modelPath = o.model ?? DefaultModels.variants()
@@ -80,7 +83,7 @@ public enum VariantAnnotator {
         let header = VCFWriter.Header(contigs: inputs.contigs, reference: o.reference, sample: sample,
                                       source: "mamba-dna annotate (variant model \(modelPath))", commandLine: o.commandLine)
         try VCFWriter.write(calls, header: header, to: o.output, lowQual: o.lowQual, refCalls: o.allCandidates,
-                            threads: o.threads)
+                            threads: o.threads, inputs: inputFiles)
         let bp = inputs.regions.reduce(0) { $0 + ($1.end! - $1.start) }
         let variants = calls.filter { !$0.isRefCall }
         log("\(variants.count) variants (\(variants.filter { $0.allele.isSNP }.count) SNPs"

@@ -1,0 +1,90 @@
+import Foundation
+import XCTest
+
+/// What `-o` points at is never destroyed: devices and FIFOs are written through, a symbolic link keeps pointing
+/// where it did, an input named as the output is refused before reading, and an interrupted run leaves neither
+/// a partial output nor a temporary file.
+final class OutputSafetyTests: XCTestCase {
+    let reads = CLIRunner.repository.appendingPathComponent("Fixtures/demo/species_reads.fa").path
+
+    func temporaryDirectory() throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("output-safety-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        return dir
+    }
+
+    /// The classify table written to stdout, for comparison.
+    func table() throws -> String {
+        let r = try CLIRunner.run(["classify", reads])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        return r.stdout
+    }
+
+    func testDevNullStaysADevice() throws {
+        let r = try CLIRunner.run(["classify", reads, "-o", "/dev/null"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        var st = stat()
+        XCTAssertEqual(stat("/dev/null", &st), 0)
+        XCTAssertEqual(st.st_mode & S_IFMT, S_IFCHR)
+    }
+
+    func testSymlinkKeepsItsTargetAndTheTargetGetsTheOutput() throws {
+        let dir = try temporaryDirectory()
+        let target = dir.appendingPathComponent("target.tsv").path, link = dir.appendingPathComponent("link.tsv").path
+        try "old\n".write(toFile: target, atomically: false, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "target.tsv")
+        let r = try CLIRunner.run(["classify", reads, "-o", link])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: link), "target.tsv")
+        XCTAssertEqual(try String(contentsOfFile: target, encoding: .utf8), try table())
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(), ["link.tsv", "target.tsv"])
+    }
+
+    func testFifoReaderGetsTheOutput() throws {
+        let dir = try temporaryDirectory()
+        let fifo = dir.appendingPathComponent("pipe").path, copy = dir.appendingPathComponent("copy.tsv").path
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        let r = try CLIRunner.runShell("cat '\(fifo)' > '\(copy)' & \"$MAMBA_DNA\" classify '\(reads)' -o '\(fifo)'; s=$?; wait; exit $s")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try String(contentsOfFile: copy, encoding: .utf8), try table())
+        var st = stat()
+        XCTAssertEqual(lstat(fifo, &st), 0)
+        XCTAssertEqual(st.st_mode & S_IFMT, S_IFIFO)
+    }
+
+    func testOutputThatIsAnInputIsRefused() throws {
+        let dir = try temporaryDirectory()
+        let input = dir.appendingPathComponent("reads.fa").path
+        try FileManager.default.copyItem(atPath: reads, toPath: input)
+        let before = try Data(contentsOf: URL(fileURLWithPath: input))
+        for args in [["classify", input, "-o", input],
+                     ["embed", "--model", CLIRunner.repository.appendingPathComponent("Fixtures/reference/mamba_lm").path,
+                      "--pool", "mean", input, "-o", input]] {
+            let r = try CLIRunner.run(args)
+            XCTAssertNotEqual(r.status, 0, args.joined(separator: " "))
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: input)), before)
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["reads.fa"])
+    }
+
+    /// SIGTERM while `embed` writes: the run ends by that signal, and no output or temporary file is left.
+    func testInterruptedRunLeavesNothingBehind() throws {
+        let dir = try temporaryDirectory()
+        let fasta = dir.appendingPathComponent("long.fa").path
+        var rng = SystemRandomNumberGenerator()
+        let bases = String((0..<100_000).map { _ in "ACGT".randomElement(using: &rng)! })
+        try ">long\n\(bases)\n".write(toFile: fasta, atomically: false, encoding: .utf8)
+        let out = dir.appendingPathComponent("emb.tsv").path
+        let model = CLIRunner.repository.appendingPathComponent("Fixtures/reference/mamba_lm").path
+        // Waits (at most 20 s) for the temporary output to appear, then sends SIGTERM; exits with embed's status.
+        let script = """
+            "$MAMBA_DNA" embed --model '\(model)' --per-base '\(fasta)' -o '\(out)' & pid=$!
+            i=0; while [ ! -e '\(dir.path)/.emb.tsv.tmp-'$pid ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done
+            kill -TERM $pid; wait $pid
+            """
+        let r = try CLIRunner.runShell(script)
+        XCTAssertEqual(r.status, 128 + SIGTERM, r.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["long.fa"])
+    }
+}

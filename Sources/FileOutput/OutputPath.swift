@@ -1,4 +1,3 @@
-import FileOutput
 import Foundation
 
 /// Why an output could not be written, rendered `PATH: REASON` as every command reports file errors.

@@ -47,12 +47,16 @@ let package = Package(
             "DNATasks", "MambaBench", "FileOutput",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fast),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "FileOutputTests", dependencies: ["FileOutput"]),
         .testTarget(name: "SeqIOTests", dependencies: ["SeqIO"], swiftSettings: fast),
         .testTarget(name: "MambaKernelsTests", dependencies: ["MambaKernels"], swiftSettings: fast),
         .testTarget(name: "MambaModelTests", dependencies: ["MambaModel"], swiftSettings: fast),
         .testTarget(name: "MambaTrainTests", dependencies: ["MambaTrain"], swiftSettings: fast),
-        .testTarget(name: "CLITests", dependencies: ["MambaDNA"], exclude: ["HelpText"], swiftSettings: fast),
+        .testTarget(name: "DNATasksTests", dependencies: ["DNATasks", "SeqIO", "MambaModel", "TestSupport"],
+                    swiftSettings: fast),
+        .testTarget(name: "CLITests", dependencies: ["MambaDNA", "DNATasks", "TestSupport"], exclude: ["HelpText"],
+                    swiftSettings: fast),
     ],
     swiftLanguageModes: [.v5]
 )

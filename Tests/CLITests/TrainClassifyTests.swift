@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// `mamba-dna train --task classify` and `mamba-dna classify` end to end, on a tiny GC-rich vs AT-rich set
@@ -216,18 +217,4 @@ final class TrainClassifyTests: XCTestCase {
         let truth = subset.filter { $0.hasPrefix(">") }.map { String($0.split(separator: " ")[1].dropFirst("species=".count)) }
         XCTAssertGreaterThanOrEqual(zip(rows, truth).filter { $0.0[1] == $0.1 }.count, 5, r.stdout)
     }
-}
-
-/// A small seeded generator for test data (SplitMix64).
-struct SystemRandomNumberGeneratorSeeded {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1p-53 }
 }

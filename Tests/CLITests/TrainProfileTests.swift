@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// `mamba-dna train --task profile` and `classify` with a profile, end to end: the three random "genomes" of
@@ -49,8 +50,8 @@ final class TrainProfileTests: XCTestCase {
 
         // Queries: two training reads per genome (one reverse-complemented again), a random read, an empty read.
         var query = [0, 1, 60, 61, 120, 121].map { records[$0] }
-        query[1] = ">g0_1rc\n" + KmerSketchTests.reverseComplement(String(records[1].split(separator: "\n")[1])) + "\n"
-        query.insert(">random\n" + KmerSketchTests.randomSequence(100, seed: 999) + "\n", at: 3)
+        query[1] = ">g0_1rc\n" + TestSequences.reverseComplement(String(records[1].split(separator: "\n")[1])) + "\n"
+        query.insert(">random\n" + TestSequences.random(100, seed: 999) + "\n", at: 3)
         query.append(">empty\n\n")
         let queries = try write("query.fa", query)
         let (rows, log) = try classify(queries, model)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// `mamba-dna train --task sketch` and `classify` with a sketch, end to end: three random "genomes" labelled with
@@ -7,7 +8,7 @@ final class TrainSketchTests: XCTestCase {
     var work: URL!
     let species = CLIRunner.repository.appendingPathComponent("Fixtures/models/species").path
     static let genomeLabels = ["E_coli", "S_aureus", "V_cholerae"]
-    static let genomes: [String] = (0..<3).map { KmerSketchTests.randomSequence(1500, seed: 40 + UInt64($0)) }
+    static let genomes: [String] = (0..<3).map { TestSequences.random(1500, seed: 40 + UInt64($0)) }
 
     override func setUpWithError() throws {
         work = FileManager.default.temporaryDirectory.appendingPathComponent("sketch-tests-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
@@ -25,7 +26,7 @@ final class TrainSketchTests: XCTestCase {
             for i in 0..<60 {
                 let start = Int(g.next() % 1400)
                 var read = String(Array(genome)[start..<(start + 100)])
-                if i % 2 == 1 { read = KmerSketchTests.reverseComplement(read) }
+                if i % 2 == 1 { read = TestSequences.reverseComplement(read) }
                 records.append(">g\(c)_\(i)\(header(c * 60 + i, genomeLabels[c]))\n\(read)\n")
             }
         }
@@ -64,8 +65,8 @@ final class TrainSketchTests: XCTestCase {
         // is in no genome, and an empty read.
         let records = Self.trainingRecords()
         var query = [0, 1, 60, 61, 120, 121].map { records[$0] }
-        query[1] = ">g0_1rc\n" + KmerSketchTests.reverseComplement(String(records[1].split(separator: "\n")[1])) + "\n"
-        query.insert(">random\n" + KmerSketchTests.randomSequence(100, seed: 999) + "\n", at: 3)
+        query[1] = ">g0_1rc\n" + TestSequences.reverseComplement(String(records[1].split(separator: "\n")[1])) + "\n"
+        query.insert(">random\n" + TestSequences.random(100, seed: 999) + "\n", at: 3)
         query.append(">empty\n\n")
         let queries = try write("query.fa", query)
         let c = try CLIRunner.run(["classify", queries, "--model", model, "--all-probs", "--threads", "2"])

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import DNATasks
 import MambaModel
@@ -51,18 +52,6 @@ final class KmerSketchTests: XCTestCase {
         return out
     }
 
-    static func randomSequence(_ n: Int, seed: UInt64, alphabet: [Character] = ["A", "C", "G", "T"]) -> String {
-        var g = SystemRandomNumberGeneratorSeeded(seed: seed)
-        return String((0..<n).map { _ in alphabet[Int(g.next() % UInt64(alphabet.count))] })
-    }
-
-    static func reverseComplement(_ s: String) -> String {
-        String(s.reversed().map { c -> Character in
-            switch c { case "A": return "T"; case "T": return "A"; case "C": return "G"; case "G": return "C"
-            case "a": return "t"; case "t": return "a"; case "c": return "g"; case "g": return "c"; default: return c }
-        })
-    }
-
     // MARK: k-mers and hashes
 
     /// ACGTT packs to 0b00_01_10_11_11 = 111, its reverse complement AACGT to 0b00_00_01_10_11 = 27; the canonical
@@ -81,7 +70,7 @@ final class KmerSketchTests: XCTestCase {
         let alphabet: [Character] = ["A", "C", "G", "T", "a", "c", "g", "t", "N", "A", "C", "G", "T"]
         for (i, k) in [1, 2, 5, 13, 21, 31].enumerated() {
             for scaled in [1, 4, 16] {
-                let s = Self.randomSequence(400, seed: UInt64(10 * i + scaled), alphabet: alphabet)
+                let s = TestSequences.random(400, seed: UInt64(10 * i + scaled), alphabet: alphabet)
                 let expected = Self.referenceHashes(s, k: k, scaled: UInt64(scaled))
                 XCTAssertEqual(Self.rolling(s, k: k, scaled: scaled), expected, "k \(k), scaled \(scaled)")
                 if k <= 5 && scaled == 1 { XCTAssertFalse(expected.isEmpty) }
@@ -97,7 +86,7 @@ final class KmerSketchTests: XCTestCase {
     }
 
     func testReadAndReverseComplementGiveTheSameHits() {
-        let genomes = (0..<3).map { Self.randomSequence(3000, seed: 100 + UInt64($0)) }
+        let genomes = (0..<3).map { TestSequences.random(3000, seed: 100 + UInt64($0)) }
         var p = KmerSketch.Parameters(); p.k = 15; p.scaled = 4; p.minCount = 1
         var builder = KmerSketchBuilder(parameters: p, labels: ["a", "b", "c"])
         for (c, g) in genomes.enumerated() { builder.add(Array(g.utf8), classIndex: c) }
@@ -109,7 +98,7 @@ final class KmerSketchTests: XCTestCase {
                 if start % 500 == 0 { read = read.lowercased() }
                 if start % 750 == 0 { read = String(read.prefix(70)) + "N" + String(read.dropFirst(71)) }
                 let hits = sketch.hits(read)
-                XCTAssertEqual(hits, sketch.hits(Self.reverseComplement(read)))
+                XCTAssertEqual(hits, sketch.hits(TestSequences.reverseComplement(read)))
                 XCTAssertGreaterThan(hits[c], 10)
                 XCTAssertEqual(sketch.decide(hits), c)
                 total += hits[c]
@@ -133,7 +122,7 @@ final class KmerSketchTests: XCTestCase {
             var b = KmerSketchBuilder(parameters: p, labels: ["x", "y"])
             b.add(Array(once.utf8), classIndex: 0)
             b.add(Array(twice.utf8), classIndex: 0)
-            b.add(Array(Self.reverseComplement(twice).utf8), classIndex: 0)  // the same canonical k-mers again
+            b.add(Array(TestSequences.reverseComplement(twice).utf8), classIndex: 0)  // the same canonical k-mers again
             return Array(b.build().sketch.fingerprints(ofClass: 0))
         }
         let fingerprints = { (s: String) in Set(Self.referenceHashes(s, k: 5, scaled: 1).map { UInt32($0 >> 32) }) }

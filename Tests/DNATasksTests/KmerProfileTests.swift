@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import DNATasks
 import MambaModel
@@ -37,11 +38,11 @@ final class KmerProfileTests: XCTestCase {
     func testWordsMatchReferenceOnRandomSequences() {
         let alphabet: [Character] = ["A", "C", "G", "T", "a", "c", "g", "t", "N", "A", "C", "G", "T", "-"]
         for k in [1, 2, 3, 5, 8, 12] {
-            let s = KmerSketchTests.randomSequence(500, seed: 70 + UInt64(k), alphabet: alphabet)
+            let s = TestSequences.random(500, seed: 70 + UInt64(k), alphabet: alphabet)
             let (forward, reverse) = Self.rolling(s, k: k)
             XCTAssertEqual(forward, Self.referenceWords(s, k: k), "k \(k)")
             // The reverse-complement words are the reverse complement's words, read backwards.
-            XCTAssertEqual(reverse, Self.referenceWords(KmerSketchTests.reverseComplement(s), k: k).reversed(), "k \(k)")
+            XCTAssertEqual(reverse, Self.referenceWords(TestSequences.reverseComplement(s), k: k).reversed(), "k \(k)")
             XCTAssertTrue(forward.allSatisfy { $0 < 1 << (2 * k) })
             if k <= 5 { XCTAssertFalse(forward.isEmpty) }
         }
@@ -79,7 +80,7 @@ final class KmerProfileTests: XCTestCase {
     // MARK: scoring
 
     func profile(strands: KmerProfile.Strands, k: Int = 6) -> (KmerProfile, [String]) {
-        let genomes = (0..<3).map { KmerSketchTests.randomSequence(2000, seed: 200 + UInt64($0)) }
+        let genomes = (0..<3).map { TestSequences.random(2000, seed: 200 + UInt64($0)) }
         var p = KmerProfile.Parameters(); p.k = k; p.strands = strands
         var builder = KmerProfileBuilder(parameters: p, labels: ["a", "b", "c"])
         for (c, g) in genomes.enumerated() {
@@ -97,7 +98,7 @@ final class KmerProfileTests: XCTestCase {
                 var read = String(Array(g)[start..<(start + 150)])
                 if start % 340 == 0 { read = read.lowercased() }
                 if start % 510 == 0 { read = String(read.prefix(70)) + "N" + String(read.dropFirst(71)) }
-                let rc = KmerSketchTests.reverseComplement(read)
+                let rc = TestSequences.reverseComplement(read)
                 // Forward: the plain sum over the read's words.
                 let words = Self.referenceWords(read, k: 6)
                 let expected = (0..<3).map { k in words.reduce(0.0) { $0 + Double(forward.logProbability(word: $1, classIndex: k)) } }

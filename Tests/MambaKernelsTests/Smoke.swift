@@ -1,2 +1,0 @@
-import XCTest
-final class MambaKernelsTestsSmoke: XCTestCase { func testBuilds() {} }

@@ -1,2 +1,0 @@
-import XCTest
-final class MambaTrainTestsSmoke: XCTestCase { func testBuilds() {} }

@@ -91,8 +91,8 @@ public struct SafetensorsFile {
             let (numel, overflow) = shape.reduce((1, false)) { acc, d in
                 let (m, o) = acc.0.multipliedReportingOverflow(by: d); return (m, acc.1 || o)
             }
-            if overflow { throw corrupt("tensor '\(name)' shape \(shape) is too large") }
-            let need = numel * dtype.size
+            let (need, bytesOverflow) = numel.multipliedReportingOverflow(by: dtype.size)
+            if overflow || bytesOverflow { throw corrupt("tensor '\(name)' shape \(shape) is too large") }
             if offsets[1] > dataSize {
                 throw corrupt("tensor '\(name)' data_offsets [\(offsets[0]), \(offsets[1])] extend beyond the data section (\(dataSize) bytes; truncated?)")
             }

@@ -94,7 +94,16 @@ public struct WeightStore {
         guard actual == shape else {
             throw ModelError.shapeMismatch(path: files[i].path, name: name, expected: shape, actual: actual)
         }
-        return try files[i].floats(name)
+        let t = try files[i].floats(name)
+        // A NaN or infinite weight makes every output NaN: refuse the file at load, naming the tensor. (Tensors
+        // held in memory are a running model's own, checked when they were read.)
+        if !(files[i] is MemoryTensorFile) {
+            for k in 0..<t.count where !t.data[k].isFinite {
+                throw ModelError.corruptFile(path: files[i].path,
+                                             reason: "tensor '\(name)' holds a non-finite value (\(t.data[k]) at index \(k))")
+            }
+        }
+        return t
     }
 
     public func integers(_ name: String) throws -> [Int64] {

@@ -120,6 +120,29 @@ final class CheckpointTests: XCTestCase {
         expectError(dir, file: path, contains: "JSON") { if case .corruptFile = $0 { return true }; return false }
         try write(#"{"a":{"dtype":"Q4","shape":[1],"data_offsets":[0,4]}}"#, dataBytes: 4)
         expectError(dir, file: path, contains: "dtype") { if case .corruptFile = $0 { return true }; return false }
+        // 2³¹ × 2³¹ elements fit in Int, their bytes do not: a clean error, not an arithmetic trap.
+        try write(#"{"a":{"dtype":"F32","shape":[2147483648,2147483648],"data_offsets":[0,16]}}"#, dataBytes: 16)
+        expectError(dir, file: path, contains: "too large") { if case .corruptFile = $0 { return true }; return false }
+    }
+
+    /// A weight that is NaN or infinite is refused at load, naming the tensor (it would make every output NaN).
+    func testNonFiniteWeightIsRefused() throws {
+        let model = try MambaCheckpoint.load(Fixtures.dir("mamba_lm"))
+        for bad in [Float.nan, -Float.infinity] {
+            let dir = temporaryDirectory("nonfinite")
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            try model.save(to: dir)
+            let path = dir + "/model.safetensors"
+            let file = try SafetensorsFile(path: path)
+            let name = try XCTUnwrap(file.entries.keys.sorted().first { $0.hasSuffix("in_proj.weight") })
+            let values: [(name: String, value: SafetensorsValue)] = try file.entries.keys.sorted().map { key in
+                let t = try file.floats(key)
+                if key == name { t.data[3] = bad }
+                return (key, .f32(t))
+            }
+            try Safetensors.write(values, to: path)
+            expectError(dir, file: path, contains: name) { if case .corruptFile = $0 { return true }; return false }
+        }
     }
 
     func testConfigTensorMismatch() throws {

@@ -11,10 +11,6 @@ public struct LabelledInput {
     /// Per sequence, the header value of `groupKey` when `read` was given one (else empty).
     public var groups: [String] = []
 
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
-        public init(_ d: String) { description = d }
-    }
 
     /// Reads every input; fails when any read lacks a label, when fewer than two classes remain, when a TSV
     /// line is malformed or names a read that is not in the input, or when `allowedLabels` is given and a
@@ -35,18 +31,18 @@ public struct LabelledInput {
             rawLabels.append(label); tokens.append(DNATokenizer.encode(r.bases)); names.append(r.name)
         }
         if missingGroup > 0, let groupKey {
-            throw Failure("\(missingGroup) of \(missingGroup + rawLabels.count) labelled reads have no '\(groupKey)=VALUE' "
+            throw ToolError("\(missingGroup) of \(missingGroup + rawLabels.count) labelled reads have no '\(groupKey)=VALUE' "
                           + "in the header (--val-group-key \(groupKey)); first: '\(firstMissingGroup!)'")
         }
         let classes = Array(Set(rawLabels)).sorted()
         if let allowed = allowedLabels {
             let set = Set(allowed)
             if let bad = classes.first(where: { !set.contains($0) }) {
-                throw Failure("label '\(bad)' is not one of the model's classes (\(allowed.joined(separator: ", ")))")
+                throw ToolError("label '\(bad)' is not one of the model's classes (\(allowed.joined(separator: ", ")))")
             }
         }
         guard classes.count >= 2 else {
-            throw Failure(classes.isEmpty ? "no labelled reads in the input"
+            throw ToolError(classes.isEmpty ? "no labelled reads in the input"
                           : "all \(rawLabels.count) reads have the same label '\(classes[0])': a classifier needs at least two classes")
         }
         let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($0.element, $0.offset) })
@@ -85,19 +81,19 @@ public struct LabelledInput {
         }
         let source = labelsFile.map { "in \($0)" } ?? "(no '\(labelKey)=NAME' in the header)"
         if let firstMissing {
-            throw Failure("\(missing) of \(missing + labelled + empty) reads have no label \(source); "
+            throw ToolError("\(missing) of \(missing + labelled + empty) reads have no label \(source); "
                           + "first: '\(firstMissing.read)' in \(firstMissing.path)")
         }
         if let table, used.count < table.count {
             let unknown = table.keys.filter { !used.contains($0) }.sorted()
-            throw Failure("\(labelsFile!): \(unknown.count) read ids are not in the input (first: '\(unknown[0])')")
+            throw ToolError("\(labelsFile!): \(unknown.count) read ids are not in the input (first: '\(unknown[0])')")
         }
     }
 
     /// `read_id<TAB>label` per line; blank and `#` lines skipped.
     static func readTable(_ path: String) throws -> [String: String] {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw Failure("\(path): cannot read the labels file")
+            throw ToolError("\(path): cannot read the labels file")
         }
         var table: [String: String] = [:]
         for (i, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
@@ -105,11 +101,11 @@ public struct LabelledInput {
             if l.isEmpty || l.hasPrefix("#") { continue }
             let cols = l.split(separator: "\t", omittingEmptySubsequences: false)
             guard cols.count == 2, !cols[0].isEmpty, !cols[1].trimmingCharacters(in: .whitespaces).isEmpty else {
-                throw Failure("\(path):\(i + 1): expected 'read_id<TAB>label', got '\(l.prefix(60))'")
+                throw ToolError("\(path):\(i + 1): expected 'read_id<TAB>label', got '\(l.prefix(60))'")
             }
             let id = String(cols[0]), label = cols[1].trimmingCharacters(in: .whitespaces)
             if let old = table[id], old != label {
-                throw Failure("\(path):\(i + 1): read '\(id)' has two labels ('\(old)' and '\(label)')")
+                throw ToolError("\(path):\(i + 1): read '\(id)' has two labels ('\(old)' and '\(label)')")
             }
             table[id] = label
         }

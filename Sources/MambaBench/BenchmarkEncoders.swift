@@ -11,7 +11,7 @@ enum BenchEncoders {
         var model: MambaLMModel
         if let dir = o.modelDirectory {
             guard let m = try MambaCheckpoint.load(dir) as? MambaLMModel else {
-                throw EmbeddingExport.Failure("\(dir): the encoder benchmark needs a Mamba (unidirectional) checkpoint")
+                throw ToolError("\(dir): the encoder benchmark needs a Mamba (unidirectional) checkpoint")
             }
             model = m
         } else {

@@ -83,7 +83,6 @@ struct Annotate: ParsableCommand {
         o.input = input; o.reference = reference; o.regions = regions; o.regionsFile = regionsFile
         o.output = output; o.tsv = motif.tsv; o.window = motif.window; o.threads = motif.threads
         FileInfo.quietLibraryLogs()
-        BLASRuntime.useOptimizedKernels()
         do {
             try MotifModelAnnotator.run(o) { FileHandle.standardError.write(Data("mamba-dna annotate: \($0)\n".utf8)) }
         } catch {

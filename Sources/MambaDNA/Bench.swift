@@ -72,7 +72,6 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
-        BLASRuntime.useOptimizedKernels()
         var o = Benchmark.Options()
         if !suites.isEmpty { o.suites = suites.compactMap(Benchmark.Suite.init(rawValue:)) }
         if let threads { o.threads = threads }

@@ -78,7 +78,6 @@ struct Classify: ParsableCommand {
         if let w = profileWeight, !(w >= 0) || !w.isFinite { fail("--profile-weight must be a finite number of at least 0", code: 2) }
         if noKmerProfile && profileWeight != nil { fail("--profile-weight and --no-kmer-profile exclude each other", code: 2) }
         FileInfo.quietLibraryLogs()
-        BLASRuntime.useOptimizedKernels()
         do {
             try ReadClassifier.run(o) { FileHandle.standardError.write(Data("mamba-dna classify: \($0)\n".utf8)) }
         } catch {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DNATasks
 import Foundation
+import MambaKernels
 
 @main
 struct MambaDNA: ParsableCommand {

@@ -12,7 +12,6 @@ struct MaskedLMTrainArguments: ParsableArguments {
         guard maskProb > 0, maskProb < 1 else { fail("--mask-prob must be in (0, 1)", code: 2) }
         o.maskProbability = maskProb
         FileInfo.quietLibraryLogs()
-        BLASRuntime.useOptimizedKernels()
         do {
             try MaskedLMTraining.run(o) { FileHandle.standardError.write(Data("mamba-dna train: \($0)\n".utf8)) }
         } catch {

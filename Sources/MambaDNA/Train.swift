@@ -208,7 +208,6 @@ struct Train: ParsableCommand {
             o.extraConfig = { try MotifModel.trainingConfig(labels: $0, bound: bound) }
         }
         FileInfo.quietLibraryLogs()
-        BLASRuntime.useOptimizedKernels()
         do {
             try ClassifierTraining.run(o) { FileHandle.standardError.write(Data("mamba-dna train: \($0)\n".utf8)) }
         } catch {

@@ -8,6 +8,9 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case shapeMismatch(path: String, name: String, expected: [Int], actual: [Int])
     case unsupported(path: String, reason: String)
     case ioError(path: String, reason: String)
+    /// A model or checkpoint directory that is not what the command needs (a plain encoder given as a classifier,
+    /// a checkpoint of other data).
+    case invalidModel(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -19,7 +22,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case .shapeMismatch(let p, let n, let e, let a):
             return "\(p): tensor '\(n)' has shape \(a), the config expects \(e)"
         case .unsupported(let p, let r): return "\(p): unsupported: \(r)"
-        case .ioError(let p, let r): return "\(p): \(r)"
+        case .ioError(let p, let r), .invalidModel(let p, let r): return "\(p): \(r)"
         }
     }
 }

@@ -29,7 +29,7 @@ extension ClassifierTrainer {
         let dir = URL(fileURLWithPath: directory)
         let current = try ClassifierDirectory.load(dir.appendingPathComponent("model").path)
         guard current.labels == model.labels else {
-            throw ClassifierDirectory.Failure("\(directory): checkpoint labels \(current.labels) differ from \(model.labels)")
+            throw ModelError.invalidModel(path: directory, reason: "checkpoint labels \(current.labels) differ from \(model.labels)")
         }
         model.load(weightsOf: current)
         let bestDir = dir.appendingPathComponent("best").path

@@ -14,7 +14,7 @@ extension TrainingLoop {
     func saveCheckpoint<O: TrainingObjective>(_ objective: O, to directory: String, elapsed: Double) throws {
         let output: OutputPath
         do { output = try OutputPath(directory, kind: .directory) } catch {
-            throw ClassifierDirectory.Failure("cannot write checkpoint \(directory): \(error)")
+            throw ModelError.invalidModel(path: directory, reason: "cannot write checkpoint: \(error)")
         }
         let tmp = URL(fileURLWithPath: output.writePath)
         do {
@@ -37,7 +37,7 @@ extension TrainingLoop {
             try output.commit()
         } catch {
             output.abandon()
-            throw ClassifierDirectory.Failure("cannot write checkpoint \(directory): \(error)")
+            throw ModelError.invalidModel(path: directory, reason: "cannot write checkpoint: \(error)")
         }
     }
 
@@ -46,10 +46,10 @@ extension TrainingLoop {
         guard let data = FileManager.default.contents(atPath: dir.appendingPathComponent("state.json").path),
               let state = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
               let savedStep = state["step"] as? Int else {
-            throw ClassifierDirectory.Failure("\(directory): no checkpoint to resume from (state.json missing or unreadable)")
+            throw ModelError.invalidModel(path: directory, reason: "no checkpoint to resume from (state.json missing or unreadable)")
         }
         guard state["fingerprint"] as? String == objective.fingerprint else {
-            throw ClassifierDirectory.Failure("\(directory): the checkpoint was made with other training data or settings; cannot resume")
+            throw ModelError.invalidModel(path: directory, reason: "the checkpoint was made with other training data or settings; cannot resume")
         }
         try objective.readWeights(from: directory)
         try optimizer.restore(step: state["optimizer_step"] as? Int ?? savedStep,

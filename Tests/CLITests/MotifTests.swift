@@ -276,7 +276,7 @@ final class MotifTests: XCTestCase {
         ]
         for (name, line, text) in cases {
             XCTAssertThrowsError(try MotifFile.read(path: fixture(name)), name) { error in
-                guard let e = error as? MotifError else { return XCTFail("\(name): \(error)") }
+                guard let e = error as? ToolError else { return XCTFail("\(name): \(error)") }
                 XCTAssertEqual(e.file, fixture(name))
                 XCTAssertEqual(e.line, line, "\(name): \(e)")
                 XCTAssertTrue(e.description.contains(text), "\(name): \(e)")

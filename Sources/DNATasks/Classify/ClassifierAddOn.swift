@@ -4,18 +4,17 @@ import MambaModel
 /// What `train --task sketch` and `train --task profile` share: both copy a classifier directory (`--init`) and add
 /// one file built from labelled reads of the classifier's classes.
 enum ClassifierAddOn {
-    typealias Failure = LabelledInput.Failure
 
     /// The `--init` directory and its class names. Throws one line when it is not given (`task` names the train
     /// task in the message), does not exist or is not a classifier model directory.
     static func classifier(_ initFrom: String?, task: String) throws -> (directory: String, labels: [String]) {
-        guard let dir = initFrom else { throw Failure("--task \(task) needs --init CLASSIFIER_DIR (the model it extends)") }
+        guard let dir = initFrom else { throw ToolError("--task \(task) needs --init CLASSIFIER_DIR (the model it extends)") }
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
-            throw Failure("--init \(dir): no such directory")
+            throw ToolError("--init \(dir): no such directory")
         }
         guard ClassifierDirectory.isClassifier(dir) else {
-            throw Failure("--init \(dir): not a classifier model directory (its config.json does not declare "
+            throw ToolError("--init \(dir): not a classifier model directory (its config.json does not declare "
                           + "\(SequenceClassifier.architecture))")
         }
         return (dir, try ClassifierDirectory.load(dir).labels)
@@ -26,7 +25,7 @@ enum ClassifierAddOn {
     static func prepare(initFrom: String?, task: String, inputs: [String], output: String,
                         force: Bool) throws -> (directory: String, labels: [String], out: URL) {
         let (dir, labels) = try classifier(initFrom, task: task)
-        guard !inputs.isEmpty else { throw Failure("no input reads given") }
+        guard !inputs.isEmpty else { throw ToolError("no input reads given") }
         return (dir, labels, try ClassifierTraining.outputURL(output, force: force))
     }
 
@@ -38,7 +37,7 @@ enum ClassifierAddOn {
         try LabelledInput.forEachLabelled(inputs: inputs, labelKey: labelKey, labelsFile: labelsFile,
                                           reference: reference) { path, read, label in
             guard let c = index[label] else {
-                throw Failure("\(path): read '\(read.name)' has label '\(label)', which is not one of the classifier's "
+                throw ToolError("\(path): read '\(read.name)' has label '\(label)', which is not one of the classifier's "
                               + "classes (\(labels.joined(separator: ", ")))")
             }
             try body(read.bases, c)
@@ -57,7 +56,7 @@ enum ClassifierAddOn {
             try save(path)
             fileSize = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
             guard try verify(tmp.path) else {
-                throw Failure("internal error: the saved \(fileName) does not reproduce the built one")
+                throw ToolError("internal error: the saved \(fileName) does not reproduce the built one")
             }
         }
         return fileSize
@@ -76,10 +75,10 @@ enum ClassifierAddOn {
                 try fm.copyItem(at: from, to: to)
                 try fm.setAttributes([.posixPermissions: 0o644], ofItemAtPath: to.path)
             }
-        } catch let e as Failure {
+        } catch let e as ToolError {
             throw e
         } catch {
-            throw Failure("--init \(source): cannot copy the model directory: \(error.localizedDescription)")
+            throw ToolError("--init \(source): cannot copy the model directory: \(error.localizedDescription)")
         }
     }
 
@@ -91,10 +90,10 @@ enum ClassifierAddOn {
         guard let data = FileManager.default.contents(atPath: configPath),
               let config = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
               let classifierLabels = config["labels"] as? [String] else {
-            throw Failure("\(path): the directory's config.json lists no classifier labels to check the \(task) against")
+            throw ToolError("\(path): the directory's config.json lists no classifier labels to check the \(task) against")
         }
         guard classifierLabels == labels else {
-            throw Failure("\(path): the \(task)'s classes (\(labels.joined(separator: ", "))) differ from the "
+            throw ToolError("\(path): the \(task)'s classes (\(labels.joined(separator: ", "))) differ from the "
                           + "classifier's in config.json (\(classifierLabels.joined(separator: ", "))); rebuild it with "
                           + "`train --task \(task)`")
         }

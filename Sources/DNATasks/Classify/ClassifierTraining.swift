@@ -45,13 +45,12 @@ public enum ClassifierTraining {
         }
     }
 
-    public typealias Failure = LabelledInput.Failure
 
     @discardableResult
     public static func run(_ o: Options, log: (String) -> Void) throws -> TrainingSummary {
         let out = try outputURL(o.output, force: o.force)
         if o.validationGroupKey != nil && o.validationFraction <= 0 {
-            throw Failure("--val-group-key needs a --val-fraction above 0")
+            throw ToolError("--val-group-key needs a --val-fraction above 0")
         }
         let data = try LabelledInput.read(inputs: o.inputs, labelKey: o.labelKey, labelsFile: o.labelsFile,
                                           reference: o.reference, groupKey: o.validationGroupKey)
@@ -64,7 +63,7 @@ public enum ClassifierTraining {
             (train, heldOut) = data.split(fraction: o.validationFraction, maxCount: o.validationMax, seed: o.training.seed)
             heldGroups = []
         }
-        guard !train.isEmpty else { throw Failure("no training reads left after the validation split") }
+        guard !train.isEmpty else { throw ToolError("no training reads left after the validation split") }
         // Reads longer than the training window are validated on fixed windows of it, as they are trained.
         let window = o.training.windowLength
         let val = ValidationSplit.windows(heldOut, length: window, maxCount: o.validationMax)
@@ -78,7 +77,7 @@ public enum ClassifierTraining {
             log("augmentation: substitution rate \(o.training.substitutionRate), indel rate \(o.training.indelRate)")
         }
 
-        if let problem = o.kmerSketch?.problem { throw Failure(problem) }
+        if let problem = o.kmerSketch?.problem { throw ToolError(problem) }
         let sketch = o.kmerSketch.map {
             KmerSketchTraining.sketch(of: train, labels: data.labels, parameters: $0, threads: o.training.threads, log: log)
         }
@@ -103,7 +102,7 @@ public enum ClassifierTraining {
             let probe = Array(val.prefix(64).map(\.tokens)) + Array(train.prefix(val.isEmpty ? 64 : 0).map(\.tokens))
             let a = ClassifierPredictor(model: model, threads: 1).logits(probe)
             let b = ClassifierPredictor(model: reloaded, threads: 1).logits(probe)
-            guard a == b else { throw Failure("internal error: the saved model does not reproduce the trained one") }
+            guard a == b else { throw ToolError("internal error: the saved model does not reproduce the trained one") }
             var split: [String: Any] = ["reads": heldOut.count, "items": val.count, "window": window,
                                         "fraction": o.validationFraction]
             if let key = o.validationGroupKey { split["group_key"] = key; split["held_out_groups"] = heldGroups }
@@ -128,7 +127,7 @@ public enum ClassifierTraining {
             return SequenceClassifier(encoder: encoder, labels: labels, seed: seed &+ 1, rcAverage: o.rcAverage,
                                       pooling: o.pooling ?? .mean)
         }
-        func incompatible(_ why: String) -> Failure { Failure("--init \(initDir): incompatible checkpoint: \(why)") }
+        func incompatible(_ why: String) -> ToolError { ToolError("--init \(initDir): incompatible checkpoint: \(why)") }
         let encoder: ClassifierEncoder
         var previous: SequenceClassifier?
         if ClassifierDirectory.isClassifier(initDir) {
@@ -169,7 +168,7 @@ public enum ClassifierTraining {
                              seed: UInt64) throws -> any SequenceModel {
         let d = dModel ?? 64, layers = layers ?? 4, dState = dState ?? 16, expand = expand ?? 2
         guard d >= 1, layers >= 1, dState >= 1, expand >= 1 else {
-            throw Failure("--d-model, --layers, --d-state and --expand must be positive")
+            throw ToolError("--d-model, --layers, --d-state and --expand must be positive")
         }
         return try architecture.randomModel(MixerConfig(dModel: d, dState: dState, expand: expand), layers: layers, seed: seed)
     }
@@ -177,7 +176,7 @@ public enum ClassifierTraining {
     /// An explicit `--arch` must name the architecture of the `--init` checkpoint.
     static func checkArchitecture(_ wanted: EncoderArchitecture?, of model: any SequenceModel, directory: String) throws {
         guard let wanted, let have = EncoderArchitecture(of: model), have != wanted else { return }
-        throw Failure("--init \(directory) is a \(have.rawValue) checkpoint, not --arch \(wanted.rawValue) "
+        throw ToolError("--init \(directory) is a \(have.rawValue) checkpoint, not --arch \(wanted.rawValue) "
                       + "(leave --arch out to take the checkpoint's)")
     }
 }
@@ -188,7 +187,7 @@ extension ClassifierTraining {
     static func outputURL(_ path: String, force: Bool) throws -> URL {
         let out = URL(fileURLWithPath: path).standardizedFileURL
         if FileManager.default.fileExists(atPath: out.path) && !force {
-            throw Failure("\(path) already exists (use --force to replace it)")
+            throw ToolError("\(path) already exists (use --force to replace it)")
         }
         return out
     }

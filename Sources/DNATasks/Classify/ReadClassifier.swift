@@ -36,7 +36,6 @@ public enum ReadClassifier {
         public var readsPerSecond: Double { Double(reads) / max(seconds, 1e-9) }
     }
 
-    public typealias Failure = LabelledInput.Failure
 
     /// Classifies every read of `o.input` and writes the table. Throws one line for a missing or invalid model
     /// directory (its sketch and profile included), a negative `profileWeight` or one given without a profile to
@@ -44,7 +43,7 @@ public enum ReadClassifier {
     @discardableResult
     public static func run(_ o: Options, log: (String) -> Void = { _ in }) throws -> Summary {
         guard let dir = o.modelDirectory ?? DefaultModels.species() else {
-            throw Failure("no --model given and the bundled species model was not found (set MAMBA_DNA_DEFAULT_MODEL)")
+            throw ToolError("no --model given and the bundled species model was not found (set MAMBA_DNA_DEFAULT_MODEL)")
         }
         let model = try ClassifierDirectory.load(dir)
         if let rc = o.rcAverage { model.rcAverage = rc }
@@ -155,15 +154,15 @@ public enum ReadClassifier {
     /// weight of 0: the model alone); `present` says whether the directory's profile was loaded at all.
     static func loadProfile(_ o: Options, directory: String) throws -> (profile: KmerProfile?, weight: Double, present: Bool) {
         if let w = o.profileWeight, !(w >= 0) || !w.isFinite {
-            throw Failure("--profile-weight must be a finite number of at least 0 (got \(w))")
+            throw ToolError("--profile-weight must be a finite number of at least 0 (got \(w))")
         }
         guard o.useKmerProfile else {
-            if o.profileWeight != nil { throw Failure("--profile-weight and --no-kmer-profile exclude each other") }
+            if o.profileWeight != nil { throw ToolError("--profile-weight and --no-kmer-profile exclude each other") }
             return (nil, 0, false)
         }
         guard let profile = try KmerProfile.load(directory: directory) else {
             if o.profileWeight != nil {
-                throw Failure("--profile-weight: \(directory) has no k-mer profile (\(KmerProfile.fileName); see `train --task profile`)")
+                throw ToolError("--profile-weight: \(directory) has no k-mer profile (\(KmerProfile.fileName); see `train --task profile`)")
             }
             return (nil, 0, false)
         }

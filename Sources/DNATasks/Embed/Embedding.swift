@@ -24,10 +24,6 @@ public enum EmbeddingExport {
     }
 
     /// A problem with the request itself (not with a file's content).
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
-        public init(_ d: String) { description = d }
-    }
 
     public struct Summary: Sendable {
         public var sequences = 0
@@ -48,7 +44,7 @@ public enum EmbeddingExport {
     @discardableResult
     public static func run(_ o: Options, log: (String) -> Void = { _ in }) throws -> Summary {
         if o.format == .safetensors && o.output == nil {
-            throw Failure("--format safetensors needs -o FILE (binary output is not written to stdout)")
+            throw ToolError("--format safetensors needs -o FILE (binary output is not written to stdout)")
         }
         let inputs = [o.input] + (o.reference.map { [$0] } ?? [])
         if let output = o.output { try OutputPath.validate(output, inputs: inputs) }
@@ -87,7 +83,7 @@ public enum EmbeddingExport {
     /// the reads overlapping it (indexed BAM/CRAM) or the reference slice (indexed FASTA).
     static func forEachRecord(_ o: Options, _ body: (Record) throws -> Void) throws {
         if let region = o.region {
-            guard o.input != "-" else { throw Failure("-r needs an indexed file, not stdin") }
+            guard o.input != "-" else { throw ToolError("-r needs an indexed file, not stdin") }
             let detected = try DetectedFormat.detect(path: o.input)
             if detected.format.isAlignment {
                 let reader = try AlignmentReader(path: o.input, reference: o.reference, threads: o.threads)
@@ -98,7 +94,7 @@ public enum EmbeddingExport {
                 let r = try Region.parse(region, contigs: fasta.contigs, source: "-r")
                 try body(Record(name: r.contig, bases: try fasta.fetch(r), offset: r.start))
             } else {
-                throw Failure("\(o.input): -r needs an indexed FASTA or BAM/CRAM, not \(detected.format.rawValue)")
+                throw ToolError("\(o.input): -r needs an indexed FASTA or BAM/CRAM, not \(detected.format.rawValue)")
             }
             return
         }

@@ -8,16 +8,13 @@ import SeqIO
 /// file by content.
 public enum FileInfo {
     /// A one-line problem that names the path.
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
-    }
 
     /// The summary of `path` (`-` for stdin) as ordered key/value pairs; for model
     /// directories the last pair is `config` with pretty-printed JSON as its value.
     /// - Parameters:
     ///   - reference: FASTA for decoding CRAM (otherwise the header's UR/M5 are used).
     ///   - threads: extra decompression threads (BGZF/CRAM).
-    /// - Throws: `SeqIOError` or `FileInfo.Failure`, whose descriptions name the path.
+    /// - Throws: `SeqIOError` or `ToolError`, whose descriptions name the path.
     public static func describe(path: String, reference: String? = nil, threads: Int = 0) throws -> [(String, String)] {
         var isDirectory: ObjCBool = false
         if path != "-", FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
@@ -77,13 +74,13 @@ public enum FileInfo {
         let dir = URL(fileURLWithPath: path)
         let configURL = dir.appendingPathComponent("config.json")
         guard FileManager.default.fileExists(atPath: configURL.path) else {
-            throw Failure(description: "\(path): is a directory without config.json (not a model directory)")
+            throw ToolError("\(path): is a directory without config.json (not a model directory)")
         }
         let json: Any
         do {
             json = try JSONSerialization.jsonObject(with: Data(contentsOf: configURL))
         } catch {
-            throw Failure(description: "\(configURL.path): not valid JSON")
+            throw ToolError("\(configURL.path): not valid JSON")
         }
         let pretty = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])
         var pairs: [(String, String)] = [("path", path), ("kind", "model directory")]

@@ -9,7 +9,6 @@ import MambaModel
 extension KmerProfile {
     static let format = "mamba-dna-kmer-profile"
 
-    public typealias Failure = KmerSketch.Failure
 
     /// Writes the profile to `path` (atomically: a temporary file renamed into place). Throws `ModelError.ioError`.
     public func save(to path: String) throws {
@@ -43,7 +42,7 @@ extension KmerProfile {
     /// The profile in the file at `path`, without the check against a classifier. Throws one line naming the file.
     public static func load(path: String) throws -> KmerProfile {
         let file = try SafetensorsFile(path: path)
-        func bad(_ why: String) -> Failure { Failure("\(path): not a valid k-mer profile: \(why)") }
+        func bad(_ why: String) -> ToolError { ToolError("\(path): not a valid k-mer profile: \(why)") }
         let meta = file.metadata
         guard meta["format"] == format else { throw bad("format is '\(meta["format"] ?? "")', expected '\(format)'") }
         func integer(_ key: String) throws -> Int {

@@ -19,7 +19,6 @@ public enum KmerProfileTraining {
         public init(inputs: [String], output: String) { self.inputs = inputs; self.output = output }
     }
 
-    public typealias Failure = LabelledInput.Failure
 
     /// Builds the profile and writes the output directory, or nothing: it is filled under a temporary sibling name
     /// and renamed into place. An existing output is refused unless `force`. Throws one line for invalid
@@ -27,7 +26,7 @@ public enum KmerProfileTraining {
     /// a label the classifier does not know, and for I/O errors.
     @discardableResult
     public static func run(_ o: Options, log: (String) -> Void) throws -> KmerProfile {
-        if let problem = o.parameters.problem { throw Failure(problem) }
+        if let problem = o.parameters.problem { throw ToolError(problem) }
         let (initDir, labels, out) = try ClassifierAddOn.prepare(initFrom: o.initFrom, task: "profile", inputs: o.inputs,
                                                                  output: o.output, force: o.force)
 
@@ -36,7 +35,7 @@ public enum KmerProfileTraining {
         try ClassifierAddOn.forEachRead(inputs: o.inputs, labelKey: o.labelKey, labelsFile: o.labelsFile,
                                         reference: o.reference, labels: labels) { builder.add($0, classIndex: $1) }
         guard builder.sequences.reduce(0, +) > 0 else {
-            throw Failure("no labelled reads in \(o.inputs.joined(separator: ", "))")
+            throw ToolError("no labelled reads in \(o.inputs.joined(separator: ", "))")
         }
         let (profile, summaries) = builder.build()
         let p = o.parameters

@@ -9,10 +9,6 @@ extension KmerSketch {
     static let format = "mamba-dna-kmer-sketch"
     static let hashName = "murmur3-fmix64"
 
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
-        public init(_ d: String) { description = d }
-    }
 
     /// Writes the sketch to `path` (atomically: a temporary file renamed into place). Throws `ModelError.ioError`.
     public func save(to path: String) throws {
@@ -43,7 +39,7 @@ extension KmerSketch {
     /// The sketch in the file at `path`, without the check against a classifier. Throws one line naming the file.
     public static func load(path: String) throws -> KmerSketch {
         let file = try SafetensorsFile(path: path)
-        func bad(_ why: String) -> Failure { Failure("\(path): not a valid k-mer sketch: \(why)") }
+        func bad(_ why: String) -> ToolError { ToolError("\(path): not a valid k-mer sketch: \(why)") }
         let meta = file.metadata
         guard meta["format"] == format else { throw bad("format is '\(meta["format"] ?? "")', expected '\(format)'") }
         guard meta["hash"] == hashName else { throw bad("hash is '\(meta["hash"] ?? "")', expected '\(hashName)'") }

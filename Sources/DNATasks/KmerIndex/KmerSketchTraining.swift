@@ -20,7 +20,6 @@ public enum KmerSketchTraining {
         public init(inputs: [String], output: String) { self.inputs = inputs; self.output = output }
     }
 
-    public typealias Failure = LabelledInput.Failure
 
     /// Builds the sketch and writes the output directory, or nothing: it is filled under a temporary sibling name
     /// and renamed into place. An existing output is refused unless `force`. Throws one line for invalid
@@ -28,7 +27,7 @@ public enum KmerSketchTraining {
     /// the classifier does not know, and for I/O errors.
     @discardableResult
     public static func run(_ o: Options, log: (String) -> Void) throws -> KmerSketch {
-        if let problem = o.parameters.problem { throw Failure(problem) }
+        if let problem = o.parameters.problem { throw ToolError(problem) }
         let (initDir, labels, out) = try ClassifierAddOn.prepare(initFrom: o.initFrom, task: "sketch", inputs: o.inputs,
                                                                  output: o.output, force: o.force)
 
@@ -37,7 +36,7 @@ public enum KmerSketchTraining {
         try ClassifierAddOn.forEachRead(inputs: o.inputs, labelKey: o.labelKey, labelsFile: o.labelsFile,
                                         reference: o.reference, labels: labels) { builder.add($0, classIndex: $1) }
         guard builder.reads.reduce(0, +) > 0 else {
-            throw Failure("no labelled reads in \(o.inputs.joined(separator: ", "))")
+            throw ToolError("no labelled reads in \(o.inputs.joined(separator: ", "))")
         }
         let sketch = build(builder, threads: o.threads, log: log)
         // The saved sketch must hold exactly the built sets.

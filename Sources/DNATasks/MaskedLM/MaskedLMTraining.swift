@@ -26,19 +26,18 @@ public enum MaskedLMTraining {
         public init(inputs: [String], output: String) { self.inputs = inputs; self.output = output }
     }
 
-    public typealias Failure = LabelledInput.Failure
 
     @discardableResult
     public static func run(_ o: Options, log: (String) -> Void) throws -> TrainingSummary {
         let out = try ClassifierTraining.outputURL(o.output, force: o.force)
-        guard !o.inputs.isEmpty else { throw Failure("no input files") }
+        guard !o.inputs.isEmpty else { throw ToolError("no input files") }
         var sequences: [[Int32]] = []
         for path in o.inputs {
             let before = sequences.count
             try ReadSource.forEach(path, reference: o.reference) { r in
                 if !r.bases.isEmpty { sequences.append(DNATokenizer.encode(r.bases)) }
             }
-            if sequences.count == before { throw Failure("\(path): no sequences (empty input)") }
+            if sequences.count == before { throw ToolError("\(path): no sequences (empty input)") }
         }
         let (train, val) = split(sequences, fraction: o.validationFraction, maxCount: o.validationMax, seed: o.training.seed)
         log("reads: \(train.count) train (\(train.reduce(0) { $0 + $1.count }) bases), \(val.count) validation "
@@ -87,20 +86,20 @@ public enum MaskedLMTraining {
     static func makeNetwork(_ o: Options) throws -> MaskedLMNetwork {
         if let dir = o.initFrom {
             let loaded: any SequenceModel
-            do { loaded = try MambaCheckpoint.load(dir) } catch { throw Failure("--init \(dir): \(error)") }
+            do { loaded = try MambaCheckpoint.load(dir) } catch { throw ToolError("--init \(dir): \(error)") }
             guard loaded.vocabSize >= DNATokenizer.vocabularySize else {
-                throw Failure("--init \(dir): vocabulary of \(loaded.vocabSize) tokens; the DNA tokenizer needs \(DNATokenizer.vocabularySize)")
+                throw ToolError("--init \(dir): vocabulary of \(loaded.vocabSize) tokens; the DNA tokenizer needs \(DNATokenizer.vocabularySize)")
             }
             try ClassifierTraining.checkArchitecture(o.architecture, of: loaded, directory: dir)
             if let m = loaded as? CaduceusModel { return .caduceus(m) }
             if let m = loaded as? MambaLMModel { return .mamba(m) }
-            throw Failure("--init \(dir): \(loaded.architecture) models cannot be trained")
+            throw ToolError("--init \(dir): \(loaded.architecture) models cannot be trained")
         }
         switch try ClassifierTraining.freshEncoder(o.architecture ?? .caduceusPS, dModel: o.dModel, layers: o.layers,
                                                    dState: o.dState, expand: o.expand, seed: o.training.seed) {
         case let m as CaduceusModel: return .caduceus(m)
         case let m as MambaLMModel: return .mamba(m)
-        case let m: throw Failure("\(m.architecture) models cannot be trained")
+        case let m: throw ToolError("\(m.architecture) models cannot be trained")
         }
     }
 
@@ -111,7 +110,7 @@ public enum MaskedLMTraining {
         let scale = max(1, a.reduce(0) { max($0, abs($1)) })
         let diff = zip(a, b).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
         guard a.count == b.count, diff <= 1e-4 * scale else {
-            throw Failure("internal error: the saved model does not reproduce the trained one (max difference \(diff))")
+            throw ToolError("internal error: the saved model does not reproduce the trained one (max difference \(diff))")
         }
     }
 

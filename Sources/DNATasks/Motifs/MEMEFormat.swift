@@ -24,7 +24,7 @@ enum MEMEFormat {
         var background: [Double]?
     }
 
-    /// - Throws: `MotifError` naming the line: an alphabet other than ACGT, a matrix row without
+    /// - Throws: `ToolError` naming the line: an alphabet other than ACGT, a matrix row without
     ///   exactly four numbers, non-numeric values, fewer or more rows than `w=`, a row not summing
     ///   to 1, a `MOTIF` without a matrix, or no motifs at all.
     static func parse(_ lines: [Substring], file: String) throws -> Parsed {
@@ -33,7 +33,7 @@ enum MEMEFormat {
         var pending: (id: String, alt: String, line: Int)?
         var i = 0
 
-        func fail(_ line: Int, _ problem: String) -> MotifError { MotifError(file: file, line: line, problem) }
+        func fail(_ line: Int, _ problem: String) -> ToolError { ToolError(file: file, line: line, problem) }
 
         while i < lines.count {
             let number = i + 1
@@ -112,7 +112,7 @@ enum MEMEFormat {
             // Other lines (MEME version, strands:, URL, log-odds matrices, ...) carry nothing needed here.
         }
         if let p = pending { throw fail(p.line, "MOTIF '\(p.id)' has no letter-probability matrix") }
-        guard !motifs.isEmpty else { throw MotifError(file: file, "no MOTIF entries") }
+        guard !motifs.isEmpty else { throw ToolError(file: file, "no MOTIF entries") }
         return Parsed(motifs: motifs, background: background)
     }
 
@@ -128,11 +128,11 @@ enum MEMEFormat {
             if value.isEmpty, k + 1 < f.count { k += 1; value = f[k] }
             k += 1
             guard let v = Double(value), v.isFinite else {
-                throw MotifError(file: file, line: line, "non-numeric value '\(MotifText.shown(value))' for \(key)=")
+                throw ToolError(file: file, line: line, "non-numeric value '\(MotifText.shown(value))' for \(key)=")
             }
             out[key] = v
         }
-        if let w = out["w"], w < 1 || w != w.rounded() { throw MotifError(file: file, line: line, "w= must be a positive integer") }
+        if let w = out["w"], w < 1 || w != w.rounded() { throw ToolError(file: file, line: line, "w= must be a positive integer") }
         return out
     }
 }

@@ -54,17 +54,17 @@ public enum MotifAnnotator {
     }
 
     /// Runs the scan and writes the outputs (both renamed into place only when everything succeeded).
-    /// - Throws: `MotifError` (options, motif or background files, output) or `SeqIOError`
+    /// - Throws: `ToolError` (options, motif or background files, output) or `SeqIOError`
     ///   (sequence input, reference, regions), each one line naming the file.
     @discardableResult
     public static func run(_ o: Options, log: (String) -> Void = { _ in }) throws -> Summary {
         let inputs = [o.motifs] + [o.input, o.reference, o.regionsFile].compactMap { $0 }
         for path in [o.output, o.tsv].compactMap({ $0 }) { try OutputPath.validate(path, inputs: inputs) }
-        guard o.threshold > 0, o.threshold.isFinite else { throw MotifError(file: "--thresh", "must be positive, got \(o.threshold)") }
-        if let q = o.qValueThreshold, !(q > 0 && q <= 1) { throw MotifError(file: "--qv-thresh", "must be in (0, 1], got \(q)") }
-        guard o.pseudocount >= 0, o.pseudocount.isFinite else { throw MotifError(file: "--pseudocount", "must be zero or positive") }
+        guard o.threshold > 0, o.threshold.isFinite else { throw ToolError(file: "--thresh", "must be positive, got \(o.threshold)") }
+        if let q = o.qValueThreshold, !(q > 0 && q <= 1) { throw ToolError(file: "--qv-thresh", "must be in (0, 1], got \(q)") }
+        guard o.pseudocount >= 0, o.pseudocount.isFinite else { throw ToolError(file: "--pseudocount", "must be zero or positive") }
         if o.input != nil && (!o.regions.isEmpty || o.regionsFile != nil) {
-            throw MotifError(file: "-r/-R", "regions select parts of the reference (-f); they do not apply to an input file of sequences")
+            throw ToolError(file: "-r/-R", "regions select parts of the reference (-f); they do not apply to an input file of sequences")
         }
         let (motifs, format) = try MotifFile.read(path: o.motifs)
         let source = try SequenceSource(o)
@@ -72,7 +72,7 @@ public enum MotifAnnotator {
         switch o.background {
         case "uniform": background = .uniform
         case "input":
-            if o.input == "-" { throw MotifError(file: "--background", "'input' reads the sequences twice and cannot be used with stdin") }
+            if o.input == "-" { throw ToolError(file: "--background", "'input' reads the sequences twice and cannot be used with stdin") }
             var comp = BaseComposition()
             try source.forEach { _, bases, _, starts in comp.add(bases.prefix(starts)) }
             background = try .composition(comp.counts, source: "--background input")
@@ -149,7 +149,7 @@ final class SequenceSource {
             return
         }
         guard let path = o.reference else {
-            throw MotifError(file: "annotate", "nothing to scan: give a sequence file (INPUT) or a reference (-f) with optional -r/-R")
+            throw ToolError(file: "annotate", "nothing to scan: give a sequence file (INPUT) or a reference (-f) with optional -r/-R")
         }
         let ref = try ReferenceFasta(path: path, createIndex: true)
         reference = ref

@@ -11,7 +11,7 @@ public enum MotifFile {
     ///
     /// A file whose first content line starts with `MEME version`, `ALPHABET` or `MOTIF` is read
     /// as MEME minimal format; anything else as JASPAR (headed or plain 4-row count matrices).
-    /// - Throws: `MotifError` naming the file and, for malformed content, the line.
+    /// - Throws: `ToolError` naming the file and, for malformed content, the line.
     public static func read(path: String) throws -> (motifs: [Motif], format: Format) {
         let lines = try MotifText.lines(of: path)
         let first = lines.first { !MotifText.isBlankOrComment($0) }?.trimmingCharacters(in: .whitespaces) ?? ""

@@ -29,7 +29,7 @@ public final class MotifModel {
 
     public init(classifier: SequenceClassifier, boundLabel: String) throws {
         guard classifier.classCount == 2, let k = classifier.labels.firstIndex(of: boundLabel) else {
-            throw MotifError(file: "motif model", "needs two classes, one of them '\(boundLabel)'; has \(classifier.labels)")
+            throw ToolError(file: "motif model", "needs two classes, one of them '\(boundLabel)'; has \(classifier.labels)")
         }
         self.classifier = classifier
         self.boundLabel = boundLabel
@@ -37,39 +37,39 @@ public final class MotifModel {
     }
 
     /// Loads a model directory written by `train --task motif`.
-    /// - Throws: `MotifError` naming the directory or its `config.json` when it is missing, unreadable,
+    /// - Throws: `ToolError` naming the directory or its `config.json` when it is missing, unreadable,
     ///   not a classifier, or not a motif model; checkpoint errors (one line, naming the file) otherwise.
     public static func load(_ directory: String) throws -> MotifModel {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else {
-            throw MotifError(file: directory, "no such model directory")
+            throw ToolError(file: directory, "no such model directory")
         }
-        guard isDirectory.boolValue else { throw MotifError(file: directory, "not a directory (a motif model is a directory)") }
+        guard isDirectory.boolValue else { throw ToolError(file: directory, "not a directory (a motif model is a directory)") }
         let configPath = URL(fileURLWithPath: directory).appendingPathComponent("config.json").path
         guard let data = FileManager.default.contents(atPath: configPath) else {
-            throw MotifError(file: configPath, "missing or unreadable")
+            throw ToolError(file: configPath, "missing or unreadable")
         }
         guard let config = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw MotifError(file: configPath, "not a JSON object")
+            throw ToolError(file: configPath, "not a JSON object")
         }
         guard config["task"] as? String == "motif", let bound = config["bound_label"] as? String else {
-            throw MotifError(file: configPath, "not a motif model (no \"task\": \"motif\" and \"bound_label\"; train one with `train --task motif`)")
+            throw ToolError(file: configPath, "not a motif model (no \"task\": \"motif\" and \"bound_label\"; train one with `train --task motif`)")
         }
         let classifier = try ClassifierDirectory.load(directory)
         do { return try MotifModel(classifier: classifier, boundLabel: bound) }
-        catch let e as MotifError { throw MotifError(file: configPath, e.problem) }
+        catch let e as ToolError { throw ToolError(file: configPath, e.problem) }
     }
 
     /// The `config.json` entries `train --task motif` adds, for the classes found in the training input.
     /// - Parameter bound: the bound class; default `1` when the classes are `0` and `1`, else `bound`.
-    /// - Throws: `MotifError` unless there are exactly two classes and the bound one is among them.
+    /// - Throws: `ToolError` unless there are exactly two classes and the bound one is among them.
     public static func trainingConfig(labels: [String], bound: String?) throws -> [String: Any] {
         guard labels.count == 2 else {
-            throw MotifError(file: "--task motif", "needs exactly two classes (bound and background), the input has \(labels.count): \(labels.joined(separator: ", "))")
+            throw ToolError(file: "--task motif", "needs exactly two classes (bound and background), the input has \(labels.count): \(labels.joined(separator: ", "))")
         }
         let name = bound ?? (labels == ["0", "1"] ? "1" : "bound")
         guard labels.contains(name) else {
-            throw MotifError(file: "--bound-label", "'\(name)' is not one of the classes (\(labels.joined(separator: ", "))); name the bound class with --bound-label")
+            throw ToolError(file: "--bound-label", "'\(name)' is not one of the classes (\(labels.joined(separator: ", "))); name the bound class with --bound-label")
         }
         return ["task": "motif", "bound_label": name]
     }

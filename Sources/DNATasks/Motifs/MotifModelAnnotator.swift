@@ -44,18 +44,18 @@ public enum MotifModelAnnotator {
     }
 
     /// Scores everything and writes the outputs (renamed into place only when everything succeeded).
-    /// - Throws: `MotifError` (options, model directory, output) or `SeqIOError` (input, reference,
+    /// - Throws: `ToolError` (options, model directory, output) or `SeqIOError` (input, reference,
     ///   regions), each one line naming the file.
     @discardableResult
     public static func run(_ o: Options, log: (String) -> Void = { _ in }) throws -> Summary {
         let inputs = [o.input, o.reference, o.regionsFile].compactMap { $0 }
         for path in [o.output, o.tsv].compactMap({ $0 }) { try OutputPath.validate(path, inputs: inputs) }
-        guard o.window >= 1 else { throw MotifError(file: "--window", "must be at least 1, got \(o.window)") }
+        guard o.window >= 1 else { throw ToolError(file: "--window", "must be at least 1, got \(o.window)") }
         if o.input != nil && (!o.regions.isEmpty || o.regionsFile != nil) {
-            throw MotifError(file: "-r/-R", "regions select parts of the reference (-f); they do not apply to an input file of sequences")
+            throw ToolError(file: "-r/-R", "regions select parts of the reference (-f); they do not apply to an input file of sequences")
         }
         if o.input == nil && o.reference == nil {
-            throw MotifError(file: "annotate", "nothing to score: give a sequence file (INPUT) or a reference (-f) with optional -r/-R")
+            throw ToolError(file: "annotate", "nothing to score: give a sequence file (INPUT) or a reference (-f) with optional -r/-R")
         }
         let model = try MotifModel.load(o.model)
         log("motif model \(o.model): classes \(model.classifier.labels.joined(separator: ", ")), bound = \(model.boundLabel)"

@@ -50,7 +50,7 @@ public final class MotifScanner {
     ///     the false-positive-rate cutoff for this rate (`.fpr`).
     ///   - pseudocountRule, thresholdRule: see `PositionWeightMatrix`.
     ///   - threads: motifs are scanned in parallel over this many threads.
-    /// - Throws: `MotifError` from `PositionWeightMatrix` (zero count with no pseudocount).
+    /// - Throws: `ToolError` from `PositionWeightMatrix` (zero count with no pseudocount).
     public init(motifs: [Motif], background: Background, pseudocount: Double = 0.1,
                 pseudocountRule: PositionWeightMatrix.PseudocountRule = .spread, scale: Double = 100,
                 threshold: Double = 1e-4, thresholdRule: PositionWeightMatrix.ThresholdRule = .fimo,

@@ -3,7 +3,7 @@ import Foundation
 /// Line-by-line helpers shared by the motif file parsers.
 enum MotifText {
     /// The file's lines (without line ends, `\r` removed); `-` reads stdin.
-    /// - Throws: `MotifError` when the file cannot be read or is not UTF-8 text.
+    /// - Throws: `ToolError` when the file cannot be read or is not UTF-8 text.
     static func lines(of path: String) throws -> [Substring] {
         let data: Data
         if path == "-" {
@@ -11,16 +11,16 @@ enum MotifText {
         } else {
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-                throw MotifError(file: path, "cannot open: no such file")
+                throw ToolError(file: path, "cannot open: no such file")
             }
-            if isDir.boolValue { throw MotifError(file: path, "cannot open: is a directory") }
+            if isDir.boolValue { throw ToolError(file: path, "cannot open: is a directory") }
             guard let d = FileManager.default.contents(atPath: path) else {
-                throw MotifError(file: path, "cannot open: not readable")
+                throw ToolError(file: path, "cannot open: not readable")
             }
             data = d
         }
         guard let text = String(data: data, encoding: .utf8) else {
-            throw MotifError(file: path, "not a text file (not UTF-8)")
+            throw ToolError(file: path, "not a text file (not UTF-8)")
         }
         return text.split(separator: "\n", omittingEmptySubsequences: false).map {
             $0.hasSuffix("\r") ? $0.dropLast() : $0
@@ -35,9 +35,9 @@ enum MotifText {
     /// A count or probability: finite and not negative.
     static func number(_ token: Substring, file: String, line: Int) throws -> Double {
         guard let v = Double(token), v.isFinite else {
-            throw MotifError(file: file, line: line, "non-numeric value '\(shown(token))'")
+            throw ToolError(file: file, line: line, "non-numeric value '\(shown(token))'")
         }
-        guard v >= 0 else { throw MotifError(file: file, line: line, "negative value \(token)") }
+        guard v >= 0 else { throw ToolError(file: file, line: line, "negative value \(token)") }
         return v
     }
 

@@ -60,12 +60,12 @@ public struct PositionWeightMatrix: Sendable {
     ///   - pseudocount: `π` above; must be positive unless every count is positive.
     ///   - pseudocountRule: how `π` enters each column.
     ///   - scale: discretisation steps per bit, at least 1.
-    /// - Throws: `MotifError` (file `motif.id`) when a zero count meets a zero pseudocount
+    /// - Throws: `ToolError` (file `motif.id`) when a zero count meets a zero pseudocount
     ///   (a score of −∞), or for a bad scale.
     public init(motif: Motif, background: Background, pseudocount: Double = 0.1,
                 pseudocountRule: PseudocountRule = .spread, scale: Double = 100) throws {
-        guard pseudocount >= 0, pseudocount.isFinite else { throw MotifError(file: "--pseudocount", "must be zero or positive") }
-        guard scale >= 1, scale.isFinite else { throw MotifError(file: "scale", "must be at least 1") }
+        guard pseudocount >= 0, pseudocount.isFinite else { throw ToolError(file: "--pseudocount", "must be zero or positive") }
+        guard scale >= 1, scale.isFinite else { throw ToolError(file: "scale", "must be at least 1") }
         width = motif.width
         self.scale = scale
         let bg = background.probabilities
@@ -76,7 +76,7 @@ public struct PositionWeightMatrix: Sendable {
             for b in 0..<4 {
                 let p = column[b]
                 guard p > 0 else {
-                    throw MotifError(file: motif.id, "position \(i + 1) has a zero count for \(MotifText.bases[b]); use a pseudocount above 0")
+                    throw ToolError(file: motif.id, "position \(i + 1) has a zero count for \(MotifText.bases[b]); use a pseudocount above 0")
                 }
                 let v = log2(p / bg[b])
                 s.append(v)

@@ -32,11 +32,11 @@ public final class ContextEmbedding: @unchecked Sendable {  // the model is only
 
     /// Loads the encoder of a model directory (a `mamba_ssm` checkpoint or a sequence classifier,
     /// whose backbone is used).
-    /// - Throws: `VariantError` naming the directory when it holds no model; `ModelError` from the loader.
+    /// - Throws: `ToolError` naming the directory when it holds no model; `ModelError` from the loader.
     public convenience init(directory: String) throws {
         let config = (directory as NSString).appendingPathComponent("config.json")
         guard FileManager.default.fileExists(atPath: config) else {
-            throw VariantError(file: directory, "no DNA encoder here (config.json missing)")
+            throw ToolError(file: directory, "no DNA encoder here (config.json missing)")
         }
         self.init(model: try MambaCheckpoint.load(directory))
     }

@@ -8,7 +8,7 @@ public enum TruthVCF {
     /// records are split here. Alleles whose GT holds none of their index, or symbolic alleles, are skipped;
     /// without a GT column every allele counts as `1/1`.
     /// - Parameter contigs: the reference's contigs; `Allele.contig` indexes this list.
-    /// - Throws: `SeqIOError` naming `path` when it cannot be read, `VariantError` when a record's contig is
+    /// - Throws: `SeqIOError` naming `path` when it cannot be read, `ToolError` when a record's contig is
     ///   not in the reference.
     public static func read(path: String, contigs: [Contig], referenceName: String) throws -> [Allele: Int] {
         try readWithPloidy(path: path, contigs: contigs, referenceName: referenceName).alleles
@@ -22,7 +22,7 @@ public enum TruthVCF {
         var ploidy = 1
         while let rec = try reader.read() {
             guard let ci = index[rec.contig] else {
-                throw VariantError(file: path, "contig '\(rec.contig)' is not in the reference \(referenceName)")
+                throw ToolError(file: path, "contig '\(rec.contig)' is not in the reference \(referenceName)")
             }
             guard !rec.alts.isEmpty else { continue }
             let ref = Array(rec.ref.uppercased().utf8)

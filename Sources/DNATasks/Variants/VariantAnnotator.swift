@@ -45,18 +45,18 @@ public enum VariantAnnotator {
     }
 
     /// Calls variants and writes the VCF. Progress lines go to `log`.
-    /// - Throws: `VariantError` / `SeqIOError` with one-line descriptions naming the file (alignment
+    /// - Throws: `ToolError` / `SeqIOError` with one-line descriptions naming the file (alignment
     ///   file without index, reference not matching the alignment header, unreadable model, …); no
     ///   output file is left behind on error.
     public static func run(_ o: Options, log: (String) -> Void = { _ in }) throws {
-        guard o.ploidy == 1 || o.ploidy == 2 else { throw VariantError(file: "--ploidy", "must be 1 or 2") }
+        guard o.ploidy == 1 || o.ploidy == 2 else { throw ToolError(file: "--ploidy", "must be 1 or 2") }
         let inputFiles = [o.alignments, o.reference] + (o.regionsFile.map { [$0] } ?? [])
         try OutputPath.validate(o.output, inputs: inputFiles)
         let inputs = try VariantInputs(alignments: o.alignments, reference: o.reference,
                                        regionTexts: o.regions, regionsFile: o.regionsFile)
         let modelPath = o.model ?? DefaultModels.variants()
         guard let modelPath else {
-            throw VariantError(file: "--variant-model", "no model given and no default variant model found (Fixtures/models/variants)")
+            throw ToolError(file: "--variant-model", "no model given and no default variant model found (Fixtures/models/variants)")
         }
         let model = try VariantModel(directory: modelPath)
         let chunks = inputs.chunks(size: CandidateGenerator.chunkSize)

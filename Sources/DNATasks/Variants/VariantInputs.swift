@@ -19,22 +19,22 @@ public struct VariantInputs {
     ///   - regionsFile: a BED file (0-based half-open), as for `-R`.
     ///   With neither, every contig of the alignment header is called.
     /// - Throws: `SeqIOError` from the readers (unreadable, bad region, unknown contig), or
-    ///   `VariantError` when the alignment file has no index, or a header contig is missing from the
+    ///   `ToolError` when the alignment file has no index, or a header contig is missing from the
     ///   reference or has another length there.
     public init(alignments: String, reference: String, regionTexts: [String] = [], regionsFile: String? = nil) throws {
         let fasta = try ReferenceFasta(path: reference)
         let reader = try AlignmentReader(path: alignments, reference: reference)
         for c in reader.contigs {
             guard let length = fasta.length(of: c.name) else {
-                throw VariantError(file: alignments, "contig '\(c.name)' of the alignment header is not in the reference \(reference)")
+                throw ToolError(file: alignments, "contig '\(c.name)' of the alignment header is not in the reference \(reference)")
             }
             guard length == c.length else {
-                throw VariantError(file: alignments, "contig '\(c.name)' has length \(c.length) but \(length) in the reference \(reference)")
+                throw ToolError(file: alignments, "contig '\(c.name)' has length \(c.length) but \(length) in the reference \(reference)")
             }
         }
         guard reader.hasIndex else {
             let what = regionTexts.isEmpty && regionsFile == nil ? "the whole file" : "regions"
-            throw VariantError(file: alignments, "no index (.bai/.csi/.crai) for calling \(what); run 'samtools index \(alignments)'")
+            throw ToolError(file: alignments, "no index (.bai/.csi/.crai) for calling \(what); run 'samtools index \(alignments)'")
         }
         var wanted: [Region] = []
         for text in regionTexts { wanted.append(try Region.parse(text, contigs: reader.contigs, source: "-r")) }

@@ -50,13 +50,13 @@ public final class VariantModel {
     }
 
     /// Loads a model directory.
-    /// - Throws: `VariantError` naming the file when config.json or model.safetensors is missing or
+    /// - Throws: `ToolError` naming the file when config.json or model.safetensors is missing or
     ///   does not describe a variant model of this feature set.
     public init(directory: String) throws {
         let configPath = (directory as NSString).appendingPathComponent("config.json")
         guard let data = FileManager.default.contents(atPath: configPath),
               let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw VariantError(file: directory, "not a variant model directory (config.json missing or not JSON)")
+            throw ToolError(file: directory, "not a variant model directory (config.json missing or not JSON)")
         }
         guard json["model_type"] as? String == Self.modelType,
               let names = json["features"] as? [String], let widths = json["widths"] as? [Int],
@@ -64,11 +64,11 @@ public final class VariantModel {
               let scale = (json["feature_scale"] as? [NSNumber])?.map({ $0.floatValue }),
               widths.first == names.count, widths.last == Self.classes.count,
               mean.count == names.count, scale.count == names.count else {
-            throw VariantError(file: configPath, "not a \(Self.modelType) config")
+            throw ToolError(file: configPath, "not a \(Self.modelType) config")
         }
         let usesEncoder = names == Self.featureNames(contextEmbedding: true)
         guard usesEncoder || names == Self.featureNames(contextEmbedding: false) else {
-            throw VariantError(file: configPath, "model features do not match this version's (\(VariantFeatures.count) features"
+            throw ToolError(file: configPath, "model features do not match this version's (\(VariantFeatures.count) features"
                                + ", or \(VariantFeatures.count + ContextEmbedding.names.count) with encoder features)")
         }
         contextEmbedding = usesEncoder
@@ -85,12 +85,12 @@ public final class VariantModel {
             layers = try (0..<(widths.count - 1)).map { i in
                 let w = try file.floats("layers.\(i).weight"), b = try file.floats("layers.\(i).bias")
                 guard w.shape == [widths[i + 1], widths[i]], b.shape == [widths[i + 1]] else {
-                    throw VariantError(file: weightsPath, "layer \(i) does not match config.json's widths")
+                    throw ToolError(file: weightsPath, "layer \(i) does not match config.json's widths")
                 }
                 return (w, b)
             }
-        } catch let e as VariantError { throw e } catch {
-            throw VariantError(file: weightsPath, "\(error)")
+        } catch let e as ToolError { throw e } catch {
+            throw ToolError(file: weightsPath, "\(error)")
         }
     }
 

@@ -70,13 +70,13 @@ public enum VariantTraining {
 
     /// Builds the training rows of every dataset, trains, and writes the model directory
     /// (`config.json`, `model.safetensors`, `training_summary.json`).
-    /// - Throws: `VariantError` / `SeqIOError` naming the file (truth contig not in the reference,
+    /// - Throws: `ToolError` / `SeqIOError` naming the file (truth contig not in the reference,
     ///   alignment file without index, output directory exists without `force`, …).
     public static func run(_ o: Options, log: (String) -> Void = { _ in }) throws {
-        guard !o.datasets.isEmpty else { throw VariantError(file: "--bam", "no training data given") }
+        guard !o.datasets.isEmpty else { throw ToolError(file: "--bam", "no training data given") }
         let fm = FileManager.default
         if fm.fileExists(atPath: o.output) && !o.force {
-            throw VariantError(file: o.output, "already exists (use --force to replace it)")
+            throw ToolError(file: o.output, "already exists (use --force to replace it)")
         }
         let embedding = try o.contextEncoder.map { try ContextEmbedding(directory: $0) }
         var x: [Float] = [], y: [Int] = []

@@ -9,10 +9,6 @@ import Foundation
 /// The backbone part loads as a plain Mamba or Caduceus model too (`MambaCheckpoint.load`, e.g. for `embed`):
 /// the extra keys and tensors are ignored there.
 public enum ClassifierDirectory {
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
-        public init(_ d: String) { description = d }
-    }
 
     public static func save(_ model: SequenceClassifier, to directory: String, extra: [String: Any] = [:]) throws {
         let fm = FileManager.default
@@ -46,24 +42,24 @@ public enum ClassifierDirectory {
         let obj = try readConfig(directory)
         let configPath = URL(fileURLWithPath: directory).appendingPathComponent("config.json").path
         guard (obj["architectures"] as? [String])?.contains(SequenceClassifier.architecture) ?? false else {
-            throw Failure("\(directory): not a sequence-classifier model (config.json has no architectures: [\"\(SequenceClassifier.architecture)\"])")
+            throw ModelError.invalidModel(path: directory, reason: "not a sequence-classifier model (config.json has no architectures: [\"\(SequenceClassifier.architecture)\"])")
         }
         guard let labels = obj["labels"] as? [String], labels.count >= 2 else {
-            throw Failure("\(configPath): 'labels' must list at least two class names")
+            throw ModelError.invalidModel(path: configPath, reason: "'labels' must list at least two class names")
         }
         var pooling = ClassifierPooling.mean
         if let p = obj["pooling"] {
             guard let name = p as? String, let known = ClassifierPooling(rawValue: name) else {
-                throw Failure("\(configPath): pooling '\(p)' is not supported (mean, max or logsumexp)")
+                throw ModelError.invalidModel(path: configPath, reason: "pooling '\(p)' is not supported (mean, max or logsumexp)")
             }
             pooling = known
         }
         let backbone = try MambaCheckpoint.load(directory)
         guard let encoder = ClassifierEncoder(backbone) else {
-            throw Failure("\(directory): the classifier backbone must be a Mamba (mamba_ssm) or Caduceus model, not \(backbone.architecture)")
+            throw ModelError.invalidModel(path: directory, reason: "the classifier backbone must be a Mamba (mamba_ssm) or Caduceus model, not \(backbone.architecture)")
         }
         if let named = obj["encoder"], named as? String != encoder.architecture.rawValue {
-            throw Failure("\(configPath): encoder '\(named)' does not match the backbone config (\(encoder.architecture.rawValue))")
+            throw ModelError.invalidModel(path: configPath, reason: "encoder '\(named)' does not match the backbone config (\(encoder.architecture.rawValue))")
         }
         let store = try WeightStore(directory: directory)
         let d = encoder.dModel

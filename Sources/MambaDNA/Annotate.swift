@@ -74,6 +74,7 @@ struct Annotate: ParsableCommand {
                         output: output, threads: motif.threads)
             return
         }
+        if let input, let problem = VariantAnnotator.alignmentInputProblem(input) { fail(problem) }
         throw ValidationError("nothing to annotate: give --motifs FILE (motif scan), --motif-model DIR or an alignment file (variant calls)")
     }
 

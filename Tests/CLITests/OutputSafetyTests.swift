@@ -87,4 +87,19 @@ final class OutputSafetyTests: XCTestCase {
         XCTAssertEqual(r.status, 128 + SIGTERM, r.stderr)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["long.fa"])
     }
+
+    /// `annotate` on a file that is not an alignment (random bytes named .bam, or reads): exit 1, no output.
+    func testAnnotateRefusesNonAlignmentInput() throws {
+        let dir = try temporaryDirectory()
+        let garbage = dir.appendingPathComponent("random.bam").path
+        var rng = SystemRandomNumberGenerator()
+        try Data((0..<2000).map { _ in UInt8.random(in: 0...255, using: &rng) }).write(to: URL(fileURLWithPath: garbage))
+        let ref = CLIRunner.repository.appendingPathComponent("Fixtures/variants/ref.fa").path
+        for input in [garbage, reads] {
+            let out = dir.appendingPathComponent("calls.vcf").path
+            let r = try CLIRunner.run(["annotate", input, "-f", ref, "-o", out])
+            XCTAssertEqual(r.status, 1, "\(input): \(r.stderr)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+        }
+    }
 }

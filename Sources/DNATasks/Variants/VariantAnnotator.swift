@@ -44,6 +44,20 @@ public enum VariantAnnotator {
         (try? DetectedFormat.detect(path: path).format.isAlignment) ?? false
     }
 
+    /// Why `path` cannot be an alignment input (one line naming it), or nil when it is one. The format is read
+    /// from the content, not the name.
+    public static func alignmentInputProblem(_ path: String) -> String? {
+        do {
+            let format = try DetectedFormat.detect(path: path).format
+            if format.isAlignment { return nil }
+            let what = format == .other ? "unrecognised content" : format.rawValue
+            return "\(path): not a SAM/BAM/CRAM file (\(what)); variant calls need an alignment file, and sequences "
+                + "are annotated with --motifs FILE or --motif-model DIR"
+        } catch {
+            return "\(error)"
+        }
+    }
+
     /// Calls variants and writes the VCF. Progress lines go to `log`.
     /// - Throws: `ToolError` / `SeqIOError` with one-line descriptions naming the file (alignment
     ///   file without index, reference not matching the alignment header, unreadable model, …); no

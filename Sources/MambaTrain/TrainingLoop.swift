@@ -73,6 +73,9 @@ final class TrainingLoop {
         var summary = TrainingSummary()
         while step < totalSteps {
             let (loss, correct, seqs, tokens) = trainStep(objective, tapes: tapes)
+            // The step already moved the weights to non-finite values: stop before anything is written, so the
+            // output is not created and the last checkpoint stays the last good one.
+            guard loss.isFinite else { throw TrainingDiverged(step: step + 1, loss: loss) }
             tokensSeen += tokens
             step += 1
             windowLoss += loss; windowCorrect += correct; windowSeqs += seqs; windowSteps += 1
@@ -174,4 +177,11 @@ final class TrainingLoop {
         bounds.append(lengths.count)
         return bounds
     }
+}
+
+/// The loss became NaN or infinite: the learning rate is too high for this model and data.
+public struct TrainingDiverged: Error, CustomStringConvertible {
+    public let step: Int
+    public let loss: Double
+    public var description: String { "training diverged at step \(step) (loss = \(loss)); lower the learning rate (--lr)" }
 }

@@ -149,6 +149,18 @@ final class TrainClassifyTests: XCTestCase {
                                         + "validated on 200 windows of at most 100 bases"), t.stderr)
     }
 
+    /// A learning rate that makes the loss non-finite: exit status 1, no model directory (nor temporary), and a
+    /// checkpoint directory that holds the last checkpoint written before the divergence, if any.
+    func testDivergedTrainingFailsCleanly() throws {
+        let out = work.appendingPathComponent("model").path
+        let reads = try writeReads("diverge.fa", n: 20)
+        var args = tiny
+        args[args.firstIndex(of: "--lr")! + 1] = "1e30"
+        let r = try run(["train", reads, "-o", out, "--steps", "6"] + args)
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: work.path).filter { $0.contains("model") }, [])
+    }
+
     /// Each bad input: exit status ≠ 0, one error line, and no model directory (nor temporary) left behind.
     func testBadInputsFailCleanly() throws {
         let out = work.appendingPathComponent("model").path

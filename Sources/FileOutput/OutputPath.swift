@@ -20,8 +20,8 @@ public struct OutputError: Error, CustomStringConvertible, Equatable {
 /// - `-` (stdout), a character device (`/dev/null`) or a FIFO: written directly; nothing is renamed over them;
 /// - a directory output (`Kind.directory`, a model or checkpoint directory): a temporary sibling directory that
 ///   `commit` swaps in for the old one;
-/// - anything else (a file where a directory is expected, a socket), or a file that is also one of the run's
-///   inputs: refused before anything is read or written.
+/// - anything else (a file where a directory is expected, a socket), a destination whose folder does not exist,
+///   or a file that is also one of the run's inputs: refused before anything is read or written.
 /// Temporary files and directories are removed by `abandon`, and on SIGINT, SIGTERM or SIGHUP.
 public final class OutputPath {
     public enum Kind: Sendable { case file, directory }
@@ -75,7 +75,17 @@ public final class OutputPath {
         }
         let exists = stat(target, &st) == 0
         if !exists && errno != ENOENT { throw OutputError.system(path, "cannot write") }
-        guard exists else { return (target, false) }
+        guard exists else {
+            // One rule for every command, files and model directories alike: the folder must exist (as for
+            // samtools and bcftools); nothing creates missing parents.
+            let slash = target.lastIndex(of: "/")
+            let parent = slash.map { $0 == target.startIndex ? "/" : String(target[..<$0]) } ?? "."
+            var pst = stat()
+            guard stat(parent, &pst) == 0, (pst.st_mode & S_IFMT) == S_IFDIR else {
+                throw OutputError(path, "the folder \(parent) does not exist")
+            }
+            return (target, false)
+        }
         for input in inputs where input != "-" {
             var ist = stat()
             if stat(input, &ist) == 0 && ist.st_dev == st.st_dev && ist.st_ino == st.st_ino {

@@ -69,7 +69,7 @@ struct Annotate: ParsableCommand {
             runMotifs(motifs)
             return
         }
-        if let input, variant.variantModel != nil || VariantAnnotator.isAlignmentFile(input) {
+        if let input, variant.variantModel != nil || (input != "-" && VariantAnnotator.isAlignmentFile(input)) {
             variant.run(input: input, reference: reference, regions: regions, regionsFile: regionsFile,
                         output: output, threads: motif.threads)
             return

@@ -95,11 +95,25 @@ final class OutputSafetyTests: XCTestCase {
         var rng = SystemRandomNumberGenerator()
         try Data((0..<2000).map { _ in UInt8.random(in: 0...255, using: &rng) }).write(to: URL(fileURLWithPath: garbage))
         let ref = CLIRunner.repository.appendingPathComponent("Fixtures/variants/ref.fa").path
-        for input in [garbage, reads] {
+        for input in [garbage, reads, "-"] {
             let out = dir.appendingPathComponent("calls.vcf").path
             let r = try CLIRunner.run(["annotate", input, "-f", ref, "-o", out])
             XCTAssertEqual(r.status, 1, "\(input): \(r.stderr)")
             XCTAssertFalse(FileManager.default.fileExists(atPath: out))
         }
+    }
+
+    /// One rule for a missing folder in `-o`, whatever the command: refused, and nothing is created.
+    func testMissingOutputFolderIsRefused() throws {
+        let dir = try temporaryDirectory()
+        let fasta = dir.appendingPathComponent("reads.fa").path
+        try FileManager.default.copyItem(atPath: reads, toPath: fasta)
+        for (args, out) in [(["classify", fasta], "a/b/out.tsv"),
+                            (["train", fasta, "--label-key", "species", "--steps", "1", "--d-model", "16", "--layers", "1",
+                              "--d-state", "4"], "c/d/model")] {
+            let r = try CLIRunner.run(args + ["-o", dir.appendingPathComponent(out).path])
+            XCTAssertEqual(r.status, 1, "\(args[0]): \(r.stderr)")
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["reads.fa"])
     }
 }

@@ -97,6 +97,8 @@ final class OutputPathTests: XCTestCase {
         try FileManager.default.createSymbolicLink(atPath: path("alias.fa"), withDestinationPath: "in.fa")
         XCTAssertThrowsError(try OutputFile(path("alias.fa"), inputs: [path("in.fa")]))
         XCTAssertThrowsError(try OutputPath(path("in.fa"), kind: .directory))
+        XCTAssertThrowsError(try OutputFile(path("missing/out.tsv")))
+        XCTAssertThrowsError(try OutputPath(path("missing/model"), kind: .directory))
         XCTAssertEqual(try read("in.fa"), "reads\n")
         XCTAssertEqual(try entries(), ["adir", "alias.fa", "in.fa"])
     }

@@ -47,6 +47,11 @@ public enum VariantAnnotator {
     /// Why `path` cannot be an alignment input (one line naming it), or nil when it is one. The format is read
     /// from the content, not the name.
     public static func alignmentInputProblem(_ path: String) -> String? {
+        if path == "-" {
+            // Reading stdin to detect its format would consume it, and the caller needs an index anyway.
+            return "-: variant calls need an indexed SAM/BAM/CRAM file, and stdin cannot be indexed: write it to a "
+                + "file and run samtools index on it"
+        }
         do {
             let format = try DetectedFormat.detect(path: path).format
             if format.isAlignment { return nil }
@@ -64,6 +69,7 @@ public enum VariantAnnotator {
     ///   output file is left behind on error.
     public static func run(_ o: Options, log: (String) -> Void = { _ in }) throws {
         guard o.ploidy == 1 || o.ploidy == 2 else { throw ToolError(file: "--ploidy", "must be 1 or 2") }
+        if o.alignments == "-", let problem = alignmentInputProblem("-") { throw ToolError(problem) }
         let inputFiles = [o.alignments, o.reference] + (o.regionsFile.map { [$0] } ?? [])
         try OutputPath.validate(o.output, inputs: inputFiles)
         let inputs = try VariantInputs(alignments: o.alignments, reference: o.reference,

@@ -1,3 +1,4 @@
+import FileOutput
 import Foundation
 import MambaKernels
 import SeqIO
@@ -78,6 +79,7 @@ public enum VariantTraining {
         if fm.fileExists(atPath: o.output) && !o.force {
             throw ToolError(file: o.output, "already exists (use --force to replace it)")
         }
+        try OutputPath.validate(o.output, kind: .directory)
         let embedding = try o.contextEncoder.map { try ContextEmbedding(directory: $0) }
         var x: [Float] = [], y: [Int] = []
         var summaries: [[String: Any]] = []
@@ -122,8 +124,10 @@ public enum VariantTraining {
         if let e = o.contextEncoder {
             model.trainingInfo["context_encoder"] = ["source": e, "flank": ContextEmbedding.flank]
         }
-        try model.save(to: o.output)
         let summary = try JSONSerialization.data(withJSONObject: model.trainingInfo, options: [.prettyPrinted, .sortedKeys])
-        try summary.write(to: URL(fileURLWithPath: o.output).appendingPathComponent("training_summary.json"))
+        try ClassifierTraining.writeOutput(URL(fileURLWithPath: o.output)) { tmp in
+            try model.save(to: tmp.path)
+            try summary.write(to: tmp.appendingPathComponent("training_summary.json"))
+        }
     }
 }

@@ -224,8 +224,8 @@ public enum SafetensorsValue {
 }
 
 public enum Safetensors {
-    /// Writes `tensors` (stored in the given order) as a safetensors file. Writes a temporary file in the
-    /// same directory and renames it, so a failure never leaves a partial file at `path`.
+    /// Writes `tensors` (stored in the given order) as a safetensors file, through `OutputFile` (a temporary
+    /// sibling renamed into place, so a failure never leaves a partial file at `path`).
     public static func write(_ tensors: [(name: String, value: SafetensorsValue)], metadata: [String: String]? = nil,
                              to path: String) throws {
         var header = "{"
@@ -246,18 +246,24 @@ public enum Safetensors {
         var headerBytes = Array(header.utf8)
         while (8 + headerBytes.count) % 8 != 0 { headerBytes.append(0x20) }  // pad so the data section is 8-aligned
 
-        var out = Data(capacity: 8 + headerBytes.count + offset)
-        withUnsafeBytes(of: UInt64(headerBytes.count).littleEndian) { out.append(contentsOf: $0) }
-        out.append(contentsOf: headerBytes)
-        for (_, value) in tensors {
-            switch value {
-            case .f32(let t): out.append(UnsafeBufferPointer(start: t.ptr, count: t.count))
-            case .floats(_, let v): v.withUnsafeBufferPointer { out.append($0) }
-            case .i64(_, let v): v.withUnsafeBufferPointer { out.append($0) }
-            case .u8(_, let v): out.append(contentsOf: v)
+        // Streamed to the file tensor by tensor: the tensors are not copied into one buffer first.
+        let out = try OutputFile(path)
+        do {
+            try withUnsafeBytes(of: UInt64(headerBytes.count).littleEndian) { try out.write(bytes: $0) }
+            try headerBytes.withUnsafeBytes { try out.write(bytes: $0) }
+            for (_, value) in tensors {
+                switch value {
+                case .f32(let t): try out.write(bytes: UnsafeRawBufferPointer(start: t.ptr, count: t.count * 4))
+                case .floats(_, let v): try v.withUnsafeBytes { try out.write(bytes: $0) }
+                case .i64(_, let v): try v.withUnsafeBytes { try out.write(bytes: $0) }
+                case .u8(_, let v): try v.withUnsafeBytes { try out.write(bytes: $0) }
+                }
             }
+            try out.commit()
+        } catch {
+            out.abandon()
+            throw error
         }
-        try writeAtomically(out, to: path)
     }
 }
 

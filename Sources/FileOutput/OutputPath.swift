@@ -181,12 +181,14 @@ public final class OutputPath {
 }
 
 /// The temporary outputs alive in this process, removed if it is interrupted (SIGINT, SIGTERM, SIGHUP), after
-/// which the signal takes its default course (the exit status says which signal ended the run).
+/// which the signal takes its default course (the exit status says which signal ended the run). The handlers
+/// are in place only while a temporary exists.
 final class OutputCleanup: @unchecked Sendable {
     static let shared = OutputCleanup()
     private let lock = NSLock()
     private var paths: Set<String> = []
     private var sources: [DispatchSourceSignal] = []
+    private var previous: [Int32: sighandler_t?] = [:]
     private let queue = DispatchQueue(label: "mamba-dna.output-cleanup")
 
     func register(_ path: String) {
@@ -198,6 +200,7 @@ final class OutputCleanup: @unchecked Sendable {
     func unregister(_ path: String) {
         lock.lock(); defer { lock.unlock() }
         paths.remove(path)
+        if paths.isEmpty { removeHandlers() }
     }
 
     static func remove(_ path: String) {
@@ -206,10 +209,19 @@ final class OutputCleanup: @unchecked Sendable {
         if (st.st_mode & S_IFMT) == S_IFDIR { try? FileManager.default.removeItem(atPath: path) } else { unlink(path) }
     }
 
+    /// Called with `lock` held: the signals' earlier dispositions come back once no temporary is left, so a
+    /// program using the library keeps its own signal handling outside the writing of an output.
+    private func removeHandlers() {
+        for source in sources { source.cancel() }
+        sources.removeAll()
+        for (sig, handler) in previous { signal(sig, handler) }
+        previous.removeAll()
+    }
+
     /// Called with `lock` held.
     private func installHandlers() {
         for sig in [SIGINT, SIGTERM, SIGHUP] {
-            signal(sig, SIG_IGN)
+            previous[sig] = signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
             source.setEventHandler { [unowned self] in
                 lock.lock()

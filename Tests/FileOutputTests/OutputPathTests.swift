@@ -115,6 +115,23 @@ final class OutputPathTests: XCTestCase {
         XCTAssertEqual(try entries(), ["model"])
     }
 
+    /// The cleanup handlers exist only while a temporary does: afterwards SIGHUP has the disposition it had.
+    func testSignalDispositionIsRestoredAfterCommit() throws {
+        func disposition() -> Int {
+            let old = signal(SIGHUP, SIG_IGN)
+            signal(SIGHUP, old)
+            return unsafeBitCast(old, to: Int.self)
+        }
+        let handler: @convention(c) (Int32) -> Void = { _ in }
+        let before = signal(SIGHUP, handler)
+        defer { signal(SIGHUP, before) }
+        let mine = disposition()
+        let out = try OutputFile(path("out.tsv"))
+        XCTAssertNotEqual(disposition(), mine)
+        try out.commit()
+        XCTAssertEqual(disposition(), mine)
+    }
+
     func testCompanionIsPublishedWithTheOutput() throws {
         let out = try OutputPath(path("calls.vcf.gz"))
         try "v".write(toFile: out.writePath, atomically: false, encoding: .utf8)

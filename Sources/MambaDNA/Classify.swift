@@ -66,6 +66,9 @@ struct Classify: ParsableCommand {
     @Option(name: [.customShort("T"), .customLong("reference")], help: "Reference FASTA for CRAM input.")
     var reference: String?
 
+    @Flag(name: [.customShort("q"), .long], help: "No progress line (shown only when stderr is a terminal).")
+    var quiet = false
+
     func run() throws {
         guard threads >= 1 else { fail("--threads must be at least 1", code: 2) }
         guard batchTokens >= 1 else { fail("--batch-tokens must be at least 1", code: 2) }
@@ -78,9 +81,16 @@ struct Classify: ParsableCommand {
         if let w = profileWeight, !(w >= 0) || !w.isFinite { fail("--profile-weight must be a finite number of at least 0", code: 2) }
         if noKmerProfile && profileWeight != nil { fail("--profile-weight and --no-kmer-profile exclude each other", code: 2) }
         FileInfo.quietLibraryLogs()
+        let progress = ProgressLine(command: "classify", unit: "reads", quiet: quiet)
+        o.progress = { progress.update(records: $0, bases: $1) }
         do {
-            try ReadClassifier.run(o) { FileHandle.standardError.write(Data("mamba-dna classify: \($0)\n".utf8)) }
+            try ReadClassifier.run(o) {
+                progress.finish()
+                FileHandle.standardError.write(Data("mamba-dna classify: \($0)\n".utf8))
+            }
+            progress.finish()
         } catch {
+            progress.finish()
             fail("\(error)")
         }
     }

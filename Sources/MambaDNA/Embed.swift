@@ -41,6 +41,9 @@ struct Embed: ParsableCommand {
     @Option(name: [.customShort("T"), .customLong("reference")], help: "Reference FASTA for CRAM input.")
     var reference: String?
 
+    @Flag(name: [.customShort("q"), .long], help: "No progress line (shown only when stderr is a terminal).")
+    var quiet = false
+
     @Argument(help: "FASTA/FASTQ/SAM/BAM/CRAM input ('-' for stdin).")
     var input: String
 
@@ -60,9 +63,16 @@ struct Embed: ParsableCommand {
         o.threads = threads
         o.reference = reference
         FileInfo.quietLibraryLogs()
+        let progress = ProgressLine(command: "embed", unit: "sequences", quiet: quiet)
+        o.progress = { progress.update(records: $0, bases: $1) }
         do {
-            try EmbeddingExport.run(o) { FileHandle.standardError.write(Data("mamba-dna: \($0)\n".utf8)) }
+            try EmbeddingExport.run(o) {
+                progress.finish()
+                FileHandle.standardError.write(Data("mamba-dna: \($0)\n".utf8))
+            }
+            progress.finish()
         } catch {
+            progress.finish()
             fail("\(error)")
         }
     }

@@ -116,4 +116,21 @@ final class OutputSafetyTests: XCTestCase {
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["reads.fa"])
     }
+
+    /// The progress line is drawn only on a terminal (here a pseudo-terminal from util-linux `script`), and
+    /// `--quiet` or a redirected stderr turns it off; the results are the same either way.
+    func testProgressLineOnlyOnATerminal() throws {
+        let dir = try temporaryDirectory()
+        let out = dir.appendingPathComponent("calls.tsv").path
+        let onTTY = try CLIRunner.runShell("script -qec '\"$MAMBA_DNA\" classify \(reads) -o \(out)' /dev/null")
+        XCTAssertEqual(onTTY.status, 0, onTTY.stderr)
+        // (A terminal turns every "\n" into "\r\n": the progress line is the "\r" followed by erase-line.)
+        XCTAssertTrue(onTTY.stdout.contains("\r\u{1B}[K"), "no progress line on a terminal")
+        XCTAssertEqual(try String(contentsOfFile: out, encoding: .utf8), try table())
+        let quiet = try CLIRunner.runShell("script -qec '\"$MAMBA_DNA\" classify --quiet \(reads) -o \(out)' /dev/null")
+        XCTAssertEqual(quiet.status, 0, quiet.stderr)
+        XCTAssertFalse(quiet.stdout.contains("\r\u{1B}[K"), "progress line despite --quiet")
+        let piped = try CLIRunner.run(["classify", reads, "-o", out])
+        XCTAssertFalse(piped.stderr.contains("\r"), "progress line on a redirected stderr")
+    }
 }

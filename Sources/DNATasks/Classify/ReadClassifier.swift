@@ -23,6 +23,8 @@ public enum ReadClassifier {
         public var useKmerProfile = true
         /// The profile's weight for this run (≥ 0; 0: the model alone); nil: the weight stored in the profile.
         public var profileWeight: Double?
+        /// Called after each batch with the reads and bases read so far (a progress display).
+        public var progress: ((_ reads: Int, _ bases: Int) -> Void)?
         public init(input: String) { self.input = input }
     }
 
@@ -117,8 +119,11 @@ public enum ReadClassifier {
                 names.removeAll(keepingCapacity: true); seqs.removeAll(keepingCapacity: true)
                 bases.removeAll(keepingCapacity: true); tokens = 0
             }
+            var basesRead = 0
             try ReadSource.forEach(o.input, reference: o.reference) { r in
                 names.append(r.name); seqs.append(DNATokenizer.encode(r.bases)); tokens += r.bases.count
+                basesRead += r.bases.count
+                o.progress?(summary.reads + names.count, basesRead)
                 if sketch != nil || profile != nil { bases.append(r.bases) }
                 if tokens >= flushAt { try flush() }
             }

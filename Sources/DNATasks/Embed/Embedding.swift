@@ -20,6 +20,8 @@ public enum EmbeddingExport {
         /// Bases packed into one model pass; short reads are concatenated up to this many
         /// (capped at the model's block size, so a batch runs as one block).
         public var batchBases = 8192
+        /// Called after each record with the records and bases read so far (a progress display).
+        public var progress: ((_ records: Int, _ bases: Int) -> Void)?
         public init(modelDirectory: String, input: String) { self.modelDirectory = modelDirectory; self.input = input }
     }
 
@@ -67,6 +69,7 @@ public enum EmbeddingExport {
                 }
                 summary.sequences += 1
                 summary.bases += rec.bases.count
+                o.progress?(summary.sequences, summary.bases)
                 try runner.add(rec)
             }
             try runner.flush()

@@ -82,10 +82,25 @@ enum BenchKernels {
                                              unit: "GFLOP/s", seconds: s.wall) { flop * Double(reps) / $0 / 1e9 }
                     r.extra["m"] = Double(rows); r.extra["k"] = Double(k); r.extra["n"] = Double(nOut)
                     r.extra["bf16"] = bf16 && wBF16.path != .none ? 1 : 0
+                    if t == 1 {   // one thread: its CPU time is not inflated by other processes on a shared machine
+                        r.extra["gflops_thread_cpu"] = BenchClock.median(s.cpu.map { flop * Double(reps) / $0 / 1e9 })
+                    }
                     report(r)
                 }
             }
             Gemm.setThreads(o.threads)
         }
+        // The per-call rounding of x to bf16 that the bf16 rows include, alone: one thread.
+        let count = rows * dInner
+        var x = [Float](repeating: 0, count: count), xb = [UInt16](repeating: 0, count: count)
+        rng.fillUniform(&x, low: -1, high: 1)
+        let reps = 50
+        let s = BenchClock.measure(runs: o.runs) {
+            xb.withUnsafeMutableBufferPointer { d in
+                for _ in 0..<reps { BFloat16.convertRows(x, lds: dInner, rows: rows, columns: dInner, to: d.baseAddress!) }
+            }
+        }
+        report(Benchmark.result(.gemm, "x→bf16 rounding (\(rows)×\(dInner)) ns/value", threads: 1, length: nil,
+                                unit: "ns", seconds: s.cpu) { $0 * 1e9 / Double(reps * count) })
     }
 }

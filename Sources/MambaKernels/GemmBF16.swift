@@ -28,9 +28,10 @@ public final class BF16LinearWeights: @unchecked Sendable {
 
     /// Converts `weight` ([outFeatures, inFeatures], row-major fp32). `features` decides the path (tests pass
     /// `CPUFeatures.none` to take the fallback on any machine).
-    public init(weight: UnsafePointer<Float>, outFeatures: Int, inFeatures: Int,
-                features: CPUFeatures = .current) {
+    public init(weight: [Float], outFeatures: Int, inFeatures: Int, features: CPUFeatures = .current) {
         precondition(outFeatures > 0 && inFeatures > 0, "empty weight matrix")
+        precondition(weight.count == outFeatures * inFeatures,
+                     "weight has \(weight.count) values, not \(outFeatures)×\(inFeatures)")
         self.outFeatures = outFeatures
         self.inFeatures = inFeatures
         var reason: String?
@@ -48,21 +49,22 @@ public final class BF16LinearWeights: @unchecked Sendable {
             fallbackReason = reason
             implementation = ""
             bf16 = nil
-            fp32 = Array(UnsafeBufferPointer(start: weight, count: outFeatures * inFeatures))
+            fp32 = weight
         } else {
             path = features.bf16Path
             fallbackReason = nil
             implementation = impl
-            let b = UnsafeMutablePointer<UInt16>.allocate(capacity: outFeatures * inFeatures)
-            BFloat16.convert(weight, to: b, count: outFeatures * inFeatures)
+            let b = UnsafeMutablePointer<UInt16>.allocate(capacity: weight.count)
+            weight.withUnsafeBufferPointer { BFloat16.convert($0.baseAddress!, to: b, count: $0.count) }
             bf16 = b
             fp32 = []
         }
     }
 
-    public convenience init(weight: [Float], outFeatures: Int, inFeatures: Int, features: CPUFeatures = .current) {
-        precondition(weight.count == outFeatures * inFeatures, "weight has \(weight.count) values, not \(outFeatures)×\(inFeatures)")
-        self.init(weight: weight, outFeatures: outFeatures, inFeatures: inFeatures, features: features)
+    public convenience init(weight: UnsafePointer<Float>, outFeatures: Int, inFeatures: Int,
+                            features: CPUFeatures = .current) {
+        self.init(weight: Array(UnsafeBufferPointer(start: weight, count: outFeatures * inFeatures)),
+                  outFeatures: outFeatures, inFeatures: inFeatures, features: features)
     }
 
     deinit {

@@ -155,6 +155,12 @@ enum OneDNN {
 
     /// Whether oneDNN builds a native (non-reference) bf16 matmul of this weight shape: its implementation name.
     static func probe(outFeatures: Int, inFeatures: Int) -> Result<String, OneDNNError> {
+        // oneDNN emulates bf16 on plain AVX-512 (slower than fp32) when its ISA is capped, e.g. by
+        // ONEDNN_MAX_CPU_ISA: require the bf16 bit (set in avx512_core_bf16 and avx512_core_amx).
+        let isa = dnnl_get_effective_cpu_isa().rawValue
+        if isa & 0x80 == 0 {
+            return .failure(OneDNNError(description: "oneDNN is limited to an ISA without bf16 (dnnl_cpu_isa 0x\(String(isa, radix: 16)))"))
+        }
         switch matmul(rows: 1, inFeatures: inFeatures, outFeatures: outFeatures, ldy: outFeatures, sum: false) {
         case .success(let (p, impl)):
             dnnl_primitive_destroy(p)

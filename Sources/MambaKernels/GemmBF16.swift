@@ -61,12 +61,6 @@ public final class BF16LinearWeights: @unchecked Sendable {
         }
     }
 
-    public convenience init(weight: UnsafePointer<Float>, outFeatures: Int, inFeatures: Int,
-                            features: CPUFeatures = .current) {
-        self.init(weight: Array(UnsafeBufferPointer(start: weight, count: outFeatures * inFeatures)),
-                  outFeatures: outFeatures, inFeatures: inFeatures, features: features)
-    }
-
     deinit {
         for p in primitives.values { dnnl_primitive_destroy(p) }
         bf16?.deallocate()
@@ -191,6 +185,8 @@ enum OneDNN {
         var attr: dnnl_primitive_attr_t?
         dnnl_primitive_attr_create(&attr)
         defer { dnnl_primitive_attr_destroy(attr) }
+        // Scratch memory comes with each call (see `execute`), so one primitive may run on several threads at once.
+        dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user)
         if sum {
             var po: dnnl_post_ops_t?
             dnnl_post_ops_create(&po)
@@ -224,16 +220,22 @@ enum OneDNN {
                         dst: UnsafeMutablePointer<Float>) {
         var pd: const_dnnl_primitive_desc_t?
         dnnl_primitive_get_primitive_desc(p, &pd)
-        var sm: dnnl_memory_t?, wm: dnnl_memory_t?, dm: dnnl_memory_t?, stream: dnnl_stream_t?
+        var sm: dnnl_memory_t?, wm: dnnl_memory_t?, dm: dnnl_memory_t?, pm: dnnl_memory_t?, stream: dnnl_stream_t?
+        let scratchMD = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0)
+        let scratchBytes = scratchMD.map { dnnl_memory_desc_get_size($0) } ?? 0
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(64, scratchBytes), alignment: 64)
         dnnl_memory_create(&sm, dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0), engine, src)
         dnnl_memory_create(&wm, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), engine, weights)
         dnnl_memory_create(&dm, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), engine, dst)
+        if scratchBytes > 0 { dnnl_memory_create(&pm, scratchMD, engine, scratch) }
         dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue)
         defer {
-            dnnl_memory_destroy(sm); dnnl_memory_destroy(wm); dnnl_memory_destroy(dm); dnnl_stream_destroy(stream)
+            dnnl_memory_destroy(sm); dnnl_memory_destroy(wm); dnnl_memory_destroy(dm); dnnl_memory_destroy(pm)
+            dnnl_stream_destroy(stream); scratch.deallocate()
         }
         var args = [dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: sm), dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: wm),
                     dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: dm)]
+        if let pm { args.append(dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: pm)) }
         let st = dnnl_primitive_execute(p, stream, Int32(args.count), &args)
         precondition(st == dnnl_success, "oneDNN matmul failed: status \(st.rawValue)")
         dnnl_stream_wait(stream)

@@ -62,6 +62,9 @@ enum BenchKernels {
                 // Repeat small products so one timed run lasts long enough for the clock.
                 let reps = max(1, Int(2e8 / flop))
                 for bf16 in [false, true] {
+                    // OpenBLAS's workers spin for about 2^28 cycles after a product and oneDNN's OpenMP team for a
+                    // while too; let the other pool go idle first, or its spinning threads take a core from this figure.
+                    usleep(150_000)
                     let s = BenchClock.measure(runs: o.runs) {
                         x.withUnsafeBufferPointer { xx in
                             y.withUnsafeMutableBufferPointer { yy in

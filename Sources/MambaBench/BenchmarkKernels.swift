@@ -61,7 +61,10 @@ enum BenchKernels {
                 Gemm.setThreads(t)
                 // Repeat small products so one timed run lasts long enough for the clock.
                 let reps = max(1, Int(2e8 / flop))
-                for bf16 in [false, true] {
+                // fp32; bf16 on oneDNN's OpenMP team; with several threads also bf16 split into row blocks.
+                let variants: [(bf16: Bool, threading: BF16Threading)] =
+                    [(false, .oneDNN), (true, .oneDNN)] + (t > 1 ? [(true, .rowBlocks)] : [])
+                for (bf16, threading) in variants {
                     // OpenBLAS's workers spin for about 2^28 cycles after a product and oneDNN's OpenMP team for a
                     // while too; let the other pool go idle first, or its spinning threads take a core from this figure.
                     usleep(150_000)
@@ -71,7 +74,7 @@ enum BenchKernels {
                                 for _ in 0..<reps {
                                     if bf16 {
                                         Gemm.linearBF16(x: xx.baseAddress!, rows: rows, weight: wBF16, y: yy.baseAddress!,
-                                                        threads: t)
+                                                        threads: t, threading: threading)
                                     } else {
                                         Gemm.linear(x: xx.baseAddress!, rows: rows, inFeatures: k, weight: w,
                                                     outFeatures: nOut, y: yy.baseAddress!)
@@ -81,6 +84,7 @@ enum BenchKernels {
                         }
                     }
                     let precision = !bf16 ? "" : wBF16.path == .none ? " bf16→fp32" : " bf16"
+                        + (threading == .rowBlocks ? " row-blocks" : "")
                     var r = Benchmark.result(.gemm, "\(name)\(precision) \(shape)", threads: t, length: nil,
                                              unit: "GFLOP/s", seconds: s.wall) { flop * Double(reps) / $0 / 1e9 }
                     r.extra["m"] = Double(rows); r.extra["k"] = Double(k); r.extra["n"] = Double(nOut)

@@ -22,7 +22,7 @@ public final class BF16LinearWeights: @unchecked Sendable {
     /// fp32 weights (only on the fallback).
     let fp32: [Float]
 
-    private struct Key: Hashable { var rows, ldy, threads: Int; var sum: Bool }
+    private struct Key: Hashable { var rows, ldy: Int; var sum: Bool; var team = 1 }
     private var primitives: [Key: OpaquePointer] = [:]
     private let lock = NSLock()
 
@@ -66,10 +66,10 @@ public final class BF16LinearWeights: @unchecked Sendable {
         bf16?.deallocate()
     }
 
-    /// The matmul primitive for this shape: built once per (rows, ldy, threads, accumulate) and kept, since oneDNN
-    /// plans its blocking and thread split when it builds one.
-    fileprivate func primitive(rows: Int, ldy: Int, threads: Int, sum: Bool) -> OpaquePointer {
-        let key = Key(rows: rows, ldy: ldy, threads: threads, sum: sum)
+    /// The matmul primitive for this shape: built once per (rows, ldy, accumulate, OpenMP team size) and kept, since
+    /// oneDNN plans its blocking and thread split when it builds one (on the calling thread's OpenMP setting).
+    fileprivate func primitive(rows: Int, ldy: Int, sum: Bool, team: Int) -> OpaquePointer {
+        let key = Key(rows: rows, ldy: ldy, sum: sum, team: team)
         lock.lock()
         defer { lock.unlock() }
         if let p = primitives[key] { return p }
@@ -88,13 +88,15 @@ extension Gemm {
     /// `nn.Linear` with bf16 inputs: y[rows, out] = bf16(x)[rows, in] · bf16(W)ᵀ (+ bias), products of bf16 values
     /// accumulated in fp32, fp32 output. x is rounded to bf16 on each call (row stride `ldx`); `ldy` writes into a
     /// wider buffer; `accumulate` adds to y instead of overwriting it (bias then ignored, as in `linear`).
+    /// `threads` and `threading` choose how the product is spread (see `BF16Threading`).
     /// Returns the path taken: `.none` when `weight` is on the fp32 fallback, which then runs `Gemm.linear` on the
     /// fp32 weights with OpenBLAS's own thread setting.
     @discardableResult
     public static func linearBF16(x: UnsafePointer<Float>, rows: Int, ldx: Int? = nil,
                                   weight: BF16LinearWeights, bias: UnsafePointer<Float>? = nil,
                                   y: UnsafeMutablePointer<Float>, ldy: Int? = nil, accumulate: Bool = false,
-                                  threads: Int = KernelThreads.count) -> BF16Path {
+                                  threads: Int = KernelThreads.count,
+                                  threading: BF16Threading = .oneDNN) -> BF16Path {
         let k = weight.inFeatures, n = weight.outFeatures
         let lx = ldx ?? k, ly = ldy ?? n
         precondition(lx >= k && ly >= n, "row strides smaller than the rows")
@@ -106,16 +108,31 @@ extension Gemm {
             return .none
         }
         if rows == 0 { return weight.path }
-        let t = Swift.max(1, threads)
-        if let bias, !accumulate {
-            for r in 0..<rows { (y + r * ly).update(from: bias, count: n) }
+        let sum = bias != nil || accumulate
+        if threading == .oneDNN || threads <= 1 {
+            if let bias, !accumulate { for r in 0..<rows { (y + r * ly).update(from: bias, count: n) } }
+            let xb = UnsafeMutablePointer<UInt16>.allocate(capacity: rows * k)
+            defer { xb.deallocate() }
+            BFloat16.convertRows(x, lds: lx, rows: rows, columns: k, to: xb, threads: threads)
+            let team = Swift.max(1, threads)
+            mamba_dnnl_set_threads(Int32(team))
+            OneDNN.execute(weight.primitive(rows: rows, ldy: ly, sum: sum, team: team), src: xb, weights: wb, dst: y)
+            return weight.path
         }
-        let xb = UnsafeMutablePointer<UInt16>.allocate(capacity: rows * k)
-        defer { xb.deallocate() }
-        BFloat16.convertRows(x, lds: lx, rows: rows, columns: k, to: xb, threads: t)
-        mamba_dnnl_set_threads(Int32(t))
-        let p = weight.primitive(rows: rows, ldy: ly, threads: t, sum: bias != nil || accumulate)
-        OneDNN.execute(p, src: xb, weights: wb, dst: y)
+        // .rowBlocks: one block of rows per thread, each rounded and multiplied by a one-thread primitive.
+        let parts = Swift.max(1, Swift.min(threads, rows / 16))
+        KernelThreads.run(parts) { part in
+            let r0 = rows * part / parts, r1 = rows * (part + 1) / parts, m = r1 - r0
+            if m == 0 { return }
+            if let bias, !accumulate {
+                for r in r0..<r1 { (y + r * ly).update(from: bias, count: n) }
+            }
+            let xb = UnsafeMutablePointer<UInt16>.allocate(capacity: m * k)
+            defer { xb.deallocate() }
+            BFloat16.convertRows(x + r0 * lx, lds: lx, rows: m, columns: k, to: xb)
+            mamba_dnnl_set_threads(1)
+            OneDNN.execute(weight.primitive(rows: m, ldy: ly, sum: sum, team: 1), src: xb, weights: wb, dst: y + r0 * ly)
+        }
         return weight.path
     }
 
@@ -138,6 +155,18 @@ extension Gemm {
             }
         }
     }
+}
+
+/// How `Gemm.linearBF16` spreads one product over threads.
+public enum BF16Threading: String, Sendable, CaseIterable {
+    /// oneDNN's own OpenMP team (its threads spin between products). Fastest on idle cores: on the 2-vCPU Zen 4,
+    /// 2 threads, x_proj ≈ 200 and out_proj ≈ 320 GFLOP/s. When another process holds a core, the team waits for
+    /// its missing member: x_proj fell to 12.6 GFLOP/s.
+    case oneDNN
+    /// One block of rows per thread through `KernelThreads.run` (Dispatch), each a one-thread oneDNN product: the
+    /// blocks of a thread that gets no core are run by the others, so a busy core costs at most its share; on idle
+    /// cores small products are slower (x_proj ≈ 145, out_proj ≈ 215 GFLOP/s on 2 threads).
+    case rowBlocks
 }
 
 /// The few oneDNN calls the bf16 products need: one CPU engine, matmul primitives, execution.

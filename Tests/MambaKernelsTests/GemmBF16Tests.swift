@@ -94,7 +94,8 @@ final class GemmBF16Tests: XCTestCase {
 
     /// One case: fast bf16, plain reference and fp32 on the same strided buffers.
     private func check(rows: Int, k: Int, n: Int, ldxPad: Int, ldyPad: Int, bias useBias: Bool, accumulate: Bool,
-                       threads: Int, seed: UInt64, rowStep: Int = 1, file: StaticString = #filePath, line: UInt = #line) throws
+                       threads: Int, seed: UInt64, rowStep: Int = 1,
+                       threading: BF16Threading = .oneDNN, file: StaticString = #filePath, line: UInt = #line) throws
         -> (fastVsRef: Double, bf16VsFP32: Double) {
         var rng = KernelRNG(seed: seed)
         let ldx = k + ldxPad, ldy = n + ldyPad
@@ -112,7 +113,8 @@ final class GemmBF16Tests: XCTestCase {
                     let b = useBias ? bp.baseAddress : nil
                     fast.withUnsafeMutableBufferPointer { y in
                         let path = Gemm.linearBF16(x: xp.baseAddress!, rows: rows, ldx: ldx, weight: weights, bias: b,
-                                                   y: y.baseAddress!, ldy: ldy, accumulate: accumulate, threads: threads)
+                                                   y: y.baseAddress!, ldy: ldy, accumulate: accumulate, threads: threads,
+                                                   threading: threading)
                         XCTAssertEqual(path, weights.path, file: file, line: line)
                     }
                     ref.withUnsafeMutableBufferPointer { y in
@@ -166,8 +168,10 @@ final class GemmBF16Tests: XCTestCase {
                 for threads in [1 + (si + ci) % 3, 1 + (si + ci + 1) % 3] {
                     seed += 1
                     let e = try check(rows: rows, k: k, n: n, ldxPad: pad, ldyPad: pad == 0 ? 0 : pad + 2, bias: bias,
-                                      accumulate: acc, threads: threads, seed: seed)
-                    report.append("(\(rows)×\(k))·(\(k)×\(n)) bias \(bias) acc \(acc) pad \(pad) threads \(threads): "
+                                      accumulate: acc, threads: threads, seed: seed,
+                                      threading: seed % 2 == 0 ? .oneDNN : .rowBlocks)
+                    report.append("(\(rows)×\(k))·(\(k)×\(n)) bias \(bias) acc \(acc) pad \(pad) threads \(threads) "
+                                  + "\(seed % 2 == 0 ? "team" : "blocks"): "
                                   + "fast/ref \(String(format: "%.3f", e.fastVsRef)), bf16/fp32 \(String(format: "%.3f", e.bf16VsFP32))")
                 }
             }
@@ -179,7 +183,7 @@ final class GemmBF16Tests: XCTestCase {
     func testModelShapes() throws {
         for (k, n) in [(256, 1024), (512, 48), (16, 512), (512, 256)] {
             let e = try check(rows: 2048, k: k, n: n, ldxPad: 0, ldyPad: 0, bias: true, accumulate: false, threads: 2,
-                              seed: UInt64(k * n), rowStep: 16)
+                              seed: UInt64(k * n), rowStep: 16, threading: k == 512 ? .rowBlocks : .oneDNN)
             print("2048×\(k)·\(k)×\(n): fast/ref \(e.fastVsRef), bf16/fp32 \(e.bf16VsFP32) of bound")
         }
     }

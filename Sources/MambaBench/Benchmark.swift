@@ -90,6 +90,7 @@ public enum Benchmark {
             cpu = line.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? cpu
         }
         return ["cpu": cpu, "online_cpus": ProcessInfo.processInfo.activeProcessorCount,
-                "openblas_core": Gemm.coreName, "threads": o.threads, "runs": o.runs]
+                "openblas_core": Gemm.coreName, "threads": o.threads, "runs": o.runs,
+                "cpu_features": CPUFeatures.current.description, "bf16_path": CPUFeatures.current.bf16Path.rawValue]
     }
 }

@@ -41,8 +41,10 @@ enum BenchKernels {
         }
     }
 
-    /// GFLOP/s of `Gemm.linear` for the d256 model's projections over a block of 2,048 rows:
-    /// in_proj (x and z halves), x_proj, dt_proj, out_proj.
+    /// GFLOP/s of the d256 model's projections over a block of 2,048 rows: in_proj (x and z halves), x_proj,
+    /// dt_proj, out_proj; each as the fp32 `Gemm.linear` and, beside it in the same run, the bf16 `Gemm.linearBF16`
+    /// (x rounded to bf16 on every call, which the figure includes). On a CPU without bf16 the bf16 row is named
+    /// "bf16→fp32" and measures the fallback.
     static func gemm(_ o: Benchmark.Options, _ report: (Benchmark.Result) -> Void) {
         let rows = 2048, dModel = 256, dInner = 512, dtRank = 16, dxp = dtRank + 32
         let shapes: [(String, Int, Int)] = [("in_proj", dModel, 2 * dInner), ("x_proj", dInner, dxp),
@@ -52,24 +54,60 @@ enum BenchKernels {
             var x = [Float](repeating: 0, count: rows * k), w = [Float](repeating: 0, count: nOut * k)
             rng.fillUniform(&x, low: -1, high: 1); rng.fillUniform(&w, low: -0.1, high: 0.1)
             var y = [Float](repeating: 0, count: rows * nOut)
+            let wBF16 = BF16LinearWeights(weight: w, outFeatures: nOut, inFeatures: k)
             let flop = 2.0 * Double(rows * k * nOut)
+            let shape = "(\(rows)×\(k))·(\(k)×\(nOut)) GFLOP/s"
             for t in Set([1, o.threads]).sorted() {
                 Gemm.setThreads(t)
                 // Repeat small products so one timed run lasts long enough for the clock.
                 let reps = max(1, Int(2e8 / flop))
-                let s = BenchClock.measure(runs: o.runs) {
-                    y.withUnsafeMutableBufferPointer { yy in
-                        for _ in 0..<reps {
-                            Gemm.linear(x: x, rows: rows, inFeatures: k, weight: w, outFeatures: nOut, y: yy.baseAddress!)
+                // fp32; bf16 on oneDNN's OpenMP team; with several threads also bf16 split into row blocks.
+                let variants: [(bf16: Bool, threading: BF16Threading)] =
+                    [(false, .oneDNN), (true, .oneDNN)] + (t > 1 ? [(true, .rowBlocks)] : [])
+                for (bf16, threading) in variants {
+                    // OpenBLAS's workers spin for about 2^28 cycles after a product and oneDNN's OpenMP team for a
+                    // while too; let the other pool go idle first, or its spinning threads take a core from this figure.
+                    usleep(150_000)
+                    let s = BenchClock.measure(runs: o.runs) {
+                        x.withUnsafeBufferPointer { xx in
+                            y.withUnsafeMutableBufferPointer { yy in
+                                for _ in 0..<reps {
+                                    if bf16 {
+                                        Gemm.linearBF16(x: xx.baseAddress!, rows: rows, weight: wBF16, y: yy.baseAddress!,
+                                                        threads: t, threading: threading)
+                                    } else {
+                                        Gemm.linear(x: xx.baseAddress!, rows: rows, inFeatures: k, weight: w,
+                                                    outFeatures: nOut, y: yy.baseAddress!)
+                                    }
+                                }
+                            }
                         }
                     }
+                    let precision = !bf16 ? "" : wBF16.path == .none ? " bf16→fp32" : " bf16"
+                        + (threading == .rowBlocks ? " row-blocks" : "")
+                    var r = Benchmark.result(.gemm, "\(name)\(precision) \(shape)", threads: t, length: nil,
+                                             unit: "GFLOP/s", seconds: s.wall) { flop * Double(reps) / $0 / 1e9 }
+                    r.extra["m"] = Double(rows); r.extra["k"] = Double(k); r.extra["n"] = Double(nOut)
+                    r.extra["bf16"] = bf16 && wBF16.path != .none ? 1 : 0
+                    if t == 1 {   // one thread: its CPU time is not inflated by other processes on a shared machine
+                        r.extra["gflops_thread_cpu"] = BenchClock.median(s.cpu.map { flop * Double(reps) / $0 / 1e9 })
+                    }
+                    report(r)
                 }
-                var r = Benchmark.result(.gemm, "\(name) (\(rows)×\(k))·(\(k)×\(nOut)) GFLOP/s", threads: t, length: nil,
-                                         unit: "GFLOP/s", seconds: s.wall) { flop * Double(reps) / $0 / 1e9 }
-                r.extra["m"] = Double(rows); r.extra["k"] = Double(k); r.extra["n"] = Double(nOut)
-                report(r)
             }
             Gemm.setThreads(o.threads)
         }
+        // The per-call rounding of x to bf16 that the bf16 rows include, alone: one thread.
+        let count = rows * dInner
+        var x = [Float](repeating: 0, count: count), xb = [UInt16](repeating: 0, count: count)
+        rng.fillUniform(&x, low: -1, high: 1)
+        let reps = 50
+        let s = BenchClock.measure(runs: o.runs) {
+            xb.withUnsafeMutableBufferPointer { d in
+                for _ in 0..<reps { BFloat16.convertRows(x, lds: dInner, rows: rows, columns: dInner, to: d.baseAddress!) }
+            }
+        }
+        report(Benchmark.result(.gemm, "x→bf16 rounding (\(rows)×\(dInner)) ns/value", threads: 1, length: nil,
+                                unit: "ns", seconds: s.cpu) { $0 * 1e9 / Double(reps * count) })
     }
 }

@@ -10,7 +10,7 @@ struct Bench: ParsableCommand {
         discussion: """
         Suites (default: all):
           scan      selective scan alone, d_inner 512, d_state 16: ns per position×channel
-          gemm      GFLOP/s of the model's projection products
+          gemm      GFLOP/s of the model's projection products, fp32 and bf16
           encoder   d_model 256 × 16 layers Mamba stack, streamed over each --length: tokens/s
           caduceus  the same dims as Caduceus-PS (bidirectional + RCPS): tokens/s
           packed    150 bp reads packed into batches, d256×16 and d64×4: reads/s and tokens/s

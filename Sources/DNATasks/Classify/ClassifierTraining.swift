@@ -189,6 +189,9 @@ extension ClassifierTraining {
         if FileManager.default.fileExists(atPath: out.path) && !force {
             throw ToolError("\(path) already exists (use --force to replace it)")
         }
+        // Checked before training, not after: a missing folder or a file in the way would otherwise end the run
+        // only once the model is trained.
+        try OutputPath.validate(out.path, kind: .directory)
         return out
     }
 

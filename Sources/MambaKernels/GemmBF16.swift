@@ -23,6 +23,8 @@ public final class BF16LinearWeights: @unchecked Sendable {
     let fp32: [Float]
 
     private struct Key: Hashable { var rows, ldy: Int; var sum: Bool; var team = 1 }
+    /// The row counts products are cut into (see `Gemm.linearBF16`); 1 last, so every count is covered.
+    public static let pieceRows = [512, 128, 32, 8, 1]
     private var primitives: [Key: OpaquePointer] = [:]
     private let lock = NSLock()
 
@@ -61,6 +63,13 @@ public final class BF16LinearWeights: @unchecked Sendable {
         }
     }
 
+    /// Matmul primitives built so far (bounded: see `pieceRows`).
+    public var cachedPrimitiveCount: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return primitives.count
+    }
+
     deinit {
         for p in primitives.values { dnnl_primitive_destroy(p) }
         bf16?.deallocate()
@@ -68,6 +77,7 @@ public final class BF16LinearWeights: @unchecked Sendable {
 
     /// The matmul primitive for this shape: built once per (rows, ldy, accumulate, OpenMP team size) and kept, since
     /// oneDNN plans its blocking and thread split when it builds one (on the calling thread's OpenMP setting).
+    /// Row counts are those of `pieceRows`, so the cache stays small.
     fileprivate func primitive(rows: Int, ldy: Int, sum: Bool, team: Int) -> OpaquePointer {
         let key = Key(rows: rows, ldy: ldy, sum: sum, team: team)
         lock.lock()
@@ -116,7 +126,7 @@ extension Gemm {
             BFloat16.convertRows(x, lds: lx, rows: rows, columns: k, to: xb, threads: threads)
             let team = Swift.max(1, threads)
             mamba_dnnl_set_threads(Int32(team))
-            OneDNN.execute(weight.primitive(rows: rows, ldy: ly, sum: sum, team: team), src: xb, weights: wb, dst: y)
+            multiplyPieces(weight, rows: rows, src: xb, weights: wb, dst: y, ldy: ly, sum: sum, team: team)
             return weight.path
         }
         // .rowBlocks: one block of rows per thread, each rounded and multiplied by a one-thread primitive.
@@ -131,9 +141,25 @@ extension Gemm {
             defer { xb.deallocate() }
             BFloat16.convertRows(x + r0 * lx, lds: lx, rows: m, columns: k, to: xb)
             mamba_dnnl_set_threads(1)
-            OneDNN.execute(weight.primitive(rows: m, ldy: ly, sum: sum, team: 1), src: xb, weights: wb, dst: y + r0 * ly)
+            multiplyPieces(weight, rows: m, src: xb, weights: wb, dst: y + r0 * ly, ldy: ly, sum: sum, team: 1)
         }
         return weight.path
+    }
+
+    /// Row counts of the primitives `linearBF16` builds: any row count is run as pieces of these sizes, largest
+    /// first, so a weight keeps at most `BF16LinearWeights.pieceRows.count` primitives per (ldy, sum, team) however
+    /// many different row counts it sees (packed reads give a new one per batch).
+    private static func multiplyPieces(_ weight: BF16LinearWeights, rows: Int, src: UnsafeMutablePointer<UInt16>,
+                                       weights: UnsafeMutablePointer<UInt16>, dst: UnsafeMutablePointer<Float>,
+                                       ldy: Int, sum: Bool, team: Int) {
+        var r = 0
+        for piece in BF16LinearWeights.pieceRows {
+            while rows - r >= piece {
+                OneDNN.execute(weight.primitive(rows: piece, ldy: ldy, sum: sum, team: team),
+                               src: src + r * weight.inFeatures, weights: weights, dst: dst + r * ldy)
+                r += piece
+            }
+        }
     }
 
     /// The arithmetic `linearBF16` stands for, written out plainly: x and W rounded to bf16 (nearest even), each

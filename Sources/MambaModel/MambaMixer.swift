@@ -22,6 +22,8 @@ public struct MambaMixer {
     public var D: Tensor               // (dInner)
     public var outProjWeight: Tensor   // (dModel, dInner)
     public var outProjBias: Tensor?    // (dModel)
+    /// bf16 copies of the projection weights when they run in bf16 (`usePrecision`); nil: fp32 products.
+    public internal(set) var lowPrecision: MixerBF16Weights?
     /// A = −exp(A_log), computed once and reused while A_log keeps the values it was computed from.
     let decayCache = DecayCache()
 
@@ -154,6 +156,12 @@ extension MambaMixer {
                        z: UnsafeMutablePointer<Float>) {
         let c = config
         // Two products into separate buffers so x is contiguous for the conv and z for the gate.
+        if let lp = lowPrecision {
+            Gemm.linearBF16(x: h, rows: count, ldx: ldh, weight: lp.inX, bias: inProjBias?.ptr, y: xc, threads: 1)
+            Gemm.linearBF16(x: h, rows: count, ldx: ldh, weight: lp.inZ, bias: inProjBias.map { $0.ptr + c.dInner },
+                            y: z, threads: 1)
+            return
+        }
         Gemm.linear(x: h, rows: count, inFeatures: c.dModel, ldx: ldh, weight: inProjWeight.ptr, bias: inProjBias?.ptr,
                     outFeatures: c.dInner, y: xc)
         Gemm.linear(x: h, rows: count, inFeatures: c.dModel, ldx: ldh, weight: inProjWeight.ptr + c.dInner * c.dModel,
@@ -196,8 +204,12 @@ extension MambaMixer {
                 CausalConv1d.forwardRows(block, x: xc, ldx: lx, length: T, channels: di, weight: convWeight.ptr,
                                          bias: convBias?.ptr, kernelSize: c.dConv, history: history, y: act.u.ptr,
                                          resetBefore: resetBefore, silu: true, taps: taps)
-                Gemm.linear(x: act.u.ptr + a * di, rows: n, inFeatures: di, weight: xProjWeight.ptr, outFeatures: dxp,
-                            y: act.xdbl.ptr + a * dxp)
+                if let lp = lowPrecision {
+                    Gemm.linearBF16(x: act.u.ptr + a * di, rows: n, weight: lp.xProj, y: act.xdbl.ptr + a * dxp, threads: 1)
+                } else {
+                    Gemm.linear(x: act.u.ptr + a * di, rows: n, inFeatures: di, weight: xProjWeight.ptr, outFeatures: dxp,
+                                y: act.xdbl.ptr + a * dxp)
+                }
                 Gemm.linear(x: act.xdbl.ptr + a * dxp, rows: n, inFeatures: c.dtRank, ldx: dxp, weight: dtProjWeight.ptr,
                             outFeatures: di, y: act.delta.ptr + a * di)
                 a = block.upperBound
@@ -234,6 +246,11 @@ extension MambaMixer {
         let c = config, a = rr.lowerBound, o = out + a * ldo
         if accumulate, let b = outProjBias {
             for r in 0..<rr.count { Ops.addInPlace(o + r * ldo, b.ptr, count: c.dModel) }
+        }
+        if let lp = lowPrecision {
+            Gemm.linearBF16(x: y + a * c.dInner, rows: rr.count, weight: lp.outProj, bias: accumulate ? nil : outProjBias?.ptr,
+                            y: o, ldy: ldo, accumulate: accumulate, threads: 1)
+            return
         }
         Gemm.linear(x: y + a * c.dInner, rows: rr.count, inFeatures: c.dInner, weight: outProjWeight.ptr,
                     bias: accumulate ? nil : outProjBias?.ptr, outFeatures: c.dModel, y: o, ldy: ldo, accumulate: accumulate)

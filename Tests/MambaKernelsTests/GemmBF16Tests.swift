@@ -179,6 +179,42 @@ final class GemmBF16Tests: XCTestCase {
         print("bf16 error as a fraction of its bound (worst element):\n  " + report.joined(separator: "\n  "))
     }
 
+    /// Every row count runs as pieces of `BF16LinearWeights.pieceRows` rows, so a weight seen with many row counts
+    /// (packed reads: a new count per batch) keeps a fixed number of primitives, and each result still matches the
+    /// plain reference.
+    func testPrimitiveCacheStaysBoundedOverManyRowCounts() throws {
+        let k = 24, n = 40
+        var rng = KernelRNG(seed: 77)
+        let w = rng.array(n * k, scale: 0.2)
+        let weights = BF16LinearWeights(weight: w, outFeatures: n, inFeatures: k)
+        guard weights.path != .none else { throw XCTSkip("bf16 path unavailable here: \(weights.fallbackReason ?? "")") }
+        for rows in Array(1...40) + [511, 512, 513, 700, 1000, 1337] {
+            let x = rng.array(rows * k)
+            var fast = [Float](repeating: 0, count: rows * n), ref = fast
+            x.withUnsafeBufferPointer { xp in
+                w.withUnsafeBufferPointer { wp in
+                    fast.withUnsafeMutableBufferPointer {
+                        _ = Gemm.linearBF16(x: xp.baseAddress!, rows: rows, weight: weights, y: $0.baseAddress!, threads: 1)
+                    }
+                    ref.withUnsafeMutableBufferPointer {
+                        Gemm.linearBF16Reference(x: xp.baseAddress!, rows: rows, inFeatures: k, weight: wp.baseAddress!,
+                                                 outFeatures: n, y: $0.baseAddress!)
+                    }
+                }
+            }
+            // fp32 accumulation of k exact products of bf16 values: at most (k + 2)·2⁻²⁴·Σ|x·w| from the exact sum.
+            for r in 0..<rows {
+                for o in 0..<n {
+                    var s = 0.0
+                    for i in 0..<k { s += abs(Double(BFloat16.rounded(x[r * k + i])) * Double(BFloat16.rounded(w[o * k + i]))) }
+                    XCTAssertLessThanOrEqual(Double(abs(fast[r * n + o] - ref[r * n + o])), Double(k + 2) * 0x1p-24 * s,
+                                             "rows \(rows) r\(r) o\(o)")
+                }
+            }
+        }
+        XCTAssertLessThanOrEqual(weights.cachedPrimitiveCount, BF16LinearWeights.pieceRows.count)
+    }
+
     /// The projection shapes of the d256 model at 2,048 rows (every 16th row checked: the reference is slow unoptimised).
     func testModelShapes() throws {
         for (k, n) in [(256, 1024), (512, 48), (16, 512), (512, 256)] {
@@ -201,7 +237,7 @@ final class GemmBF16Tests: XCTestCase {
         guard weights.path != .none else { throw XCTSkip("bf16 path unavailable here") }
         var y = [Float](repeating: 0, count: rows * n), ref = y
         x.withUnsafeBufferPointer { xp in
-            y.withUnsafeMutableBufferPointer { Gemm.linearBF16(x: xp.baseAddress!, rows: rows, weight: weights, y: $0.baseAddress!) }
+            y.withUnsafeMutableBufferPointer { _ = Gemm.linearBF16(x: xp.baseAddress!, rows: rows, weight: weights, y: $0.baseAddress!) }
             w.withUnsafeBufferPointer { wp in
                 ref.withUnsafeMutableBufferPointer {
                     Gemm.linearBF16Reference(x: xp.baseAddress!, rows: rows, inFeatures: k, weight: wp.baseAddress!,

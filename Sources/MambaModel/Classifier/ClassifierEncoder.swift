@@ -99,7 +99,21 @@ public enum ClassifierEncoder {
         }
     }
 
-    /// A deep copy: the weights at this moment.
+    /// Sets the precision of the backbone's projections (see `Precision`).
+    public mutating func usePrecision(_ p: Precision, features: CPUFeatures = .current) -> PrecisionChoice {
+        switch self {
+        case .mamba(var m):
+            let c = m.usePrecision(p, features: features)
+            self = .mamba(m)
+            return c
+        case .caduceus(var m):
+            let c = m.usePrecision(p, features: features)
+            self = .caduceus(m)
+            return c
+        }
+    }
+
+    /// A deep copy: the weights at this moment (in fp32: a bf16 setting is not copied).
     public func copy() throws -> ClassifierEncoder {
         var t: [String: Tensor] = [:]
         switch self {

@@ -25,7 +25,7 @@ import MambaKernels
 public final class SequenceClassifier {
     public static let architecture = "MambaDNASequenceClassifier"
 
-    public let encoder: ClassifierEncoder
+    public private(set) var encoder: ClassifierEncoder
     public let head: Tensor        // (C, d)
     public let headBias: Tensor    // (C)
     public let labels: [String]
@@ -36,6 +36,13 @@ public final class SequenceClassifier {
     public let pooling: ClassifierPooling
 
     public var classCount: Int { labels.count }
+
+    /// Sets the precision of the encoder's projections for inference (see `Precision`); the head stays fp32.
+    /// Training must not run on a model set to bf16: its bf16 copies would not follow the updated weights.
+    @discardableResult
+    public func usePrecision(_ p: Precision, features: CPUFeatures = .current) -> PrecisionChoice {
+        encoder.usePrecision(p, features: features)
+    }
     public var dModel: Int { encoder.dModel }
 
     public init(encoder: ClassifierEncoder, head: Tensor, headBias: Tensor, labels: [String], rcAverage: Bool = true,

@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "DNATasks", dependencies: ["SeqIO", "MambaModel", "MambaTrain", "FileOutput"], swiftSettings: fast),
         .target(name: "MambaBench", dependencies: ["DNATasks", "MambaModel", "MambaTrain"], swiftSettings: fast),
         .executableTarget(name: "MambaDNA", dependencies: [
-            "DNATasks", "MambaBench", "FileOutput", "MambaKernels",
+            "DNATasks", "MambaBench", "FileOutput", "MambaModel", "MambaKernels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fast),
         .target(name: "TestSupport", path: "Tests/TestSupport"),

@@ -25,6 +25,8 @@ public enum Benchmark {
         public var modelDirectory: String?
         public var saveModelDirectory: String?
         public var seed: UInt64 = 1
+        /// Precisions the encoder, caduceus and packed suites run in, each figure once per precision, in this order.
+        public var precisions: [Precision] = [.fp32, .bf16]
         public init() {}
     }
 
@@ -40,11 +42,17 @@ public enum Benchmark {
         public var min: Double, max: Double
         public var extra: [String: Double] = [:]
         public var peakRSSMiB: Double
+        /// The encoder precision the figure was taken in (nil for the kernel suites), as `usePrecision` set it up.
+        public var precision: PrecisionChoice?
 
         public var json: [String: Any] {
             var j: [String: Any] = ["suite": suite, "name": name, "threads": threads, "runs": runs, "median": value,
                                     "unit": unit, "min": min, "max": max, "peak_rss_mib": peakRSSMiB]
             if let length { j["length"] = length }
+            if let precision {
+                j["precision"] = precision.used.rawValue
+                j["precision_detail"] = precision.description
+            }
             for (k, v) in extra { j[k] = v }
             return j
         }
@@ -74,12 +82,13 @@ public enum Benchmark {
     }
 
     /// Header and one row of the printed table.
-    public static let tableHeader = "#suite\tfigure\tthreads\tlength\tmedian\tunit\tmin\tmax\truns\tpeak_rss_MiB\tper_cpu_s\tper_process_cpu_s"
+    public static let tableHeader = "#suite\tfigure\tprecision\tthreads\tlength\tmedian\tunit\tmin\tmax\truns\tpeak_rss_MiB\tper_cpu_s\tper_process_cpu_s\tvs_fp32"
     public static func tableRow(_ r: Result) -> String {
         func f(_ x: Double) -> String { x >= 100 ? String(format: "%.0f", x) : String(format: "%.3g", x) }
-        return [r.suite, r.name, "\(r.threads)", r.length.map(String.init) ?? "-", f(r.value), r.unit, f(r.min), f(r.max),
+        return [r.suite, r.name, r.precision?.used.rawValue ?? "-", "\(r.threads)", r.length.map(String.init) ?? "-", f(r.value), r.unit, f(r.min), f(r.max),
                 "\(r.runs)", String(format: "%.0f", r.peakRSSMiB), r.extra["tokens_per_cpu_s"].map(f) ?? "-",
-                r.extra["tokens_per_process_cpu_s"].map(f) ?? "-"].joined(separator: "\t")
+                r.extra["tokens_per_process_cpu_s"].map(f) ?? "-",
+                r.extra["vs_fp32"].map { String(format: "%.2f", $0) } ?? "-"].joined(separator: "\t")
     }
 
     /// What the figures ran on: CPU model, OpenBLAS kernels, threads.

@@ -36,7 +36,12 @@ enum BenchEncoders {
 
     /// Tokens/s streaming L tokens through the stack, `streamChunk` tokens per call, output rows discarded.
     static func unidirectional(_ o: Benchmark.Options, _ report: (Benchmark.Result) -> Void) throws {
-        let model = try mainModel(o)
+        try perPrecision(try mainModel(o), o, report) { model, report in
+            unidirectional(model, o, report)
+        }
+    }
+
+    static func unidirectional(_ model: MambaLMModel, _ o: Benchmark.Options, _ report: (Benchmark.Result) -> Void) {
         let d = model.config.dModel, piece = max(1, o.streamChunk ?? model.chunkRows)
         let enc = StreamingEncoder(model: model)
         let out = UnsafeMutablePointer<Float>.allocate(capacity: piece * d)
@@ -63,14 +68,15 @@ enum BenchEncoders {
 
     /// Tokens/s of the Caduceus-PS dims (bidirectional, RCPS) over one sequence of `caduceusLength` tokens.
     static func caduceus(_ o: Benchmark.Options, _ report: (Benchmark.Result) -> Void) throws {
-        let model = try BenchModels.caduceus(dModel: 256, layers: 16, seed: o.seed)
         let L = o.caduceusLength
         let tokens = BenchModels.randomTokens(L, seed: o.seed &+ 7)
-        let s = BenchClock.measure(runs: o.runs) { _ = model.hiddenStates(tokens) }
-        var r = Benchmark.result(.caduceus, "Caduceus-PS d256×16 tokens/s", threads: o.threads, length: L,
-                                 unit: "tokens/s", seconds: s.wall) { Double(L) / $0 }
-        cpuFigure(&r, o, s, Double(L))
-        report(r)
+        try perPrecision(try BenchModels.caduceus(dModel: 256, layers: 16, seed: o.seed), o, report) { model, report in
+            let s = BenchClock.measure(runs: o.runs) { _ = model.hiddenStates(tokens) }
+            var r = Benchmark.result(.caduceus, "Caduceus-PS d256×16 tokens/s", threads: o.threads, length: L,
+                                     unit: "tokens/s", seconds: s.wall) { Double(L) / $0 }
+            cpuFigure(&r, o, s, Double(L))
+            report(r)
+        }
     }
 
     /// Reads/s and tokens/s for 150 bp reads packed `batchBases` bases to a batch, for the d256×16 stack and a
@@ -79,7 +85,8 @@ enum BenchEncoders {
         let big = try mainModel(o)
         let small = try BenchModels.mamba(dModel: 64, layers: 4, seed: o.seed)
         // About a second of work per run on two cores for either model.
-        for (model, reads) in [(big, 256), (small, 4096)] {
+        for (fp32Model, reads) in [(big, 256), (small, 4096)] {
+          try perPrecision(fp32Model, o, report) { model, report in
             let rl = o.readLength, perBatch = max(1, o.batchBases / rl)
             let tokens = BenchModels.randomTokens(reads * rl, seed: o.seed &+ 11)
             let s = BenchClock.measure(runs: o.runs) {
@@ -100,6 +107,27 @@ enum BenchEncoders {
             report(r)
             report(Benchmark.result(.packed, name + " reads/s", threads: o.threads, length: rl, unit: "reads/s",
                                     seconds: s.wall) { Double(reads) / $0 })
+          }
+        }
+    }
+
+    /// Runs `body` once per precision of `o.precisions`, on the model set to it. Each figure is reported with the
+    /// precision it ran in and, when fp32 ran first in this process, its ratio to the fp32 figure (`vs_fp32`).
+    static func perPrecision<M: SequenceModel>(_ model: M, _ o: Benchmark.Options, _ report: (Benchmark.Result) -> Void,
+                                               _ body: (M, (Benchmark.Result) -> Void) throws -> Void) throws {
+        var fp32: [String: Double] = [:]
+        try withoutActuallyEscaping(report) { report in
+            for p in o.precisions {
+                var m = model
+                let choice = m.usePrecision(p)
+                try body(m) { result in
+                    var r = result
+                    r.precision = choice
+                    let key = "\(r.name)|\(r.length ?? -1)|\(r.threads)"
+                    if p == .fp32 { fp32[key] = r.value } else if let base = fp32[key] { r.extra["vs_fp32"] = r.value / base }
+                    report(r)
+                }
+            }
         }
     }
 }

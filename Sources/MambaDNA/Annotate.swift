@@ -59,6 +59,9 @@ struct Annotate: ParsableCommand {
     @OptionGroup(title: "Variants (alignment INPUT)")
     var variant: VariantArguments
 
+    @OptionGroup(title: "Encoder (--motif-model)")
+    var precision: PrecisionOption
+
     func run() throws {
         if let model = motif.motifModel {
             if motif.motifs != nil { fail("--motifs and --motif-model are separate annotations: give one", code: 2) }
@@ -83,6 +86,7 @@ struct Annotate: ParsableCommand {
         var o = MotifModelAnnotator.Options(model: model)
         o.input = input; o.reference = reference; o.regions = regions; o.regionsFile = regionsFile
         o.output = output; o.tsv = motif.tsv; o.window = motif.window; o.threads = motif.threads
+        o.precision = precision.value
         FileInfo.quietLibraryLogs()
         do {
             try MotifModelAnnotator.run(o) { FileHandle.standardError.write(Data("mamba-dna annotate: \($0)\n".utf8)) }

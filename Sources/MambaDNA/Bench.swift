@@ -2,6 +2,8 @@ import ArgumentParser
 import DNATasks
 import FileOutput
 import MambaBench
+import MambaKernels
+import MambaModel
 import Foundation
 
 struct Bench: ParsableCommand {
@@ -59,6 +61,9 @@ struct Bench: ParsableCommand {
     @Option(name: .long, help: "Seed of the random weights and inputs.")
     var seed: UInt64 = 1
 
+    @Option(name: .long, help: ArgumentHelp("Precision of the encoder, caduceus and packed suites: fp32, bf16 or both (each figure in fp32, then in bf16, with the ratio).", valueName: "fp32|bf16|both"))
+    var precision = "both"
+
     @Option(name: .long, help: "Also write the figures as JSON to this file.")
     var json: String?
 
@@ -67,6 +72,9 @@ struct Bench: ParsableCommand {
             throw ValidationError("unknown suite '\(s)' (scan, gemm, encoder, caduceus, packed)")
         }
         if runs < 1 { throw ValidationError("--runs must be at least 1") }
+        if precision != "both" && Precision(rawValue: precision) == nil {
+            throw ValidationError("--precision must be fp32, bf16 or both, not '\(precision)'")
+        }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if lengths.contains(where: { $0 < 1 }) || caduceusLength < 1 { throw ValidationError("lengths must be positive") }
     }
@@ -76,6 +84,7 @@ struct Bench: ParsableCommand {
         if !suites.isEmpty { o.suites = suites.compactMap(Benchmark.Suite.init(rawValue:)) }
         if let threads { o.threads = threads }
         o.runs = runs
+        o.precisions = precision == "both" ? [.fp32, .bf16] : [Precision(rawValue: precision)!]
         if !lengths.isEmpty { o.lengths = lengths }
         o.caduceusLength = caduceusLength
         if let streamChunk { o.streamChunk = streamChunk }

@@ -66,6 +66,8 @@ struct Classify: ParsableCommand {
     @Option(name: [.customShort("T"), .customLong("reference")], help: "Reference FASTA for CRAM input.")
     var reference: String?
 
+    @OptionGroup var precision: PrecisionOption
+
     @Flag(name: [.customShort("q"), .long], help: "No progress line (shown only when stderr is a terminal).")
     var quiet = false
 
@@ -74,7 +76,7 @@ struct Classify: ParsableCommand {
         guard batchTokens >= 1 else { fail("--batch-tokens must be at least 1", code: 2) }
         var o = ReadClassifier.Options(input: input)
         o.modelDirectory = model; o.output = output; o.allProbabilities = allProbs; o.report = report
-        o.threads = threads; o.batchTokens = batchTokens; o.reference = reference
+        o.threads = threads; o.batchTokens = batchTokens; o.reference = reference; o.precision = precision.value
         if noRCAverage { o.rcAverage = false }
         o.useKmerSketch = !noKmerSketch
         o.useKmerProfile = !noKmerProfile; o.profileWeight = profileWeight

@@ -41,6 +41,8 @@ struct Embed: ParsableCommand {
     @Option(name: [.customShort("T"), .customLong("reference")], help: "Reference FASTA for CRAM input.")
     var reference: String?
 
+    @OptionGroup var precision: PrecisionOption
+
     @Flag(name: [.customShort("q"), .long], help: "No progress line (shown only when stderr is a terminal).")
     var quiet = false
 
@@ -62,6 +64,7 @@ struct Embed: ParsableCommand {
         o.output = output
         o.threads = threads
         o.reference = reference
+        o.precision = precision.value
         FileInfo.quietLibraryLogs()
         let progress = ProgressLine(command: "embed", unit: "sequences", quiet: quiet)
         o.progress = { progress.update(records: $0, bases: $1) }

@@ -73,6 +73,23 @@ public final class MixerBF16Weights: @unchecked Sendable {
 
 struct PrecisionFallback: Error { var reason: String }
 
+extension Precision {
+    /// The precision the commands use when none is asked for.
+    public static let `default` = Precision.fp32
+
+    /// The CPU's instruction-set features that decide the precision paths (/proc/cpuinfo names).
+    public static var cpuFeatures: String { CPUFeatures.current.description }
+
+    /// What `.bf16` would run as on this CPU: a small product is set up through the same path a model takes.
+    public static func bf16Support(features: CPUFeatures = .current) -> PrecisionChoice {
+        let w = BF16LinearWeights(weight: [Float](repeating: 0, count: 64 * 64), outFeatures: 64, inFeatures: 64,
+                                  features: features)
+        if let reason = w.fallbackReason { return .fp32(requested: .bf16, reason: reason) }
+        return PrecisionChoice(requested: .bf16, used: .bf16, path: w.path, implementation: w.implementation,
+                               fallbackReason: nil)
+    }
+}
+
 extension MambaMixer {
     /// Sets the precision of this mixer's projections; `tiedTo` as in `MixerBF16Weights.make`.
     mutating func usePrecision(_ p: Precision, features: CPUFeatures, tiedTo shared: MambaMixer? = nil) -> PrecisionChoice {

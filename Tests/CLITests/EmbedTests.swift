@@ -177,6 +177,51 @@ final class EmbedTests: XCTestCase {
         try expectFailure(model: fixtures.appendingPathComponent("caduceus/caduceus_ps").path,
                           input: work.appendingPathComponent("missing.fa").path, mentions: "missing.fa")
     }
+
+    /// `--precision`: bf16 stays within 1e-2 (relative, by norm) of the reference states (bf16 keeps 8 significant
+    /// bits: about 3e-3 per projection, `PrecisionTests` has the argument); where the CPU's bf16 is hidden it runs fp32
+    /// and writes the fp32 bytes; an unknown precision fails before any output is written.
+    func testPrecisionOption() throws {
+        let model = fixtures.appendingPathComponent("caduceus/caduceus_ps").path
+        let (fasta, io) = try fixtureFasta("caduceus/caduceus_ps")
+        let (_, expected) = try io.floats("last_hidden_state")
+        func embed(_ precision: String, env: [String: String] = [:]) throws -> (CLIRunner.Result, [Float]) {
+            let out = work.appendingPathComponent("emb-\(precision)-\(env.count).safetensors").path
+            let r = try CLIRunner.run(["embed", "--model", model, "--precision", precision, "--format", "safetensors",
+                                       "-o", out, fasta], environment: env)
+            guard r.status == 0 else { return (r, []) }
+            let st = try MiniSafetensors(path: out)
+            let names = st.header.keys.filter { $0.hasPrefix("seq") }.sorted()
+            return (r, try names.flatMap { try st.floats($0).1 })
+        }
+        let (fp32Run, fp32) = try embed("fp32")
+        XCTAssertEqual(fp32Run.status, 0, fp32Run.stderr)
+        XCTAssertEqual(fp32.count, expected.count)
+
+        let cpuHasBF16 = ((try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? "").contains(" avx512_bf16")
+            || ((try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? "").contains(" amx_bf16")
+        if cpuHasBF16 {
+            let (r, bf16) = try embed("bf16")
+            XCTAssertEqual(r.status, 0, r.stderr)
+            var num = 0.0, den = 0.0
+            for i in expected.indices {
+                num += Double(bf16[i] - expected[i]) * Double(bf16[i] - expected[i])
+                den += Double(expected[i]) * Double(expected[i])
+            }
+            let rel = (num / den).squareRoot()
+            print("embed --precision bf16: relative error by norm \(rel)")
+            XCTAssertLessThanOrEqual(rel, 1e-2)
+            XCTAssertGreaterThan(rel, 1e-6, "bf16 output equals the fp32 output")
+        }
+        let (hidden, fallback) = try embed("bf16", env: ["MAMBA_DNA_NO_BF16": "1"])
+        XCTAssertEqual(hidden.status, 0, hidden.stderr)
+        XCTAssertEqual(fallback, fp32)
+
+        let out = work.appendingPathComponent("bad.tsv")
+        let bad = try CLIRunner.run(["embed", "--model", model, "--precision", "fp16", "-o", out.path, fasta])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.path))
+    }
 }
 
 /// Just enough safetensors reading for checking outputs (F32/I64, little-endian).

@@ -94,6 +94,15 @@ final class InfoTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("\"d_model\" : 128"), r.stdout)
         XCTAssertTrue(r.stdout.contains("\"d_state\" : 16"), r.stdout)
         XCTAssertTrue(r.stdout.contains("file\tmodel.safetensors\t8"), r.stdout)
+        // How this machine runs it: the default precision and what bf16 runs as here (fp32 where bf16 is hidden).
+        XCTAssertTrue(["fp32", "bf16"].contains(r.fields["precision_default"] ?? ""), r.stdout)
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        if cpuinfo.contains(" avx512_bf16") || cpuinfo.contains(" amx_bf16") {
+            XCTAssertEqual(r.fields["precision_bf16"]?.hasPrefix("bf16 ("), true, r.stdout)
+        }
+        let hidden = try CLIRunner.run(["info", dir.path], environment: ["MAMBA_DNA_NO_BF16": "1"])
+        XCTAssertEqual(hidden.status, 0)
+        XCTAssertEqual(hidden.stdout.split(separator: "\n").first { $0.hasPrefix("precision_bf16\t") }?.hasPrefix("precision_bf16\tfp32"), true)
     }
 
     // MARK: - bad input: one line on stderr naming the file and the problem, exit status 1

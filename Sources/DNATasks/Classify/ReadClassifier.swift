@@ -15,6 +15,8 @@ public enum ReadClassifier {
         public var report: String?              // nil: the counts go to the log (stderr)
         public var threads = 1
         public var batchTokens = 8192
+        /// Arithmetic of the encoder's projections; bf16 falls back to fp32 (with a note) on a CPU without it.
+        public var precision: Precision = .default
         public var rcAverage: Bool?             // nil: as the model was saved
         public var reference: String?
         /// Consult the model directory's k-mer sketch (if it has one) before the model.
@@ -48,6 +50,7 @@ public enum ReadClassifier {
             throw ToolError("no --model given and the bundled species model was not found (set MAMBA_DNA_DEFAULT_MODEL)")
         }
         let model = try ClassifierDirectory.load(dir)
+        if let why = model.usePrecision(o.precision).fallbackReason { log("--precision bf16: running fp32 (\(why))") }
         if let rc = o.rcAverage { model.rcAverage = rc }
         let sketch = o.useKmerSketch ? try KmerSketch.load(directory: dir) : nil
         let (profile, profileWeight, hasProfile) = try loadProfile(o, directory: dir)

@@ -17,6 +17,8 @@ public enum EmbeddingExport {
         public var pooling: Pooling?              // nil = one row per base
         public var threads = 1
         public var reference: String?             // FASTA for CRAM decoding
+        /// Arithmetic of the encoder's projections; bf16 falls back to fp32 (with a note) on a CPU without it.
+        public var precision: Precision = .default
         /// Bases packed into one model pass; short reads are concatenated up to this many
         /// (capped at the model's block size, so a batch runs as one block).
         public var batchBases = 8192
@@ -51,7 +53,9 @@ public enum EmbeddingExport {
         let inputs = [o.input] + (o.reference.map { [$0] } ?? [])
         if let output = o.output { try OutputPath.validate(output, inputs: inputs) }
         setComputeThreads(o.threads)
-        let model = try MambaCheckpoint.load(o.modelDirectory)
+        var model = try MambaCheckpoint.load(o.modelDirectory)
+        let precision = model.usePrecision(o.precision)
+        if let why = precision.fallbackReason { log("--precision bf16: running fp32 (\(why))") }
         let sink: EmbeddingSink
         switch o.format {
         case .tsv: sink = try TSVEmbeddingSink(path: o.output, inputs: inputs, dim: model.outputDim, pooled: o.pooling != nil)

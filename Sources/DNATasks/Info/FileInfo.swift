@@ -1,4 +1,5 @@
 import Foundation
+import MambaModel
 import SeqIO
 
 /// `info`: what a path holds, as `key<TAB>value` lines.
@@ -92,6 +93,10 @@ public enum FileInfo {
         if !files.contains("model.safetensors") && !files.contains(where: { $0.hasSuffix(".safetensors") }) {
             pairs.append(("weights", "missing (no .safetensors file)"))
         }
+        // How this machine would run the model: the precision commands use unless told, and what bf16 runs as here.
+        pairs.append(("precision_default", Precision.default.rawValue))
+        pairs.append(("precision_bf16", Precision.bf16Support().description))
+        pairs.append(("cpu_features", Precision.cpuFeatures))
         pairs.append(("config", String(decoding: pretty, as: UTF8.self)))
         return pairs
     }

@@ -33,6 +33,8 @@ public enum MotifModelAnnotator {
         /// Reference window length.
         public var window = 200
         public var threads = 1
+        /// Arithmetic of the encoder's projections; bf16 falls back to fp32 (with a note) on a CPU without it.
+        public var precision: Precision = .default
         public init(model: String) { self.model = model }
     }
 
@@ -58,6 +60,7 @@ public enum MotifModelAnnotator {
             throw ToolError(file: "annotate", "nothing to score: give a sequence file (INPUT) or a reference (-f) with optional -r/-R")
         }
         let model = try MotifModel.load(o.model)
+        if let why = model.classifier.usePrecision(o.precision).fallbackReason { log("--precision bf16: running fp32 (\(why))") }
         log("motif model \(o.model): classes \(model.classifier.labels.joined(separator: ", ")), bound = \(model.boundLabel)"
             + (model.classifier.rcAverage ? ", strands averaged" : ""))
         var summary = Summary()

@@ -6,8 +6,12 @@ struct Classify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Assign each read a class with a sequence-classification model.",
         discussion: """
-        Output: TSV `#read_id<TAB>label<TAB>probability` (+ one probability column per class with --all-probs),
-        one row per read in input order; empty reads are `unclassified`. Per-class counts
+        Output: TSV `#read_id<TAB>label<TAB>probability` (+ one probability column per class with --all-probs)
+        `<TAB>reason`, one row per read in input order. Reads no model should be trusted with are
+        `unclassified`, probability 0, with the reason: too-short (fewer than --min-length bases),
+        ambiguous (more than half the bases not A/C/G/T: all-N reads, protein), low-complexity (more
+        than half the bases in tandem repeats of period 1-5, by a DUST score); other reads have reason
+        `-`. --no-screen classifies every non-empty read. Per-class counts
         (`#class<TAB>reads<TAB>fraction`) go to stderr, or to --report FILE.
         Without --model, the bundled 6-species bacterial read-origin model is used.
 
@@ -66,6 +70,12 @@ struct Classify: ParsableCommand {
     @Option(name: [.customShort("T"), .customLong("reference")], help: "Reference FASTA for CRAM input.")
     var reference: String?
 
+    @Option(name: .customLong("min-length"), help: ArgumentHelp("Reads shorter than this are left unclassified (reason too-short).", valueName: "BASES"))
+    var minLength: Int = 30
+
+    @Flag(name: .customLong("no-screen"), help: "Classify every non-empty read: no unclassified for short, mostly non-ACGT (all-N, protein) or low-complexity reads.")
+    var noScreen = false
+
     @OptionGroup var precision: PrecisionOption
 
     @Flag(name: [.customShort("q"), .long], help: "No progress line (shown only when stderr is a terminal).")
@@ -73,10 +83,12 @@ struct Classify: ParsableCommand {
 
     func run() throws {
         guard threads >= 1 else { fail("--threads must be at least 1", code: 2) }
+        guard minLength >= 1 else { fail("--min-length must be at least 1", code: 2) }
         guard batchTokens >= 1 else { fail("--batch-tokens must be at least 1", code: 2) }
         var o = ReadClassifier.Options(input: input)
         o.modelDirectory = model; o.output = output; o.allProbabilities = allProbs; o.report = report
         o.threads = threads; o.batchTokens = batchTokens; o.reference = reference; o.precision = precision.value
+        if noScreen { o.screen = nil } else { o.screen?.minLength = minLength }
         if noRCAverage { o.rcAverage = false }
         o.useKmerSketch = !noKmerSketch
         o.useKmerProfile = !noKmerProfile; o.profileWeight = profileWeight

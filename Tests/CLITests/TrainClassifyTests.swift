@@ -68,12 +68,13 @@ final class TrainClassifyTests: XCTestCase {
         let c = try run(["classify", test, "--model", model, "--all-probs", "--report", report, "--threads", "2"])
         XCTAssertEqual(c.status, 0, c.stderr)
         let lines = c.stdout.split(separator: "\n").map(String.init)
-        XCTAssertEqual(lines.first, "#read_id\tlabel\tprobability\tAT\tGC")
+        XCTAssertEqual(lines.first, "#read_id\tlabel\tprobability\tAT\tGC\treason")
         XCTAssertEqual(lines.count, 41)
         var correct = 0
         for (i, line) in lines.dropFirst().enumerated() {
             let f = line.split(separator: "\t").map(String.init)
-            XCTAssertEqual(f.count, 5, line)
+            XCTAssertEqual(f.count, 6, line)
+            XCTAssertEqual(f[5], "-", line)
             XCTAssertEqual(f[0], "r\(i)")
             let p = try XCTUnwrap(Double(f[2])), pa = try XCTUnwrap(Double(f[3])), pg = try XCTUnwrap(Double(f[4]))
             XCTAssertEqual(pa + pg, 1, accuracy: 2e-4)

@@ -58,7 +58,8 @@ final class TrainProfileTests: XCTestCase {
         XCTAssertTrue(log.contains("k-mer profile (weight 0.1) added to the model's probabilities for 7 reads"), log)
         XCTAssertEqual(rows.map { $0[0] }, ["g0_0", "g0_1rc", "g1_0", "random", "g1_1", "g2_0", "g2_1", "empty"])
         for row in rows.dropLast() {
-            let probs = row.dropFirst(3).map { Double($0)! }
+            XCTAssertEqual(row.last, "-", row.joined(separator: " "))
+            let probs = try row.dropFirst(3).dropLast().map { try XCTUnwrap(Double($0), row.joined(separator: " ")) }
             XCTAssertEqual(probs.reduce(0, +), 1, accuracy: 2e-3, row.joined(separator: " "))
             XCTAssertEqual(row[2], row[3 + probs.indices.max { probs[$0] < probs[$1] }!])
         }

@@ -25,6 +25,9 @@ public enum ReadClassifier {
         public var useKmerProfile = true
         /// The profile's weight for this run (≥ 0; 0: the model alone); nil: the weight stored in the profile.
         public var profileWeight: Double?
+        /// Reads this leaves out (too short, mostly non-ACGT, low complexity) are reported `unclassified` with the
+        /// reason; nil: every non-empty read is classified.
+        public var screen: ReadScreen? = ReadScreen()
         /// Called after each batch with the reads and bases read so far (a progress display).
         public var progress: ((_ reads: Int, _ bases: Int) -> Void)?
         public init(input: String) { self.input = input }
@@ -32,7 +35,8 @@ public enum ReadClassifier {
 
     public struct Summary: Sendable {
         public var reads = 0
-        public var unclassified = 0             // empty reads
+        public var unclassified = 0             // reads left unclassified, for any reason
+        public var unclassifiedReasons: [ReadScreen.Reason: Int] = [:]
         public var sketchDecided = 0            // reads the k-mer sketch decided (the model predicted the rest)
         public var profileScored = 0            // model predictions the k-mer profile was added to
         public var counts: [String: Int] = [:]
@@ -64,6 +68,7 @@ public enum ReadClassifier {
         do {
             var header = "#read_id\tlabel\tprobability"
             if o.allProbabilities { header += model.labels.map { "\t" + $0 }.joined() }
+            header += "\treason"
             try out.write(header + "\n")
             var names: [String] = [], seqs: [[Int32]] = [], bases: [[UInt8]] = [], tokens = 0
             // Several batches per worker between flushes, so the serial reading and formatting stay a small share.
@@ -73,7 +78,12 @@ public enum ReadClassifier {
             var flushAt = flushTokens
             func flush() throws {
                 guard !names.isEmpty else { return }
-                let nonEmpty = seqs.indices.filter { !seqs[$0].isEmpty }
+                // Reads to classify; the others get the screen's reason (empty reads are too short for any screen).
+                var reasons = [ReadScreen.Reason?](repeating: nil, count: names.count)
+                for i in names.indices {
+                    if seqs[i].isEmpty { reasons[i] = .tooShort } else if let screen = o.screen { reasons[i] = screen.reason(bases[i]) }
+                }
+                let nonEmpty = seqs.indices.filter { reasons[$0] == nil }
                 // The sketch's decision per non-empty read (nil: the model's), and the hits behind it.
                 var decided = [Int?](repeating: nil, count: nonEmpty.count), hits: [Int32] = []
                 if let sketch {
@@ -96,9 +106,11 @@ public enum ReadClassifier {
                 var text = "", k = 0, m = 0
                 for i in names.indices {
                     summary.reads += 1
-                    guard !seqs[i].isEmpty else {
+                    if let reason = reasons[i] {
                         summary.unclassified += 1
-                        text += "\(names[i])\tunclassified\t0" + String(repeating: "\t0", count: o.allProbabilities ? C : 0) + "\n"
+                        summary.unclassifiedReasons[reason, default: 0] += 1
+                        text += "\(names[i])\tunclassified\t0" + String(repeating: "\t0", count: o.allProbabilities ? C : 0)
+                            + "\t\(reason.rawValue)\n"
                         continue
                     }
                     let row: ArraySlice<Float>
@@ -116,7 +128,7 @@ public enum ReadClassifier {
                     summary.counts[model.labels[best], default: 0] += 1
                     text += "\(names[i])\t\(model.labels[best])\t\(format(row[row.startIndex + best]))"
                     if o.allProbabilities { text += row.map { "\t" + format($0) }.joined() }
-                    text += "\n"
+                    text += "\t-\n"
                 }
                 try out.write(text)
                 names.removeAll(keepingCapacity: true); seqs.removeAll(keepingCapacity: true)
@@ -127,7 +139,7 @@ public enum ReadClassifier {
                 names.append(r.name); seqs.append(DNATokenizer.encode(r.bases)); tokens += r.bases.count
                 basesRead += r.bases.count
                 o.progress?(summary.reads + names.count, basesRead)
-                if sketch != nil || profile != nil { bases.append(r.bases) }
+                bases.append(r.bases)
                 if tokens >= flushAt { try flush() }
             }
             try flush()
@@ -142,6 +154,10 @@ public enum ReadClassifier {
             try writeAtomically(Data(report.utf8), to: path)
         } else {
             log("summary:\n" + report.dropLast())
+        }
+        if summary.unclassified > 0 {
+            let parts = ReadScreen.Reason.allCases.compactMap { r in summary.unclassifiedReasons[r].map { "\(r.rawValue) \($0)" } }
+            log("unclassified \(summary.unclassified) of \(summary.reads) reads (" + parts.joined(separator: ", ") + ")")
         }
         if sketch != nil {
             let classified = summary.reads - summary.unclassified

@@ -1,0 +1,64 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// `classify` leaves reads no model should be trusted with `unclassified`, with the reason, and `--no-screen`
+/// classifies them anyway.
+final class ClassifyScreenTests: XCTestCase {
+    func testUnclassifiedReasons() throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("screen-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let model = CLIRunner.repository.appendingPathComponent("Fixtures/models/species").path
+        let protein = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQVKVKALPDAQFEVVHSLAKWKRQTLGQHDFSAGEGLYTHMKALRPDEDRLSPLHSVYVDQWDWERVMGDGERQFSTLKSTVEAIW"
+        let reads: [(String, String, String?)] = [
+            ("random", TestSequences.random(150, seed: 5), nil),
+            ("allN", String(repeating: "N", count: 150), "ambiguous"),
+            ("protein", protein, "ambiguous"),
+            ("short", "ACGTA", "too-short"),
+            ("polyA", String(repeating: "A", count: 150), "low-complexity"),
+            ("dinucleotide", String(repeating: "CA", count: 75), "low-complexity"),
+            ("empty", "", "too-short"),
+            ("random2", TestSequences.random(40, seed: 6), nil),
+        ]
+        let fasta = work.appendingPathComponent("reads.fa")
+        try reads.map { ">\($0.0)\n\($0.1)\n" }.joined().write(to: fasta, atomically: true, encoding: .utf8)
+        let out = work.appendingPathComponent("calls.tsv"), report = work.appendingPathComponent("report.tsv")
+        let r = try CLIRunner.run(["classify", fasta.path, "--model", model, "--threads", "2", "--all-probs",
+                                   "-o", out.path, "--report", report.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let lines = try String(contentsOf: out, encoding: .utf8).split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+        let header = lines[0]
+        XCTAssertEqual(header.first, "#read_id")
+        XCTAssertEqual(header.last, "reason")
+        let rows = lines.dropFirst()
+        XCTAssertEqual(rows.map { $0[0] }, reads.map(\.0))
+        for (row, read) in zip(rows, reads) {
+            XCTAssertEqual(row.count, header.count, row.joined(separator: " "))
+            if let reason = read.2 {
+                XCTAssertEqual(row[1], "unclassified", read.0)
+                XCTAssertEqual(row.last, reason, read.0)
+                XCTAssertEqual(Double(row[2]), 0, read.0)
+            } else {
+                XCTAssertNotEqual(row[1], "unclassified", read.0)
+                XCTAssertEqual(row.last, "-", read.0)
+                // The class columns are probabilities summing to 1.
+                XCTAssertEqual(row[3..<(row.count - 1)].compactMap(Double.init).reduce(0, +), 1, accuracy: 1e-3, read.0)
+            }
+        }
+        let reportRows = try String(contentsOf: report, encoding: .utf8).split(separator: "\n").map { $0.split(separator: "\t").map(String.init) }
+        let unclassified = reportRows.first { $0.first == "unclassified" }
+        XCTAssertEqual(unclassified.map { Int($0[1]) }, reads.filter { $0.2 != nil }.count)
+
+        // --no-screen: every non-empty read gets a class; --min-length lowers the length floor.
+        let all = try CLIRunner.run(["classify", fasta.path, "--model", model, "--threads", "2", "--no-screen"])
+        XCTAssertEqual(all.status, 0, all.stderr)
+        let allRows = all.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: "\t").map(String.init) }
+        XCTAssertEqual(allRows.filter { $0[1] == "unclassified" }.map { $0[0] }, ["empty"])
+        let short = try CLIRunner.run(["classify", fasta.path, "--model", model, "--threads", "2", "--min-length", "5"])
+        XCTAssertEqual(short.status, 0, short.stderr)
+        let shortRow = short.stdout.split(separator: "\n").first { $0.hasPrefix("short\t") }.map { $0.split(separator: "\t").map(String.init) }
+        XCTAssertNotEqual(shortRow?[1], "unclassified")
+        XCTAssertNotEqual(try CLIRunner.run(["classify", fasta.path, "--model", model, "--min-length", "0"]).status, 0)
+    }
+}

@@ -40,6 +40,18 @@ final class PretrainedEncoderTests: XCTestCase {
                         name: "pretrained/checkpoint")
     }
 
+    /// The bundled pretrained encoder (Fixtures/models/encoder, from the GPU run), against PyTorch's outputs for it.
+    func testBundledEncoderParity() throws {
+        let dir = Self.repoRoot.appendingPathComponent("Fixtures/models/encoder").path
+        try checkParity(model: dir, io: Fixtures.root.appendingPathComponent("pretrained/encoder_io.safetensors").path,
+                        name: "models/encoder")
+        // The config records what the run did; the card's figures come from it.
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/config.json"))) as? [String: Any]
+        let pretraining = try XCTUnwrap(config?["pretraining"] as? [String: Any])
+        XCTAssertGreaterThan(try XCTUnwrap(pretraining["tokens"] as? Int), 0)
+        XCTAssertLessThan(try XCTUnwrap(pretraining["held_out_loss_nats"] as? Double), Foundation.log(4.0))
+    }
+
     // MARK: - The Python side, where it can run
 
     @discardableResult

@@ -28,8 +28,9 @@ public final class OutputFile {
 
     public var path: String { output.path }
 
+    /// Writes `s` as UTF-8, with bytes that `ByteText.decode` escaped (read names that are not UTF-8) as they were.
     public func write(_ s: String) throws {
-        buffer.append(contentsOf: s.utf8)
+        ByteText.append(s, to: &buffer)
         if buffer.count >= 1 << 20 { try flush() }
     }
 

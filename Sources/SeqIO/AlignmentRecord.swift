@@ -1,4 +1,5 @@
 import CHTSLib
+import FileOutput
 
 /// SAM flag bits (the FLAG column).
 public struct AlignmentFlags: OptionSet, Sendable, Hashable {
@@ -75,7 +76,11 @@ public final class AlignmentRecord {
     deinit { bam_destroy1(b) }
 
     /// QNAME.
-    public var name: String { String(cString: mdna_bam_get_qname(b)) }
+    /// The read name, its bytes kept (`ByteText`): SAM allows any printable bytes there.
+    public var name: String {
+        let q = mdna_bam_get_qname(b)!
+        return q.withMemoryRebound(to: UInt8.self, capacity: strlen(q) + 1) { ByteText.decode(UnsafeBufferPointer(start: $0, count: strlen(q))) }
+    }
     public var flags: AlignmentFlags { AlignmentFlags(rawValue: b.pointee.core.flag) }
     /// Contig index in the header; -1 when unplaced.
     public var tid: Int { Int(b.pointee.core.tid) }

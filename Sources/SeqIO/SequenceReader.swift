@@ -1,4 +1,5 @@
 import CHTSLib
+import FileOutput
 
 /// Streams FASTA/FASTQ records from a plain, gzip or BGZF file (or stdin as `-`) with
 /// htslib's kseq over a BGZF handle. Compression and format are detected from the content.
@@ -109,7 +110,7 @@ public final class SequenceReader {
         }
         if r == -2 {
             finished = true
-            let name = String(decoding: view(seq.pointee.name), as: UTF8.self)
+            let name = ByteText.decode(view(seq.pointee.name))
             let s = seq.pointee.seq.l, q = seq.pointee.qual.l
             throw SeqIOError(.malformed, file: path,
                              "FASTQ record \(recordCount + 1) '\(name)': quality length \(q) differs from sequence length \(s)")
@@ -119,7 +120,7 @@ public final class SequenceReader {
         currentIsFASTQ = seq.pointee.last_char == 0
         if firstHeader == 0x40 && !currentIsFASTQ {
             finished = true
-            let name = String(decoding: view(seq.pointee.name), as: UTF8.self)
+            let name = ByteText.decode(view(seq.pointee.name))
             throw SeqIOError(.malformed, file: path,
                              "FASTQ record \(recordCount + 1) '\(name)' has no '+' line and qualities (truncated file?)")
         }
@@ -133,8 +134,9 @@ public final class SequenceReader {
     /// Reads and copies the next record; `nil` at end of input. Throws as `advance()`.
     public func next() throws -> SequenceRecord? {
         guard try advance() else { return nil }
-        return SequenceRecord(name: String(decoding: currentName, as: UTF8.self),
-                              comment: String(decoding: currentComment, as: UTF8.self),
+        // Names and comments keep their bytes (ByteText): read names need not be UTF-8.
+        return SequenceRecord(name: ByteText.decode(currentName),
+                              comment: ByteText.decode(currentComment),
                               sequence: Array(currentSequence),
                               qualities: currentQualities.map { Array($0) })
     }

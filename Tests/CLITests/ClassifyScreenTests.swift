@@ -61,4 +61,27 @@ final class ClassifyScreenTests: XCTestCase {
         XCTAssertNotEqual(shortRow?[1], "unclassified")
         XCTAssertNotEqual(try CLIRunner.run(["classify", fasta.path, "--model", model, "--min-length", "0"]).status, 0)
     }
+
+    /// Read names that are not UTF-8 come out byte for byte, in classify's table and in embed's.
+    func testNonUTF8ReadNamesAreWrittenByteForByte() throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("names-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let name: [UInt8] = [0x72, 0xFF, 0xFE, 0x5F, 0xC3, 0xA9, 0xED, 0xA0, 0x80]   // r, 2 invalid bytes, _, é, a surrogate
+        var fasta = Data([UInt8(ascii: ">")] + name + Array(" comment\n".utf8))
+        fasta.append(Data((TestSequences.random(150, seed: 4) + "\n").utf8))
+        let input = work.appendingPathComponent("reads.fa")
+        try fasta.write(to: input)
+        let model = CLIRunner.repository.appendingPathComponent("Fixtures/models/species").path
+        let c = try CLIRunner.run(["classify", input.path, "--model", model, "--threads", "1"])
+        XCTAssertEqual(c.status, 0, c.stderr)
+        let rows = c.output.split(separator: UInt8(ascii: "\n"))
+        XCTAssertEqual(rows.count, 2)
+        XCTAssertEqual(Array(rows[1].prefix(name.count + 1)), name + [UInt8(ascii: "\t")])
+        let e = try CLIRunner.run(["embed", "--model", CLIRunner.repository.appendingPathComponent("Fixtures/models/encoder").path,
+                                   "--pool", "mean", input.path])
+        XCTAssertEqual(e.status, 0, e.stderr)
+        let embRows = e.output.split(separator: UInt8(ascii: "\n"))
+        XCTAssertEqual(Array(embRows[1].prefix(name.count + 1)), name + [UInt8(ascii: "\t")])
+    }
 }

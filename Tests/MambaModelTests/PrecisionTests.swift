@@ -92,4 +92,31 @@ final class PrecisionTests: XCTestCase {
         let bf16 = classifier.logits(packed: packed, lengths: lengths)
         XCTAssertLessThanOrEqual(relativeErrorByNorm(bf16, fp32), 1e-2)
     }
+
+}
+
+/// A long read through a causal classifier streams (memory of one chunk) and gets the logits of the whole-sequence
+/// path: the same products, pooled in another order (fp32 sums of up to L terms: relative error ≲ L·2⁻²⁴ ≈ 5e-5
+/// at L = 800 in the worst case; the mean is summed in Double on the streamed side).
+final class StreamedClassifierTests: XCTestCase {
+    func testStreamedLogitsEqualWholeSequenceLogits() throws {
+        var backbone = try XCTUnwrap(try MambaCheckpoint.load(Fixtures.dir("mamba_lm")) as? MambaLMModel)
+        backbone.chunkRows = 300
+        let C = 4, d = backbone.config.dModel
+        var g = SplitMix(21)
+        let head = Tensor(shape: [C, d], values: (0..<(C * d)).map { _ in Float(Int(g.next() % 2001) - 1000) / 1000 })
+        let bias = Tensor(shape: [C], values: [0.1, -0.2, 0.3, 0])
+        let read = randomDNA(800, seed: 99)
+        for pooling in ClassifierPooling.allCases {
+            let classifier = SequenceClassifier(encoder: .mamba(backbone), head: head, headBias: bias,
+                                                labels: ["a", "b", "c", "d"], rcAverage: true, pooling: pooling)
+            let whole = classifier.logits(packed: read, lengths: [read.count])
+            classifier.streamingThreshold = 400
+            let streamed = classifier.logits(packed: read, lengths: [read.count])
+            for c in 0..<C {
+                XCTAssertEqual(streamed[c], whole[c], accuracy: 2e-4 * max(1, abs(whole[c])), "\(pooling) class \(c)")
+            }
+            XCTAssertNotEqual(whole, [Float](repeating: whole[0], count: C))
+        }
+    }
 }

@@ -44,7 +44,9 @@ public struct ClassifierPredictor {
                 for b in stride(from: w, to: batches.count, by: workers) {
                     let range = batches[b]
                     let lengths = range.map { sequences[$0].count }
-                    let l = model.logits(packed: Array(range.map { sequences[$0] }.joined()), lengths: lengths)
+                    // A batch of one read (a long one gets a batch of its own) is passed as it is, not copied.
+                    let packed = range.count == 1 ? sequences[range.lowerBound] : Array(range.map { sequences[$0] }.joined())
+                    let l = model.logits(packed: packed, lengths: lengths)
                     (base + range.lowerBound * C).update(from: l, count: l.count)
                 }
             }

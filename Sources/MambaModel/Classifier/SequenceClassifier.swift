@@ -82,6 +82,15 @@ public final class SequenceClassifier {
     /// Logits (R, C) for R sequences packed back to back in `tokens` (lengths ≥ 1). Single-threaded
     /// unless the kernels' own thread settings say otherwise.
     public func logits(packed tokens: [Int32], lengths: [Int]) -> [Float] {
+        if lengths.count == 1, tokens.count > streamingThreshold, case .mamba(let m) = encoder {
+            // One long read: both strands stream, the reverse complement chunk by chunk (no copy of the read).
+            var out = streamedLogits(tokens, model: m, reverseComplement: false)
+            if rcAverage {
+                let rc = streamedLogits(tokens, model: m, reverseComplement: true)
+                for c in out.indices { out[c] = 0.5 * (out[c] + rc[c]) }
+            }
+            return out
+        }
         var out = forwardLogits(tokens, lengths)
         if rcAverage {
             // Reverse complement of the whole packed buffer = the reads' reverse complements in reverse order.
@@ -107,6 +116,10 @@ public final class SequenceClassifier {
         }
         return out
     }
+
+    /// A single sequence longer than this many tokens runs through the streaming encoder (causal backbones), so
+    /// that memory stays that of one chunk instead of L × d_model floats (20 Mbp at d_model 64: 5 GB).
+    public var streamingThreshold = 65_536
 
     private func forwardLogits(_ tokens: [Int32], _ lengths: [Int]) -> [Float] {
         let d = dModel, C = classCount, R = lengths.count
@@ -139,6 +152,70 @@ public final class SequenceClassifier {
                                 outFeatures: C, y: o.baseAddress!)
                 }
             }
+        }
+        return out
+    }
+
+    /// Logits (C) of one sequence of a causal backbone, pooled as the chunks stream by: the mean of the hidden
+    /// states (summed in Double), or the running max / log-mean-exp of the per-position logits. Same pooling as the
+    /// whole-sequence path, summed in another order.
+    /// `reverseComplement`: of the read's reverse complement, made chunk by chunk.
+    private func streamedLogits(_ tokens: [Int32], model: MambaLMModel, reverseComplement: Bool) -> [Float] {
+        let d = dModel, C = classCount, L = tokens.count
+        let enc = StreamingEncoder(model: model)
+        let chunk = max(1, model.chunkRows)
+        var hidden = [Float](repeating: 0, count: chunk * d), z = [Float](repeating: 0, count: chunk * C)
+        var rcChunk = [Int32](repeating: 0, count: reverseComplement ? chunk : 0)
+        var sum = [Double](repeating: 0, count: d)                        // .mean: Σ_t h[t]
+        var peak = [Float](repeating: -.infinity, count: C)              // .max, .logsumexp: max_t z[t, c]
+        var scaled = [Double](repeating: 0, count: C)                    // .logsumexp: Σ_t exp(z[t, c] − peak[c])
+        tokens.withUnsafeBufferPointer { tk in
+            var a = 0
+            while a < L {
+                let n = min(chunk, L - a)
+                if reverseComplement {
+                    // Positions a..<a+n of the reverse complement: the complements of tokens L−1−a down to L−a−n.
+                    for t in 0..<n { rcChunk[t] = DNATokenizer.complement(tk[L - 1 - a - t]) }
+                    rcChunk.withUnsafeBufferPointer { r in
+                        hidden.withUnsafeMutableBufferPointer { enc.consume(r.baseAddress!, count: n, resetBefore: nil, into: $0.baseAddress!) }
+                    }
+                } else {
+                    hidden.withUnsafeMutableBufferPointer { enc.consume(tk.baseAddress! + a, count: n, resetBefore: nil, into: $0.baseAddress!) }
+                }
+                if pooling == .mean {
+                    for t in 0..<n { for c in 0..<d { sum[c] += Double(hidden[t * d + c]) } }
+                } else {
+                    hidden.withUnsafeBufferPointer { h in
+                        z.withUnsafeMutableBufferPointer { zp in
+                            Gemm.linear(x: h.baseAddress!, rows: n, inFeatures: d, weight: head.ptr, bias: headBias.ptr,
+                                        outFeatures: C, y: zp.baseAddress!)
+                        }
+                    }
+                    for c in 0..<C {
+                        var m = peak[c]
+                        for t in 0..<n { m = Swift.max(m, z[t * C + c]) }
+                        if pooling == .logsumexp {
+                            if m > peak[c] { scaled[c] *= Foundation.exp(Double(peak[c] - m)) }
+                            for t in 0..<n { scaled[c] += Double(Foundation.exp(z[t * C + c] - m)) }
+                        }
+                        peak[c] = m
+                    }
+                }
+                a += n
+            }
+        }
+        var out = [Float](repeating: 0, count: C)
+        switch pooling {
+        case .mean:
+            let pooled = sum.map { Float($0 / Double(L)) }
+            pooled.withUnsafeBufferPointer { p in
+                out.withUnsafeMutableBufferPointer { o in
+                    Gemm.linear(x: p.baseAddress!, rows: 1, inFeatures: d, weight: head.ptr, bias: headBias.ptr,
+                                outFeatures: C, y: o.baseAddress!)
+                }
+            }
+        case .max: out = peak
+        case .logsumexp: for c in 0..<C { out[c] = peak[c] + Float(Foundation.log(scaled[c] / Double(L))) }
         }
         return out
     }

@@ -10,8 +10,14 @@ final class ReferenceParityTests: XCTestCase {
     func testMambaBlock() throws {
         let io = try Fixtures.io("mamba_block")
         let store = try WeightStore(directory: Fixtures.dir("mamba_block"))
-        let config = MixerConfig(dModel: 16, dState: 8, dConv: 4, expand: 2)
-        XCTAssertEqual(config.dtRank, 1)
+        // Dimensions from the fixture's own config.json (mamba_simple.Mamba's arguments, as the fixture tool wrote them).
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(
+            with: Data(contentsOf: URL(fileURLWithPath: Fixtures.dir("mamba_block") + "/config.json"))) as? [String: Any])
+        func int(_ key: String) throws -> Int { try XCTUnwrap((json[key] as? NSNumber)?.intValue, key) }
+        let config = MixerConfig(dModel: try int("d_model"), dState: try int("d_state"), dConv: try int("d_conv"),
+                                 expand: try int("expand"))
+        XCTAssertEqual(config.dtRank, try int("dt_rank_resolved"))
+        XCTAssertEqual(config.dInner, try int("d_inner"))
         let mixer = try MambaMixer.load(store, prefix: "", config: config)
         let input = try io.floats("input"), expected = try io.floats("output")
         let (B, L, d) = (input.shape[0], input.shape[1], input.shape[2])
@@ -39,28 +45,31 @@ final class ReferenceParityTests: XCTestCase {
     }
 
     func testMambaLM() throws {
-        try checkModel("mamba_lm", hidden: "hidden_states", expectedArchitecture: "mamba_ssm", outputDim: 32, vocab: 16)
+        try checkModel("mamba_lm", hidden: "hidden_states", expectedArchitecture: "mamba_ssm")
     }
 
     func testMambaHF() throws {
-        try checkModel("mamba_hf", hidden: "last_hidden_state", expectedArchitecture: "transformers-mamba", outputDim: 32, vocab: 16)
+        try checkModel("mamba_hf", hidden: "last_hidden_state", expectedArchitecture: "transformers-mamba")
     }
 
     func testCaduceusPH() throws {
-        try checkModel("caduceus/caduceus_ph", hidden: "last_hidden_state", expectedArchitecture: "caduceus", outputDim: 32, vocab: 16)
+        try checkModel("caduceus/caduceus_ph", hidden: "last_hidden_state", expectedArchitecture: "caduceus")
     }
 
     func testCaduceusPS() throws {
-        try checkModel("caduceus/caduceus_ps", hidden: "last_hidden_state", expectedArchitecture: "caduceus", outputDim: 64, vocab: 16)
+        try checkModel("caduceus/caduceus_ps", hidden: "last_hidden_state", expectedArchitecture: "caduceus")
     }
 
     func testCaduceusPSUnfused() throws {
-        try checkModel("caduceus/caduceus_ps_unfused", hidden: "last_hidden_state", expectedArchitecture: "caduceus", outputDim: 64, vocab: 16)
+        try checkModel("caduceus/caduceus_ps_unfused", hidden: "last_hidden_state", expectedArchitecture: "caduceus")
     }
 
     /// Hidden states and logits for every batch row, and the same through one packed pass.
-    func checkModel(_ name: String, hidden: String, expectedArchitecture: String, outputDim: Int, vocab: Int) throws {
+    /// The expected widths come from the fixture's outputs: the hidden states' last dimension (2·d_model for RCPS)
+    /// and the logits' (the padded vocabulary).
+    func checkModel(_ name: String, hidden: String, expectedArchitecture: String) throws {
         let io = try Fixtures.io(name)
+        let outputDim = try XCTUnwrap(io.entries[hidden]?.shape.last), vocab = try XCTUnwrap(io.entries["logits"]?.shape.last)
         let model = try MambaCheckpoint.load(Fixtures.dir(name))
         XCTAssertEqual(model.architecture, expectedArchitecture)
         XCTAssertEqual(model.outputDim, outputDim)

@@ -30,8 +30,9 @@ public struct LabelledInput {
             }
             rawLabels.append(label); tokens.append(DNATokenizer.encode(r.bases)); names.append(r.name)
         }
+        let inputNames = inputs.joined(separator: ", ")
         if missingGroup > 0, let groupKey {
-            throw ToolError("\(missingGroup) of \(missingGroup + rawLabels.count) labelled reads have no '\(groupKey)=VALUE' "
+            throw ToolError(file: inputNames, "\(missingGroup) of \(missingGroup + rawLabels.count) labelled reads have no '\(groupKey)=VALUE' "
                           + "in the header (--val-group-key \(groupKey)); first: '\(firstMissingGroup!)'")
         }
         let classes = Array(Set(rawLabels)).sorted()
@@ -42,7 +43,7 @@ public struct LabelledInput {
             }
         }
         guard classes.count >= 2 else {
-            throw ToolError(classes.isEmpty ? "no labelled reads in the input"
+            throw ToolError(file: inputNames, classes.isEmpty ? "no labelled reads"
                           : "all \(rawLabels.count) reads have the same label '\(classes[0])': a classifier needs at least two classes")
         }
         let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($0.element, $0.offset) })

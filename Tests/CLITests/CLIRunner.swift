@@ -33,16 +33,22 @@ enum CLIRunner {
         return try launch(binary, arguments, environment: environment)
     }
 
-    /// Asserts a clean failure: exit status ≠ 0, exactly one `mamba-dna:` error line holding `message`, and no entry
+    /// Asserts a clean failure, by values rather than wording: exit status ≠ 0, exactly one error line on stderr
+    /// (`mamba-dna: …`, or the argument parser's `Error: …`), naming every one of `names` (the file, option, read, contig or value the problem is about), and no entry
     /// of `directory` whose name contains `leftover` (the output, or its temporary, was not left behind).
-    static func assertFailedCleanly(_ r: Result, _ message: String, in directory: URL, leftover: String,
+    static func assertFailedCleanly(_ r: Result, naming names: [String], in directory: URL? = nil, leftover: String? = nil,
                                     file: StaticString = #filePath, line: UInt = #line) throws {
         XCTAssertNotEqual(r.status, 0, file: file, line: line)
-        let errLines = r.stderr.split(separator: "\n").filter { $0.hasPrefix("mamba-dna:") }
-        XCTAssertEqual(errLines.count, 1, r.stderr, file: file, line: line)
-        XCTAssertTrue(r.stderr.contains(message), "expected '\(message)' in: \(r.stderr)", file: file, line: line)
-        let left = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.contains(leftover) }
-        XCTAssertEqual(left, [], file: file, line: line)
+        // Error lines start "mamba-dna:" (progress and notes before the failure name their command: "mamba-dna train:").
+        let lines = r.stderr.split(separator: "\n").filter { $0.hasPrefix("mamba-dna:") || $0.hasPrefix("Error:") }
+        XCTAssertEqual(lines.count, 1, r.stderr, file: file, line: line)
+        for name in names {
+            XCTAssertTrue(r.stderr.contains(name), "the error line does not name '\(name)': \(r.stderr)", file: file, line: line)
+        }
+        if let directory, let leftover {
+            let left = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.contains(leftover) }
+            XCTAssertEqual(left, [], file: file, line: line)
+        }
     }
 
     /// A tool the tests compare against, from the system's packages (`scripts/setup` installs them).

@@ -130,39 +130,33 @@ final class EmbedTests: XCTestCase {
         return dst
     }
 
-    func expectFailure(model: String, input: String, mentions needle: String, line: UInt = #line) throws {
+    /// One error line naming `names` (the file or value at fault), no output file nor temporary left behind.
+    func expectFailure(model: String, input: String, naming names: [String], line: UInt = #line) throws {
         let out = work.appendingPathComponent("out.tsv").path
-        let r = try run(["embed", "--model", model, "-o", out, input])
-        XCTAssertNotEqual(r.status, 0, line: line)
-        let msg = r.stderr.trimmingCharacters(in: .newlines)
-        XCTAssertFalse(msg.isEmpty, line: line)
-        XCTAssertFalse(msg.contains("\n"), "more than one line: \(msg)", line: line)
-        XCTAssertTrue(msg.contains(needle), "'\(msg)' lacks '\(needle)'", line: line)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: out), "output file left behind", line: line)
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: work.path).filter { $0.hasPrefix(".out.tsv") }
-        XCTAssertEqual(leftovers, [], "temporary file left behind", line: line)
-        print("embed failure: \(msg)")
+        let r = try CLIRunner.run(["embed", "--model", model, "-o", out, input])
+        try CLIRunner.assertFailedCleanly(r, naming: names, in: work, leftover: "out.tsv", line: line)
+        print("embed failure: \(r.stderr.trimmingCharacters(in: .newlines))")
     }
 
     func testBadModels() throws {
         let (fasta, _) = try fixtureFasta("caduceus/caduceus_ps")
         // missing directory
-        try expectFailure(model: work.appendingPathComponent("nope").path, input: fasta, mentions: "no such file")
+        try expectFailure(model: work.appendingPathComponent("nope").path, input: fasta, naming: [work.appendingPathComponent("nope").path])
         // missing safetensors
         var m = try copyModel("caduceus/caduceus_ps")
         try FileManager.default.removeItem(at: m.appendingPathComponent("model.safetensors"))
-        try expectFailure(model: m.path, input: fasta, mentions: "model.safetensors")
+        try expectFailure(model: m.path, input: fasta, naming: [m.path, "model.safetensors"])
         // truncated safetensors
         m = try copyModel("caduceus/caduceus_ps")
         let st = m.appendingPathComponent("model.safetensors")
         let full = try Data(contentsOf: st)
         try full.prefix(full.count / 2).write(to: st)
-        try expectFailure(model: m.path, input: fasta, mentions: "truncated")
+        try expectFailure(model: m.path, input: fasta, naming: [st.path])
         // corrupt header
         var junk = full
         junk.replaceSubrange(8..<20, with: Array(repeating: UInt8(ascii: "#"), count: 12))
         try junk.write(to: st)
-        try expectFailure(model: m.path, input: fasta, mentions: "JSON")
+        try expectFailure(model: m.path, input: fasta, naming: [st.path])
         // config / tensor mismatch
         m = try copyModel("caduceus/caduceus_ps")
         let cfg = m.appendingPathComponent("config.json")
@@ -170,14 +164,14 @@ final class EmbedTests: XCTestCase {
         var wider = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         wider["d_model"] = try XCTUnwrap(wider["d_model"] as? Int) + 16   // whatever the fixture's width, not the tensors'
         try JSONSerialization.data(withJSONObject: wider).write(to: cfg)
-        try expectFailure(model: m.path, input: fasta, mentions: "has shape")
+        try expectFailure(model: m.path, input: fasta, naming: [m.path])
         // unknown architecture
         try text.replacingOccurrences(of: "\"model_type\": \"caduceus\"", with: "\"model_type\": \"hyena\"")
             .write(to: cfg, atomically: true, encoding: .utf8)
-        try expectFailure(model: m.path, input: fasta, mentions: "unknown model architecture")
+        try expectFailure(model: m.path, input: fasta, naming: ["hyena"])
         // missing input
         try expectFailure(model: fixtures.appendingPathComponent("caduceus/caduceus_ps").path,
-                          input: work.appendingPathComponent("missing.fa").path, mentions: "missing.fa")
+                          input: work.appendingPathComponent("missing.fa").path, naming: [work.appendingPathComponent("missing.fa").path])
     }
 
     /// `--precision`: bf16 stays within 1e-2 (relative, by norm) of the reference states (bf16 keeps 8 significant

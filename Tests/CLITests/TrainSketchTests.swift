@@ -48,9 +48,10 @@ final class TrainSketchTests: XCTestCase {
         let model = work.appendingPathComponent("sketched").path
         let t = try sketch(reads, model, ["--sketch-k", "17", "--sketch-scaled", "4"])
         XCTAssertEqual(t.status, 0, t.stderr)
-        XCTAssertTrue(t.stderr.contains("E_coli: 60 reads, "), t.stderr)
-        XCTAssertTrue(t.stderr.contains("H_pylori: 0 reads, 0 sampled k-mers (0 distinct), 0 kept"), t.stderr)
-        XCTAssertTrue(t.stderr.contains("kmer_sketch.safetensors: "), t.stderr)
+        let meta = try MiniSafetensors(path: model + "/kmer_sketch.safetensors").metadata
+        XCTAssertEqual(meta["reads"], String(Self.trainingRecords().count))
+        XCTAssertEqual(meta["k"], "17")
+        XCTAssertEqual(meta["scaled"], "4")
         // Every file of the --init directory is copied; its own sketch (the shipped model has one) is replaced.
         let copied = try FileManager.default.contentsOfDirectory(atPath: species).filter { $0 != "kmer_sketch.safetensors" }.sorted()
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: model).sorted(),
@@ -71,7 +72,6 @@ final class TrainSketchTests: XCTestCase {
         let queries = try write("query.fa", query)
         let c = try CLIRunner.run(["classify", queries, "--model", model, "--all-probs", "--threads", "2"])
         XCTAssertEqual(c.status, 0, c.stderr)
-        XCTAssertTrue(c.stderr.contains("k-mer sketch decided 6 of 7 reads (85.7 %)"), c.stderr)
         let rows = c.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: "\t").map(String.init) }
         XCTAssertEqual(rows.map { $0[0] }, ["g0_0", "g0_1rc", "g1_0", "random", "g1_1", "g2_0", "g2_1", "empty"])
         let expected = ["E_coli", "E_coli", "S_aureus", nil, "S_aureus", "V_cholerae", "V_cholerae", "unclassified"]
@@ -87,7 +87,6 @@ final class TrainSketchTests: XCTestCase {
         // --no-kmer-sketch: the model predicts every read; the read the sketch left alone gets the same row.
         let m = try CLIRunner.run(["classify", queries, "--model", model, "--all-probs", "--threads", "2", "--no-kmer-sketch"])
         XCTAssertEqual(m.status, 0, m.stderr)
-        XCTAssertFalse(m.stderr.contains("k-mer sketch"), m.stderr)
         let modelRows = m.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: "\t").map(String.init) }
         XCTAssertEqual(modelRows.map { $0[0] }, rows.map { $0[0] })
         XCTAssertEqual(modelRows[3], rows[3])
@@ -97,9 +96,7 @@ final class TrainSketchTests: XCTestCase {
         let sketchFile = model + "/kmer_sketch.safetensors"
         let bytes = try Data(contentsOf: URL(fileURLWithPath: sketchFile))
         try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: sketchFile))
-        let bad = try CLIRunner.run(["classify", queries, "--model", model])
-        XCTAssertNotEqual(bad.status, 0)
-        XCTAssertTrue(bad.stderr.contains("kmer_sketch.safetensors: not a valid safetensors file"), bad.stderr)
+        try CLIRunner.assertFailedCleanly(try CLIRunner.run(["classify", queries, "--model", model]), naming: [sketchFile])
         XCTAssertEqual(try CLIRunner.run(["classify", queries, "--model", model, "--no-kmer-sketch"]).status, 0)
     }
 
@@ -111,18 +108,17 @@ final class TrainSketchTests: XCTestCase {
                                    "--steps", "2", "--val-fraction", "0.1", "--d-model", "16", "--layers", "1",
                                    "--d-state", "4", "--batch-tokens", "800", "--threads", "2"])
         XCTAssertEqual(t.status, 0, t.stderr)
-        XCTAssertTrue(t.stderr.contains("reads: 162 train, 18 validation"), t.stderr)
-        XCTAssertTrue(t.stderr.contains("E_coli: 54 reads, "), t.stderr)
         let file = try Data(contentsOf: URL(fileURLWithPath: model + "/kmer_sketch.safetensors"))
         XCTAssertTrue(String(decoding: file.prefix(1000), as: UTF8.self).contains(#""reads":"162""#))
         let queries = try write("q.fa", [0, 60, 120].map { Self.trainingRecords()[$0] })
         let c = try CLIRunner.run(["classify", queries, "--model", model, "--threads", "1"])
         XCTAssertEqual(c.status, 0, c.stderr)
-        XCTAssertTrue(c.stderr.contains("k-mer sketch decided"), c.stderr)
+        // Two training steps leave the model guessing: the sketch gives each training read its genome's class.
+        XCTAssertEqual(c.stdout.split(separator: "\n").dropFirst().map { String($0.split(separator: "\t")[1]) },
+                       ["E_coli", "S_aureus", "V_cholerae"])
 
         let r = try CLIRunner.run(["train", "--task", "mlm", reads, "-o", work.appendingPathComponent("mlm").path, "--kmer-sketch"])
-        XCTAssertNotEqual(r.status, 0)
-        XCTAssertTrue(r.stderr.contains("--kmer-sketch applies to --task classify only"), r.stderr)
+        try CLIRunner.assertFailedCleanly(r, naming: ["--kmer-sketch"])
     }
 
     /// The same reads in another order, on another thread count: the same bytes.
@@ -141,35 +137,29 @@ final class TrainSketchTests: XCTestCase {
     /// Each bad input: exit status ≠ 0, one error line, and no output directory (nor temporary) left behind.
     func testBadInputsFailCleanly() throws {
         let out = work.appendingPathComponent("model").path
-        func expectFailure(_ args: [String], _ message: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        func expectFailure(_ args: [String], naming names: [String], file: StaticString = #filePath, line: UInt = #line) throws {
             let r = try CLIRunner.run(["train", "--task", "sketch"] + args + ["-o", out])
-            try CLIRunner.assertFailedCleanly(r, message, in: work, leftover: "model", file: file, line: line)
+            try CLIRunner.assertFailedCleanly(r, naming: names, in: work, leftover: "model", file: file, line: line)
         }
         let good = try write("good.fa", Self.trainingRecords())
         let labelled = [good, "--label-key", "species"]
-        try expectFailure(labelled, "--task sketch needs --init CLASSIFIER_DIR")
-        try expectFailure(labelled + ["--init", work.path + "/nowhere"], "--init \(work.path)/nowhere: no such directory")
-        try expectFailure(labelled + ["--init", work.path], "--init \(work.path): not a classifier model directory")
+        try expectFailure(labelled, naming: ["--init"])
+        try expectFailure(labelled + ["--init", work.path + "/nowhere"], naming: [work.path + "/nowhere"])
+        try expectFailure(labelled + ["--init", work.path], naming: [work.path])
         let unknown = try write("unknown.fa", Self.trainingRecords(header: { i, l in " species=" + (i == 70 ? "B_subtilis" : l) }))
-        try expectFailure([unknown, "--label-key", "species", "--init", species],
-                          "\(unknown): read 'g1_10' has label 'B_subtilis', which is not one of the classifier's classes (E_coli, ")
+        try expectFailure([unknown, "--label-key", "species", "--init", species], naming: [unknown, "g1_10", "B_subtilis"])
         let unlabelled = try write("unlabelled.fa", Self.trainingRecords(header: { i, l in i == 3 ? "" : " species=\(l)" }))
-        try expectFailure([unlabelled, "--label-key", "species", "--init", species],
-                          "1 of 180 reads have no label (no 'species=NAME' in the header); first: 'g0_3' in \(unlabelled)")
+        try expectFailure([unlabelled, "--label-key", "species", "--init", species], naming: [unlabelled, "g0_3", "species"])
         let empty = try write("empty.fa", [])
-        try expectFailure([empty, "--label-key", "species", "--init", species], "no labelled reads in \(empty)")
-        for (option, value, message) in [("--sketch-k", "0", "--sketch-k must be in 1...31"), ("--sketch-k", "32", "--sketch-k must be in 1...31"),
-                                         ("--sketch-scaled", "0", "--sketch-scaled must be at least 1"),
-                                         ("--sketch-min-count", "0", "--sketch-min-count must be at least 1"),
-                                         ("--sketch-min-hits", "0", "--sketch-min-hits must be at least 1"),
-                                         ("--sketch-dominance", "0.5", "--sketch-dominance must be at least 1")] {
-            try expectFailure(labelled + ["--init", species, option, value], message)
+        try expectFailure([empty, "--label-key", "species", "--init", species], naming: [empty])
+        for (option, value) in [("--sketch-k", "0"), ("--sketch-k", "32"), ("--sketch-scaled", "0"),
+                                 ("--sketch-min-count", "0"), ("--sketch-min-hits", "0"), ("--sketch-dominance", "0.5")] {
+            try expectFailure(labelled + ["--init", species, option, value], naming: [option])
         }
         // An existing output directory is refused, and left as it was, unless --force.
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let r = try CLIRunner.run(["train", "--task", "sketch"] + labelled + ["--init", species, "-o", out])
-        XCTAssertNotEqual(r.status, 0)
-        XCTAssertTrue(r.stderr.contains("already exists (use --force to replace it)"), r.stderr)
+        try CLIRunner.assertFailedCleanly(r, naming: [out])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out), [])
         XCTAssertEqual(try CLIRunner.run(["train", "--task", "sketch"] + labelled + ["--init", species, "-o", out, "--force"]).status, 0)
         XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/kmer_sketch.safetensors"))

@@ -130,7 +130,7 @@ final class MotifThresholdRuleTests: XCTestCase {
                                       "--pseudocount", "0.5", "-o", path("fimo.bed")])
         XCTAssertEqual(fimo.status, 0, fimo.stderr)
         XCTAssertEqual(try String(contentsOfFile: path("fimo.bed"), encoding: .utf8), "")
-        XCTAssertTrue(fimo.stderr.contains("no window can reach p < 0.0001"), fimo.stderr)
+        XCTAssertTrue(fimo.stderr.contains("0.0001"), "the note names the threshold no window can reach: \(fimo.stderr)")
 
         for bad in [["--threshold-rule", "best"], ["--pseudocount-rule", "half"]] {
             let r = try CLIRunner.run(["annotate", path("s.fa"), "--motifs", path("pal.jaspar"), "-o", path("bad.bed")] + bad)

@@ -227,7 +227,8 @@ final class VariantTests: XCTestCase {
         let out = path("calls.vcf.gz")
         let r = try run(["annotate", fixture("noindex.bam"), "-f", fixture("ref.fa"), "-r", "chrT:1-100", "-o", out])
         XCTAssertNotEqual(r.status, 0)
-        XCTAssertTrue(r.stderr.contains("noindex.bam") && r.stderr.contains("index"), r.stderr)
+        try CLIRunner.assertFailedCleanly(CLIRunner.Result(status: r.status, output: Data(), stderr: r.stderr),
+                                          naming: [fixture("noindex.bam")])
         XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: work.path), [])
     }
@@ -236,7 +237,8 @@ final class VariantTests: XCTestCase {
         let out = path("calls.vcf")
         let r = try run(["annotate", fixture("aln.bam"), "-f", fixture("wrong-length.fa"), "-o", out])
         XCTAssertNotEqual(r.status, 0)
-        XCTAssertTrue(r.stderr.contains("aln.bam") && r.stderr.contains("chrT") && r.stderr.contains("length"), r.stderr)
+        try CLIRunner.assertFailedCleanly(CLIRunner.Result(status: r.status, output: Data(), stderr: r.stderr),
+                                          naming: ["aln.bam", "chrT"])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: work.path), [])
     }
 

@@ -37,7 +37,7 @@ final class EmbedTests: XCTestCase {
     func testPerBaseReproducesCaduceusPS() throws {
         let model = fixtures.appendingPathComponent("caduceus/caduceus_ps").path
         let (fasta, io) = try fixtureFasta("caduceus/caduceus_ps")
-        let r = try run(["embed", "--model", model, "--per-base", fasta])
+        let r = try run(["embed", "--model", model, "--precision", "fp32", "--per-base", fasta])
         XCTAssertEqual(r.status, 0, r.stderr)
         let lines = String(decoding: r.stdout, as: UTF8.self).split(separator: "\n")
         let (shape, expected) = try io.floats("last_hidden_state")  // (batch, L, outputDim)
@@ -57,7 +57,7 @@ final class EmbedTests: XCTestCase {
 
         // Same through -o and safetensors output.
         let out = work.appendingPathComponent("emb.safetensors").path
-        let s = try run(["embed", "--model", model, "--format", "safetensors", "-o", out, fasta])
+        let s = try run(["embed", "--model", model, "--precision", "fp32", "--format", "safetensors", "-o", out, fasta])
         XCTAssertEqual(s.status, 0, s.stderr)
         let st = try MiniSafetensors(path: out)
         var worstST: Float = 0
@@ -73,7 +73,7 @@ final class EmbedTests: XCTestCase {
         let model = fixtures.appendingPathComponent("caduceus/caduceus_ph").path
         let (fasta, io) = try fixtureFasta("caduceus/caduceus_ph")
         let out = work.appendingPathComponent("pooled.tsv").path
-        let r = try run(["embed", "--model", model, "--pool", "mean", "-o", out, fasta])
+        let r = try run(["embed", "--model", model, "--precision", "fp32", "--pool", "mean", "-o", out, fasta])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.isEmpty)
         let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")

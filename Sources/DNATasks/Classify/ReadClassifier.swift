@@ -83,21 +83,21 @@ public enum ReadClassifier {
                 for i in names.indices {
                     if seqs[i].isEmpty { reasons[i] = .tooShort } else if let screen = o.screen { reasons[i] = screen.reason(bases[i]) }
                 }
-                let nonEmpty = seqs.indices.filter { reasons[$0] == nil }
-                // The sketch's decision per non-empty read (nil: the model's), and the hits behind it.
-                var decided = [Int?](repeating: nil, count: nonEmpty.count), hits: [Int32] = []
+                let screenedIn = seqs.indices.filter { reasons[$0] == nil }
+                // The sketch's decision per read to classify (nil: the model's), and the hits behind it.
+                var decided = [Int?](repeating: nil, count: screenedIn.count), hits: [Int32] = []
                 if let sketch {
-                    hits = sketch.hits(nonEmpty.map { bases[$0] }, threads: o.threads)
-                    for j in nonEmpty.indices { decided[j] = sketch.decide(hits[(j * C)..<((j + 1) * C)]) }
+                    hits = sketch.hits(screenedIn.map { bases[$0] }, threads: o.threads)
+                    for j in screenedIn.indices { decided[j] = sketch.decide(hits[(j * C)..<((j + 1) * C)]) }
                 }
-                let toModel = nonEmpty.indices.filter { decided[$0] == nil }
-                var probs = toModel.isEmpty ? [] : predictor.logits(toModel.map { seqs[nonEmpty[$0]] })
+                let toModel = screenedIn.indices.filter { decided[$0] == nil }
+                var probs = toModel.isEmpty ? [] : predictor.logits(toModel.map { seqs[screenedIn[$0]] })
                 if sketch != nil {
-                    let modelTokens = toModel.reduce(0) { $0 + seqs[nonEmpty[$1]].count }
+                    let modelTokens = toModel.reduce(0) { $0 + seqs[screenedIn[$1]].count }
                     flushAt = flushTokens * min(32, max(1, tokens / max(modelTokens, 1)))
                 }
                 if let profile, !toModel.isEmpty {
-                    let scores = profile.scores(toModel.map { bases[nonEmpty[$0]] }, threads: o.threads)
+                    let scores = profile.scores(toModel.map { bases[screenedIn[$0]] }, threads: o.threads)
                     probs = KmerProfile.probabilities(logits: probs, scores: scores, weight: profileWeight, classes: C)
                     summary.profileScored += toModel.count
                 } else {

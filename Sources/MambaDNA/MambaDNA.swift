@@ -15,7 +15,7 @@ struct MambaDNA: ParsableCommand {
         Regions are samtools-style: chr, chr:beg, chr:beg-end (1-based, inclusive),
         {name}:beg-end for names with colons. Input `-` is stdin.
         """,
-        version: "0.1.0",
+        version: ToolVersion.current,
         subcommands: [Info.self, Embed.self, Classify.self, Annotate.self, Train.self, Bench.self]
     )
 

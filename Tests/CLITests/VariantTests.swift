@@ -136,6 +136,12 @@ final class VariantTests: XCTestCase {
                        "##FORMAT=<ID=GQ", "##FORMAT=<ID=AD", "##INFO=<ID=DP", "##FILTER=<ID=LowQual"] {
             XCTAssertTrue(lines.contains { $0.hasPrefix(needle) }, needle)
         }
+        // Where the file came from and when: ##source names the tool and its version, ##fileDate is YYYYMMDD.
+        let version = try run(["--version"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("##source=mamba-dna \(version) ") }, "##source with the version \(version)")
+        let date = lines.first { $0.hasPrefix("##fileDate=") }.map { String($0.dropFirst("##fileDate=".count)) }
+        XCTAssertEqual(date?.count, 8)
+        XCTAssertNotNil(date.flatMap { Int($0) })
         let stats = try run(["stats", out], executable: bcf)
         XCTAssertEqual(stats.status, 0)
         XCTAssertEqual(stats.stderr, "", "bcftools stats warned")

@@ -24,6 +24,7 @@ public enum VCFWriter {
     static func variantHeader(_ header: Header, lowQual: Float, refCalls: Bool = false) -> VariantHeader {
         let dp = "Reads at the site after read and base filters"
         var lines: [VariantHeader.Line] = [
+            .other(key: "fileDate", value: ToolVersion.fileDate()),
             .filter(id: "LowQual", description: "QUAL below \(Int(lowQual))"),
             .info(VariantFieldDeclaration(id: "DP", number: "1", type: .integer, description: dp)),
             .info(VariantFieldDeclaration(id: "VAF", number: "A", type: .float, description: "Fraction of those reads supporting the allele")),
@@ -34,7 +35,7 @@ public enum VCFWriter {
             .format(VariantFieldDeclaration(id: "DP", number: "1", type: .integer, description: dp)),
             .format(VariantFieldDeclaration(id: "AD", number: "R", type: .integer, description: "Reads supporting the reference and each alternate allele")),
         ]
-        if refCalls { lines.insert(.filter(id: "RefCall", description: "Candidate the classifier genotypes as the reference"), at: 1) }
+        if refCalls { lines.insert(.filter(id: "RefCall", description: "Candidate the classifier genotypes as the reference"), at: 2) }
         lines += header.contigs.map { .contig($0) }
         let refURL = header.reference.hasPrefix("/") ? "file://\(header.reference)" : "file://\(FileManager.default.currentDirectoryPath)/\(header.reference)"
         lines.append(.other(key: "reference", value: refURL))

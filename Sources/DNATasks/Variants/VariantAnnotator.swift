@@ -101,7 +101,7 @@ public enum VariantAnnotator {
         let calls = Genotyper.mergeSites(perChunk.flatMap { $0 }, ploidy: o.ploidy)
         let sample = o.sample ?? Self.sampleName(inputs, log: log)
         let header = VCFWriter.Header(contigs: inputs.contigs, reference: o.reference, sample: sample,
-                                      source: "mamba-dna annotate (variant model \(modelPath))", commandLine: o.commandLine)
+                                      source: "mamba-dna \(ToolVersion.current) annotate (variant model \(modelPath))", commandLine: o.commandLine)
         try VCFWriter.write(calls, header: header, to: o.output, lowQual: o.lowQual, refCalls: o.allCandidates,
                             threads: o.threads, inputs: inputFiles)
         let bp = inputs.regions.reduce(0) { $0 + ($1.end! - $1.start) }

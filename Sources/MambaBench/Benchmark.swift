@@ -82,7 +82,7 @@ public enum Benchmark {
     }
 
     /// Header and one row of the printed table.
-    public static let tableHeader = "#suite\tfigure\tprecision\tthreads\tlength\tmedian\tunit\tmin\tmax\truns\tpeak_rss_MiB\tper_cpu_s\tper_process_cpu_s\tvs_fp32"
+    public static let tableHeader = "suite\tfigure\tprecision\tthreads\tlength\tmedian\tunit\tmin\tmax\truns\tpeak_rss_MiB\tper_cpu_s\tper_process_cpu_s\tvs_fp32"
     public static func tableRow(_ r: Result) -> String {
         func f(_ x: Double) -> String { x >= 100 ? String(format: "%.0f", x) : String(format: "%.3g", x) }
         return [r.suite, r.name, r.precision?.used.rawValue ?? "-", "\(r.threads)", r.length.map(String.init) ?? "-", f(r.value), r.unit, f(r.min), f(r.max),

@@ -6,13 +6,13 @@ struct Classify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Assign each read a class with a sequence-classification model.",
         discussion: """
-        Output: TSV `#read_id<TAB>label<TAB>probability` (+ one probability column per class with --all-probs)
+        Output: TSV `read_id<TAB>label<TAB>probability` (+ one probability column per class with --all-probs)
         `<TAB>reason`, one row per read in input order. Reads no model should be trusted with are
         `unclassified`, probability 0, with the reason: too-short (fewer than --min-length bases),
         ambiguous (more than half the bases not A/C/G/T: all-N reads, protein), low-complexity (more
         than half the bases in tandem repeats of period 1-5, by a DUST score); other reads have reason
         `-`. --no-screen classifies every non-empty read. Per-class counts
-        (`#class<TAB>reads<TAB>fraction`) go to stderr, or to --report FILE.
+        (`class<TAB>reads<TAB>fraction`) go to stderr, or to --report FILE.
         Without --model, the bundled 6-species bacterial read-origin model is used.
 
         A model directory with a k-mer sketch (`train --task sketch`) is consulted before the model: a

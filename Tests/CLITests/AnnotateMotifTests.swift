@@ -45,7 +45,7 @@ final class AnnotateMotifTests: XCTestCase {
                          "-o", path("hits.bed"), "--tsv", path("hits.tsv")])
         XCTAssertEqual(r.status, 0, r.stderr)
         let bed = try lines(path("hits.bed")), tsv = try lines(path("hits.tsv"))
-        XCTAssertEqual(tsv.first, ["#motif_id", "motif_alt_id", "sequence_name", "start", "stop", "strand", "score", "p-value", "q-value", "matched_sequence"])
+        XCTAssertEqual(tsv.first, ["motif_id", "motif_alt_id", "sequence_name", "start", "stop", "strand", "score", "p-value", "q-value", "matched_sequence"])
         XCTAssertEqual(bed.count, tsv.count - 1)
         XCTAssertGreaterThan(bed.count, 5)
         let seqs = try records(fixture("seqs.fa"))

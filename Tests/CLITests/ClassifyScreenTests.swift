@@ -29,7 +29,7 @@ final class ClassifyScreenTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         let lines = try String(contentsOf: out, encoding: .utf8).split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
         let header = lines[0]
-        XCTAssertEqual(header.first, "#read_id")
+        XCTAssertEqual(header.first, "read_id")
         XCTAssertEqual(header.last, "reason")
         let rows = lines.dropFirst()
         XCTAssertEqual(rows.map { $0[0] }, reads.map(\.0))

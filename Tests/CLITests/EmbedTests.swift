@@ -41,7 +41,7 @@ final class EmbedTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         let lines = String(decoding: r.stdout, as: UTF8.self).split(separator: "\n")
         let (shape, expected) = try io.floats("last_hidden_state")  // (batch, L, outputDim)
-        XCTAssertEqual(lines.first.map(String.init), "#seq_id\tposition\t" + (0..<shape[2]).map { "e\($0)" }.joined(separator: "\t"))
+        XCTAssertEqual(lines.first.map(String.init), "seq_id\tposition\t" + (0..<shape[2]).map { "e\($0)" }.joined(separator: "\t"))
         XCTAssertEqual(lines.count, 1 + shape[0] * shape[1])
         var worst: Float = 0
         for (i, line) in lines.dropFirst().enumerated() {
@@ -79,7 +79,7 @@ final class EmbedTests: XCTestCase {
         let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
         let (shape, h) = try io.floats("last_hidden_state")
         XCTAssertEqual(lines.count, 1 + shape[0])
-        XCTAssertTrue(lines[0].hasPrefix("#seq_id\tlength\te0\t"))
+        XCTAssertTrue(lines[0].hasPrefix("seq_id\tlength\te0\t"))
         for b in 0..<shape[0] {
             let f = lines[1 + b].split(separator: "\t")
             XCTAssertEqual(Int(f[1]), shape[1])

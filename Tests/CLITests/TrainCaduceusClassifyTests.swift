@@ -103,7 +103,7 @@ final class TrainCaduceusClassifyTests: XCTestCase {
 
         let emb = try CLIRunner.run(["embed", "--model", model, "--pool", "mean", test])
         XCTAssertEqual(emb.status, 0, emb.stderr)
-        let first = emb.stdout.split(separator: "\n").first { !$0.hasPrefix("#") }
+        let first = emb.stdout.split(separator: "\n").dropFirst().first
         XCTAssertEqual(first?.split(separator: "\t").count ?? 0, 2 + 16, "read name, length, 2·d_model values (RCPS)")
 
         // Continuing from the classifier keeps its encoder; contradicting it fails and leaves nothing behind.

@@ -68,7 +68,7 @@ final class TrainClassifyTests: XCTestCase {
         let c = try run(["classify", test, "--model", model, "--all-probs", "--report", report, "--threads", "2"])
         XCTAssertEqual(c.status, 0, c.stderr)
         let lines = c.stdout.split(separator: "\n").map(String.init)
-        XCTAssertEqual(lines.first, "#read_id\tlabel\tprobability\tAT\tGC\treason")
+        XCTAssertEqual(lines.first, "read_id\tlabel\tprobability\tAT\tGC\treason")
         XCTAssertEqual(lines.count, 41)
         var correct = 0
         for (i, line) in lines.dropFirst().enumerated() {
@@ -83,7 +83,7 @@ final class TrainClassifyTests: XCTestCase {
         }
         XCTAssertGreaterThan(correct, 30)
         let rep = try String(contentsOfFile: report, encoding: .utf8).split(separator: "\n").map(String.init)
-        XCTAssertEqual(rep.first, "#class\treads\tfraction")
+        XCTAssertEqual(rep.first, "class\treads\tfraction")
         XCTAssertEqual(rep.dropFirst().map { Int($0.split(separator: "\t")[1])! }.reduce(0, +), 40)
 
         // Same input, -o file and fewer threads: identical rows.

@@ -2,7 +2,7 @@ import FileOutput
 import Foundation
 import MambaModel
 
-/// `classify`: one row per read (`#read_id  label  probability`, optionally one probability column per
+/// `classify`: one row per read (`read_id  label  probability`, optionally one probability column per
 /// class) and Kraken-style counts per class. When the model directory holds a `KmerSketch`, the reads it decides
 /// get its class, with the shares of the read's sketch hits as probabilities; the model predicts the others. When it
 /// holds a `KmerProfile`, the profile's weighted scores are added to the model's log-probabilities of those others.
@@ -66,7 +66,7 @@ public enum ReadClassifier {
         var summary = Summary()
         let start = Date()
         do {
-            var header = "#read_id\tlabel\tprobability"
+            var header = "read_id\tlabel\tprobability"
             if o.allProbabilities { header += model.labels.map { "\t" + $0 }.joined() }
             header += "\treason"
             try out.write(header + "\n")
@@ -194,9 +194,9 @@ public enum ReadClassifier {
         return weight > 0 ? (profile, weight, true) : (nil, 0, true)
     }
 
-    /// `#class  reads  fraction`, most frequent first, unclassified last.
+    /// `class  reads  fraction`, most frequent first, unclassified last.
     public static func reportText(_ s: Summary, labels: [String]) -> String {
-        var text = "#class\treads\tfraction\n"
+        var text = "class\treads\tfraction\n"
         let total = Double(max(s.reads, 1))
         let order = labels.sorted { (s.counts[$0] ?? 0, $1) > (s.counts[$1] ?? 0, $0) }
         for l in order { text += "\(l)\t\(s.counts[l] ?? 0)\t" + String(format: "%.4f", Double(s.counts[l] ?? 0) / total) + "\n" }

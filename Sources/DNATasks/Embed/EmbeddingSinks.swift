@@ -14,7 +14,7 @@ protocol EmbeddingSink: AnyObject {
     func abandon()
 }
 
-/// TSV: `#seq_id  position  e0 … e{D−1}` (one row per base) or `#seq_id  length  e0 …` (one row per sequence).
+/// TSV: `seq_id  position  e0 … e{D−1}` (one row per base) or `seq_id  length  e0 …` (one row per sequence).
 /// Values are printed with the shortest text that reads back as the same fp32.
 final class TSVEmbeddingSink: EmbeddingSink {
     let out: OutputFile
@@ -23,7 +23,7 @@ final class TSVEmbeddingSink: EmbeddingSink {
     init(path: String?, inputs: [String], dim: Int, pooled: Bool) throws {
         out = try OutputFile(path ?? "-", inputs: inputs)
         self.dim = dim
-        try out.write("#seq_id\t" + (pooled ? "length" : "position") + (0..<dim).map { "\te\($0)" }.joined() + "\n")
+        try out.write("seq_id\t" + (pooled ? "length" : "position") + (0..<dim).map { "\te\($0)" }.joined() + "\n")
     }
 
     func perBase(name: String, firstPosition: Int, rows: UnsafePointer<Float>, count: Int, continuation: Bool) throws {

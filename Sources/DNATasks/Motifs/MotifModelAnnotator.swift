@@ -9,7 +9,7 @@ import SeqIO
 /// - a bedGraph (0-based half-open, one `track` line, then `chrom start end score`): the per-base score,
 ///   the bound-minus-background logit contribution of each base; runs of bases whose printed score is
 ///   the same are joined into one line;
-/// - optionally a TSV, `#sequence_name length bound_probability logit`: per record, or per reference
+/// - optionally a TSV, `sequence_name length bound_probability logit`: per record, or per reference
 ///   window (named `chr:beg-end`, 1-based inclusive), the probability of the bound class and its logit
 ///   (the mean of the window's track for mean pooling; see `MotifModel` for max and logsumexp).
 ///
@@ -70,7 +70,7 @@ public enum MotifModelAnnotator {
             let tsv = try o.tsv.map { try files.open($0) }
             let name = URL(fileURLWithPath: o.model).standardizedFileURL.lastPathComponent
             try files.write(graph, "track type=bedGraph name=\"\(name)\" description=\"per-base \(model.boundLabel) score (logit contribution)\"\n")
-            if let tsv { try files.write(tsv, "#sequence_name\tlength\tbound_probability\tlogit\n") }
+            if let tsv { try files.write(tsv, "sequence_name\tlength\tbound_probability\tlogit\n") }
             var pending: [Piece] = []
             var pendingBases = 0
             func flush() throws {

@@ -6,9 +6,9 @@ import Foundation
 /// - BED6+ (0-based half-open): `chrom start end motif_id score strand p-value q-value matched_sequence`,
 ///   where `score` is the log-odds score in bits (not UCSC's 0–1000 integer), no header line.
 /// - FIMO-style TSV (1-based inclusive `start`/`stop`, as FIMO writes them), with the header
-///   `#motif_id motif_alt_id sequence_name start stop strand score p-value q-value matched_sequence`.
+///   `motif_id motif_alt_id sequence_name start stop strand score p-value q-value matched_sequence`.
 public enum MotifOutput {
-    public static let tsvHeader = "#motif_id\tmotif_alt_id\tsequence_name\tstart\tstop\tstrand\tscore\tp-value\tq-value\tmatched_sequence"
+    public static let tsvHeader = "motif_id\tmotif_alt_id\tsequence_name\tstart\tstop\tstrand\tscore\tp-value\tq-value\tmatched_sequence"
 
     /// One BED line (with its newline).
     public static func bedLine(_ h: MotifHit, motif: Motif, sequenceName: String) -> String {

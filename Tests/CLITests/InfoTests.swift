@@ -91,9 +91,17 @@ final class InfoTests: XCTestCase {
         let r = try run([dir.path])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.fields["kind"], "model directory")
-        XCTAssertTrue(r.stdout.contains("\"d_model\" : 128"), r.stdout)
-        XCTAssertTrue(r.stdout.contains("\"d_state\" : 16"), r.stdout)
+        XCTAssertEqual(r.fields["d_model"], "128")
+        XCTAssertEqual(r.fields["layers"], "4")
+        XCTAssertEqual(r.fields["d_state"], "16")
+        XCTAssertEqual(r.fields["model"], "encoder")
         XCTAssertTrue(r.stdout.contains("file\tmodel.safetensors\t8"), r.stdout)
+        XCTAssertFalse(r.stdout.contains("{"), "the summary holds no raw JSON")
+        // --json: the config as it is.
+        let raw = try run(["--json", dir.path])
+        XCTAssertEqual(raw.status, 0, raw.stderr)
+        XCTAssertTrue(raw.stdout.contains("\"d_model\" : 128"), raw.stdout)
+        XCTAssertTrue(raw.stdout.contains("\"d_state\" : 16"), raw.stdout)
         // How this machine runs it: the default precision and what bf16 runs as here (fp32 where bf16 is hidden).
         XCTAssertTrue(["fp32", "bf16"].contains(r.fields["precision_default"] ?? ""), r.stdout)
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
@@ -103,6 +111,20 @@ final class InfoTests: XCTestCase {
         let hidden = try CLIRunner.run(["info", dir.path], environment: ["MAMBA_DNA_NO_BF16": "1"])
         XCTAssertEqual(hidden.status, 0)
         XCTAssertEqual(hidden.stdout.split(separator: "\n").first { $0.hasPrefix("precision_bf16\t") }?.hasPrefix("precision_bf16\tfp32"), true)
+    }
+
+    /// A bundled classifier: its classes (from config.json), its k-mer add-on and its training (from its files).
+    func testClassifierDirectorySummary() throws {
+        let dir = CLIRunner.repository.appendingPathComponent("Fixtures/models/species")
+        let r = try run([dir.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let config = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("config.json"))) as? [String: Any])
+        let labels = try XCTUnwrap(config["labels"] as? [String])
+        XCTAssertEqual(r.fields["model"], "sequence classifier")
+        XCTAssertEqual(r.fields["classes"], "\(labels.count): " + labels.joined(separator: ", "))
+        XCTAssertEqual(r.fields["add_ons"]?.contains("k-mer sketch"), true)
+        let summary = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("training_summary.json"))) as? [String: Any])
+        XCTAssertEqual(r.fields["training_steps"], "\(try XCTUnwrap(summary["steps"] as? Int))")
     }
 
     // MARK: - bad input: one line on stderr naming the file and the problem, exit status 1

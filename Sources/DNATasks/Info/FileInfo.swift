@@ -10,16 +10,19 @@ import SeqIO
 public enum FileInfo {
     /// A one-line problem that names the path.
 
-    /// The summary of `path` (`-` for stdin) as ordered key/value pairs; for model
-    /// directories the last pair is `config` with pretty-printed JSON as its value.
+    /// The summary of `path` (`-` for stdin) as ordered key/value pairs; for model directories what the model is
+    /// (architecture, shape, classes, add-ons, training) or, with `rawConfig`, a last pair `config` holding the
+    /// pretty-printed config.json.
     /// - Parameters:
     ///   - reference: FASTA for decoding CRAM (otherwise the header's UR/M5 are used).
     ///   - threads: extra decompression threads (BGZF/CRAM).
     /// - Throws: `SeqIOError` or `ToolError`, whose descriptions name the path.
-    public static func describe(path: String, reference: String? = nil, threads: Int = 0) throws -> [(String, String)] {
+    ///   - rawConfig: for a model directory, end with the whole `config.json` (pair `config`) instead of the summary.
+    public static func describe(path: String, reference: String? = nil, threads: Int = 0,
+                                rawConfig: Bool = false) throws -> [(String, String)] {
         var isDirectory: ObjCBool = false
         if path != "-", FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            return try describeModelDirectory(path)
+            return try describeModelDirectory(path, rawConfig: rawConfig)
         }
         switch try InputFile.open(path: path, reference: reference, threads: threads) {
         case .sequences(let reader):
@@ -71,7 +74,7 @@ public enum FileInfo {
         return pairs
     }
 
-    static func describeModelDirectory(_ path: String) throws -> [(String, String)] {
+    static func describeModelDirectory(_ path: String, rawConfig: Bool = false) throws -> [(String, String)] {
         let dir = URL(fileURLWithPath: path)
         let configURL = dir.appendingPathComponent("config.json")
         guard FileManager.default.fileExists(atPath: configURL.path) else {
@@ -97,12 +100,60 @@ public enum FileInfo {
         pairs.append(("precision_default", Precision.default.rawValue))
         pairs.append(("precision_bf16", Precision.bf16Support().description))
         pairs.append(("cpu_features", Precision.cpuFeatures))
-        pairs.append(("config", String(decoding: pretty, as: UTF8.self)))
+        if rawConfig {
+            pairs.append(("config", String(decoding: pretty, as: UTF8.self)))
+        } else if let config = json as? [String: Any] {
+            pairs.insert(contentsOf: modelSummary(config, directory: dir), at: 2)   // after path and kind
+        }
         return pairs
     }
 }
 
 extension FileInfo {
+    /// What a model directory's config.json (and training_summary.json, k-mer files) say, in the layouts this tool
+    /// reads: mamba_ssm, transformers Mamba, Caduceus, and the classifiers `train` writes. Keys absent from the
+    /// config are left out.
+    static func modelSummary(_ c: [String: Any], directory dir: URL) -> [(String, String)] {
+        func int(_ keys: String...) -> Int? {
+            for k in keys { if let v = c[k] as? Int { return v } }
+            if let ssm = c["ssm_cfg"] as? [String: Any] { for k in keys { if let v = ssm[k] as? Int { return v } } }
+            return nil
+        }
+        var out: [(String, String)] = []
+        let architectures = (c["architectures"] as? [String]) ?? []
+        let type = (c["model_type"] as? String) ?? (c["ssm_cfg"] != nil ? "mamba_ssm" : nil)
+        var kind = architectures.contains("MambaDNASequenceClassifier") ? "sequence classifier" : "encoder"
+        if let task = c["task"] as? String { kind += " (\(task))" }
+        out.append(("model", kind))
+        if let encoder = (c["encoder"] as? String) ?? type { out.append(("architecture", encoder + ((c["rcps"] as? Bool) == true ? " (RCPS)" : ""))) }
+        if let d = int("d_model", "hidden_size") { out.append(("d_model", "\(d)")) }
+        if let n = int("n_layer", "num_hidden_layers") { out.append(("layers", "\(n)")) }
+        if let n = int("d_state", "state_size") { out.append(("d_state", "\(n)")) }
+        if let v = int("vocab_size") { out.append(("vocab_size", "\(v)")) }
+        if let labels = c["labels"] as? [String] {
+            out.append(("classes", "\(labels.count): " + labels.joined(separator: ", ")))
+            if let bound = c["bound_label"] as? String { out.append(("bound_class", bound)) }
+            if let pooling = c["pooling"] as? String { out.append(("pooling", pooling)) }
+        }
+        if let p = c["pretraining"] as? [String: Any] {
+            if let tokens = p["tokens"] as? Int { out.append(("pretraining_tokens", "\(tokens)")) }
+            if let loss = p["held_out_loss_nats"] as? Double { out.append(("pretraining_held_out_loss", String(format: "%.4f nats per base", loss))) }
+        }
+        let files = Set((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [])
+        var addOns: [String] = []
+        if files.contains("kmer_sketch.safetensors") { addOns.append("k-mer sketch") }
+        if files.contains("kmer_profile.safetensors") { addOns.append("k-mer profile") }
+        if !addOns.isEmpty { out.append(("add_ons", addOns.joined(separator: ", "))) }
+        if let data = try? Data(contentsOf: dir.appendingPathComponent("training_summary.json")),
+           let t = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] {
+            if let steps = t["steps"] as? Int { out.append(("training_steps", "\(steps)")) }
+            if let v = t["validation"] as? [String: Any], let acc = v["accuracy"] as? Double, let n = v["reads"] as? Int {
+                out.append(("validation_accuracy", String(format: "%.4f (%d reads)", acc, n)))
+            }
+        }
+        return out
+    }
+
     /// Silences htslib's own stderr messages (errors still arrive as thrown errors).
     public static func quietLibraryLogs() { HTSLibLogLevel.off.apply() }
 }

@@ -25,8 +25,9 @@ struct Annotate: ParsableCommand {
         (Biopython's normalize(pseudocounts=...)). Biopython's scan: --threshold-rule fpr
         --pseudocount-rule per-base --pseudocount 0.5.
         q-values: Benjamini-Hochberg per motif over every window tested (both strands, all sequences).
-        BED (0-based): chrom start end motif_id score strand p-value q-value matched_sequence.
-        TSV (1-based, FIMO columns, `#` header): motif_id motif_alt_id sequence_name start stop strand score p-value q-value matched_sequence.
+        BED6+4 (0-based, after a `#` line naming the columns): chrom start end motif_id score strand bits
+        p_value q_value matched_sequence; score is 0-1000, min(1000, round(100 * -log10 p)), bits the log-odds score.
+        TSV (1-based, FIMO columns and header): motif_id motif_alt_id sequence_name start stop strand score p-value q-value matched_sequence.
 
         Learned motif model (from `train --task motif`; per-base scores, per-sequence probability):
           mamba-dna annotate seqs.fa --motif-model DIR -o scores.bedgraph [--tsv probabilities.tsv]

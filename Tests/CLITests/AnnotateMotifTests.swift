@@ -22,8 +22,10 @@ final class AnnotateMotifTests: XCTestCase {
         return (r.status, r.stdout, r.stderr)
     }
 
+    /// Tab-separated fields of each line, `#` lines (the BED header) left out.
     func lines(_ file: String) throws -> [[String]] {
-        try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+        try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").filter { !$0.hasPrefix("#") }
+            .map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
     }
 
     /// FASTA records as (name, bases).
@@ -52,16 +54,19 @@ final class AnnotateMotifTests: XCTestCase {
         let order = ["seq1", "seq2", "seq3", "seq4", "seq5", "seq6", "tiny"]
         var last = (-1, -1)
         for (b, t) in zip(bed, tsv.dropFirst()) {
-            XCTAssertEqual(b.count, 9)
+            XCTAssertEqual(b.count, 10)
             XCTAssertEqual(t.count, 10)
             XCTAssertEqual(t[0], b[3]); XCTAssertEqual(t[2], b[0])
             XCTAssertEqual(t[1], b[3] == "TST1.1" ? "SHORT" : "LONG")
             XCTAssertEqual(Int(t[3])!, Int(b[1])! + 1); XCTAssertEqual(Int(t[4])!, Int(b[2])!)
-            XCTAssertEqual(Array(t[5...9]), [b[5], b[4], b[6], b[7], b[8]])
+            XCTAssertEqual(Array(t[5...9]), [b[5], b[6], b[7], b[8], b[9]])
+            // BED score: 0–1000 from the p-value (p printed to 4 digits: ±1 from rounding that p).
+            let p = Double(b[7])!, bedScore = Int(b[4])!
+            XCTAssertEqual(Double(bedScore), min(1000, -100 * log10(p)), accuracy: 1, "\(b)")
             let window = Array(seqs[b[0]]![Int(b[1])!..<Int(b[2])!])
             let shown = b[5] == "-" ? MotifScanner.reverseComplement(window) : window
-            XCTAssertEqual(b[8], String(decoding: shown, as: UTF8.self))
-            XCTAssertLessThan(Double(b[6])!, 1e-3)
+            XCTAssertEqual(b[9], String(decoding: shown, as: UTF8.self))
+            XCTAssertLessThan(Double(b[7])!, 1e-3)
             XCTAssertFalse(window.contains(UInt8(ascii: "N")) || window.contains(UInt8(ascii: "R")))
             let key = (order.firstIndex(of: b[0])!, Int(b[1])!)
             XCTAssertTrue(key >= last, "not sorted at \(b)")
@@ -92,8 +97,8 @@ final class AnnotateMotifTests: XCTestCase {
         XCTAssertEqual(f.status, 0, f.stderr)
         let region = try lines(path("r.bed")), part = try lines(path("f.bed"))
         XCTAssertGreaterThan(region.count, 3)
-        XCTAssertEqual(region.map { [$0[0], String(Int($0[1])! - 100), String(Int($0[2])! - 100), $0[3], $0[5], $0[6], $0[8]] },
-                       part.map { ["chrA", $0[1], $0[2], $0[3], $0[5], $0[6], $0[8]] })
+        XCTAssertEqual(region.map { [$0[0], String(Int($0[1])! - 100), String(Int($0[2])! - 100), $0[3], $0[5], $0[7], $0[9]] },
+                       part.map { ["chrA", $0[1], $0[2], $0[3], $0[5], $0[7], $0[9]] })
         for h in region { XCTAssertTrue(Int(h[1])! >= 100 && Int(h[2])! <= 700) }
     }
 
@@ -112,7 +117,7 @@ final class AnnotateMotifTests: XCTestCase {
         }
         XCTAssertTrue(inRegions.allSatisfy(inside))
         // Same windows and p-values as the whole-reference scan restricted to the regions.
-        XCTAssertEqual(inRegions.map { Array($0[0...6]) + [$0[8]] }, whole.filter(inside).map { Array($0[0...6]) + [$0[8]] })
+        XCTAssertEqual(inRegions.map { Array($0[0...7]) + [$0[9]] }, whole.filter(inside).map { Array($0[0...7]) + [$0[9]] })
         XCTAssertTrue(whole.contains { $0[0] == "chrB" })
     }
 

@@ -104,6 +104,7 @@ public enum MotifAnnotator {
         do {
             let bed = try files.open(o.output)
             let tsv = try o.tsv.map { try files.open($0) }
+            try files.write(bed, MotifOutput.bedHeader + "\n")
             if let tsv { try files.write(tsv, MotifOutput.tsvHeader + "\n") }
             // Lines are gathered in blocks: one write per line is slow on large outputs.
             var bedText = "", tsvText = ""

@@ -87,6 +87,8 @@ struct Annotate: ParsableCommand {
         var o = MotifModelAnnotator.Options(model: model)
         o.input = input; o.reference = reference; o.regions = regions; o.regionsFile = regionsFile
         o.output = output; o.tsv = motif.tsv; o.window = motif.window; o.threads = motif.threads
+        guard motif.bedGraphResolution >= 1 else { fail("--bedgraph-resolution must be at least 1", code: 2) }
+        o.bedGraphResolution = motif.bedGraphResolution
         o.precision = precision.value
         FileInfo.quietLibraryLogs()
         do {
@@ -147,6 +149,9 @@ struct MotifArguments: ParsableArguments {
 
     @Option(name: .long, help: "With --motif-model on a reference: bases per scored window.")
     var window: Int = 200
+
+    @Option(name: .customLong("bedgraph-resolution"), help: ArgumentHelp("With --motif-model: bases per bedGraph line, each the mean score of its bases (1: per base); equal neighbouring lines are joined.", valueName: "BASES"))
+    var bedGraphResolution: Int = 1
 
     @Option(name: .long, help: "TSV output: FIMO's columns (1-based) for --motifs; per-sequence probability for --motif-model.")
     var tsv: String?

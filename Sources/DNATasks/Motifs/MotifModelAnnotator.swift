@@ -32,6 +32,9 @@ public enum MotifModelAnnotator {
         public var tsv: String?
         /// Reference window length.
         public var window = 200
+        /// Bases per bedGraph line: each line holds the mean score of that many bases (the last of a record
+        /// fewer); 1 = per base. Neighbouring lines whose printed values are equal are joined either way.
+        public var bedGraphResolution = 1
         public var threads = 1
         /// Arithmetic of the encoder's projections; bf16 falls back to fp32 (with a note) on a CPU without it.
         public var precision: Precision = .default
@@ -91,7 +94,7 @@ public enum MotifModelAnnotator {
                     let p = MotifModel.probability(logit: logit)
                     if p > 0.5 { summary.bound += 1 }
                     tsvText += "\(piece.name)\t\(track.count)\t\(String(format: "%.6g", p))\t\(String(format: "%.6g", logit))\n"
-                    graphText += bedGraphLines(track, chrom: piece.chrom, offset: piece.offset)
+                    graphText += bedGraphLines(track, chrom: piece.chrom, offset: piece.offset, resolution: o.bedGraphResolution)
                 }
                 try files.write(graph, graphText)
                 if let tsv { try files.write(tsv, tsvText) }
@@ -125,17 +128,26 @@ public enum MotifModelAnnotator {
         var tokens: [Int32]
     }
 
-    /// bedGraph lines of a track, joining neighbouring bases whose printed scores are equal.
-    static func bedGraphLines(_ track: [Float], chrom: String, offset: Int) -> String {
+    /// bedGraph lines of a track: bins of `resolution` bases (the last one shorter) holding their mean score, and
+    /// neighbouring bins whose printed values are equal joined into one line.
+    static func bedGraphLines(_ track: [Float], chrom: String, offset: Int, resolution: Int = 1) -> String {
         guard !track.isEmpty else { return "" }
+        let r = max(1, resolution)
+        // Bin b covers [b·r, min((b + 1)·r, L)).
+        let bins = (track.count + r - 1) / r
+        func printed(_ b: Int) -> String {
+            let lo = b * r, hi = min(lo + r, track.count)
+            var sum = 0.0
+            for t in lo..<hi { sum += Double(track[t]) }
+            return String(format: "%.4f", sum / Double(hi - lo))
+        }
         var text = ""
-        var start = 0
-        var value = String(format: "%.4f", track[0])
-        for t in 1...track.count {
-            let next = t < track.count ? String(format: "%.4f", track[t]) : nil
+        var start = 0, value = printed(0)
+        for b in 1...bins {
+            let next = b < bins ? printed(b) : nil
             if next != value {
-                text += "\(chrom)\t\(offset + start)\t\(offset + t)\t\(value)\n"
-                start = t
+                text += "\(chrom)\t\(offset + start)\t\(offset + min(b * r, track.count))\t\(value)\n"
+                start = b * r
                 if let next { value = next }
             }
         }

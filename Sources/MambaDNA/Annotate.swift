@@ -51,7 +51,7 @@ struct Annotate: ParsableCommand {
     @Option(name: [.customShort("R"), .customLong("regions-file")], help: "BED file of reference regions.")
     var regionsFile: String?
 
-    @Option(name: [.customShort("o"), .customLong("output")], help: "Output file (BED for motifs; default: stdout).")
+    @Option(name: [.customShort("o"), .customLong("output")], help: "Output file (BED for motifs; bedGraph, or bigWig when it ends in .bw/.bigwig, for --motif-model; default: stdout).")
     var output: String?
 
     @OptionGroup(title: "Motifs")

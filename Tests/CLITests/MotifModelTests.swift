@@ -3,6 +3,7 @@ import XCTest
 @testable import DNATasks
 import MambaModel
 import MambaTrain
+import TestSupport
 
 /// The learned motif model: per-base tracks that add up to the classifier's logit, `train --task motif`,
 /// `annotate --motif-model` on records and on reference windows, and its errors.
@@ -256,5 +257,42 @@ final class MotifModelTests: XCTestCase {
             try CLIRunner.assertFailedCleanly(r, naming: names)
             XCTAssertFalse(FileManager.default.fileExists(atPath: path("m")))
         }
+    }
+
+    /// `-o x.bw`: a bigWig that a real reader (pyBigWig) opens, holding the bedGraph's runs; a FIFO or device
+    /// cannot take one (it is written with seeks) and nothing is left behind.
+    func testBigWigHoldsTheBedGraphRuns() throws {
+        let python = URL(fileURLWithPath: "/usr/bin/python3")
+        let probe = try CLIRunner.launch(python, ["-c", "import pyBigWig"])
+        try XCTSkipIf(probe.status != 0, "pyBigWig is not installed (scripts/setup installs python3-pybigwig)")
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("bigwig-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let fasta = work.appendingPathComponent("s.fa").path
+        try (0..<4).map { ">s\($0)\n\(TestSequences.random(150 + 10 * $0, seed: UInt64(40 + $0)))\n" }.joined()
+            .write(toFile: fasta, atomically: true, encoding: .utf8)
+        let model = CLIRunner.repository.appendingPathComponent("Fixtures/models/ctcf").path
+        let bw = work.appendingPathComponent("t.bw").path, bg = work.appendingPathComponent("t.bedgraph").path
+        for out in [bw, bg] {
+            let r = try CLIRunner.run(["annotate", fasta, "--motif-model", model, "--bedgraph-resolution", "4", "-o", out])
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        let dump = try CLIRunner.launch(python, ["-c", """
+            import pyBigWig, sys
+            bw = pyBigWig.open(sys.argv[1])
+            for c, n in bw.chroms().items():
+                for s, e, v in bw.intervals(c):
+                    print(f"{c}\\t{s}\\t{e}\\t{v:.4f}")
+            """, bw])
+        XCTAssertEqual(dump.status, 0, dump.stderr)
+        let fromBigWig = Set(dump.stdout.split(separator: "\n").map(String.init))
+        let fromBedGraph = Set(try String(contentsOfFile: bg, encoding: .utf8).split(separator: "\n").dropFirst().map(String.init))
+        XCTAssertGreaterThan(fromBedGraph.count, 4)
+        XCTAssertEqual(fromBigWig, fromBedGraph)
+
+        let fifo = work.appendingPathComponent("pipe.bw").path
+        XCTAssertEqual(mkfifo(fifo, 0o644), 0)
+        let refused = try CLIRunner.run(["annotate", fasta, "--motif-model", model, "-o", fifo])
+        try CLIRunner.assertFailedCleanly(refused, naming: [fifo], in: work, leftover: ".tmp")
     }
 }

@@ -68,11 +68,16 @@ public enum MotifModelAnnotator {
             + (model.classifier.rcAverage ? ", strands averaged" : ""))
         var summary = Summary()
         let files = MotifOutputFiles(inputs: inputs)
+        // `-o x.bw` / `x.bigwig`: the same runs as the bedGraph, written as a bigWig at the end.
+        let bigWigPath = o.output.flatMap { p in [".bw", ".bigwig"].contains { p.lowercased().hasSuffix($0) } ? p : nil }
+        var bigWig = BigWigTrack()
         do {
-            let graph = try files.open(o.output)
+            let graph = bigWigPath == nil ? try files.open(o.output) : nil
             let tsv = try o.tsv.map { try files.open($0) }
             let name = URL(fileURLWithPath: o.model).standardizedFileURL.lastPathComponent
-            try files.write(graph, "track type=bedGraph name=\"\(name)\" description=\"per-base \(model.boundLabel) score (logit contribution)\"\n")
+            if let graph {
+                try files.write(graph, "track type=bedGraph name=\"\(name)\" description=\"per-base \(model.boundLabel) score (logit contribution)\"\n")
+            }
             if let tsv { try files.write(tsv, "sequence_name\tlength\tbound_probability\tlogit\n") }
             var pending: [Piece] = []
             var pendingBases = 0
@@ -94,9 +99,15 @@ public enum MotifModelAnnotator {
                     let p = MotifModel.probability(logit: logit)
                     if p > 0.5 { summary.bound += 1 }
                     tsvText += "\(piece.name)\t\(track.count)\t\(String(format: "%.6g", p))\t\(String(format: "%.6g", logit))\n"
-                    graphText += bedGraphLines(track, chrom: piece.chrom, offset: piece.offset, resolution: o.bedGraphResolution)
+                    let runs = bedGraphRuns(track, resolution: o.bedGraphResolution)
+                    if bigWigPath != nil {
+                        try bigWig.add(runs, chrom: piece.chrom, offset: piece.offset,
+                                      chromLength: o.input == nil ? nil : piece.tokens.count)
+                    } else {
+                        for r in runs { graphText += "\(piece.chrom)\t\(piece.offset + r.start)\t\(piece.offset + r.end)\t\(r.value)\n" }
+                    }
                 }
-                try files.write(graph, graphText)
+                if let graph { try files.write(graph, graphText) }
                 if let tsv { try files.write(tsv, tsvText) }
                 pending.removeAll(keepingCapacity: true)
                 pendingBases = 0
@@ -109,6 +120,10 @@ public enum MotifModelAnnotator {
                 if pendingBases >= flushBases { try flush() }
             }
             try flush()
+            if let bigWigPath {
+                if o.input == nil { bigWig.lengths = try ReferenceFasta(path: o.reference!).contigs.reduce(into: [:]) { $0[$1.name] = $1.length } }
+                try bigWig.write(bigWigPath, inputs: inputs)
+            }
             try files.commit()
         } catch {
             files.abandon()
@@ -131,7 +146,12 @@ public enum MotifModelAnnotator {
     /// bedGraph lines of a track: bins of `resolution` bases (the last one shorter) holding their mean score, and
     /// neighbouring bins whose printed values are equal joined into one line.
     static func bedGraphLines(_ track: [Float], chrom: String, offset: Int, resolution: Int = 1) -> String {
-        guard !track.isEmpty else { return "" }
+        bedGraphRuns(track, resolution: resolution).map { "\(chrom)\t\(offset + $0.start)\t\(offset + $0.end)\t\($0.value)\n" }.joined()
+    }
+
+    /// The runs behind `bedGraphLines`: 0-based half-open positions on the track and the printed value.
+    static func bedGraphRuns(_ track: [Float], resolution: Int = 1) -> [(start: Int, end: Int, value: String)] {
+        guard !track.isEmpty else { return [] }
         let r = max(1, resolution)
         // Bin b covers [b·r, min((b + 1)·r, L)).
         let bins = (track.count + r - 1) / r
@@ -141,17 +161,49 @@ public enum MotifModelAnnotator {
             for t in lo..<hi { sum += Double(track[t]) }
             return String(format: "%.4f", sum / Double(hi - lo))
         }
-        var text = ""
+        var runs: [(start: Int, end: Int, value: String)] = []
         var start = 0, value = printed(0)
         for b in 1...bins {
             let next = b < bins ? printed(b) : nil
             if next != value {
-                text += "\(chrom)\t\(offset + start)\t\(offset + min(b * r, track.count))\t\(value)\n"
+                runs.append((start, min(b * r, track.count), value))
                 start = b * r
                 if let next { value = next }
             }
         }
-        return text
+        return runs
+    }
+
+    /// The runs of a whole annotation, gathered for one bigWig (which needs every sequence's length up front).
+    struct BigWigTrack {
+        var chromosomes: [String] = []
+        var index: [String: Int] = [:]
+        /// Sequence lengths: records' own (added as they come), or the reference's contigs (set before `write`).
+        var lengths: [String: Int] = [:]
+        var intervals: [BigWigWriter.Interval] = []
+
+        /// `chromLength`: the record's length (records); nil for reference windows.
+        mutating func add(_ runs: [(start: Int, end: Int, value: String)], chrom: String, offset: Int,
+                          chromLength: Int?) throws {
+            let c: Int
+            if let known = index[chrom] {
+                if chromLength != nil { throw ToolError(file: chrom, "two records with this name: a bigWig needs unique sequence names") }
+                c = known
+            } else {
+                c = chromosomes.count
+                chromosomes.append(chrom)
+                index[chrom] = c
+                if let chromLength { lengths[chrom] = chromLength }
+            }
+            for r in runs {
+                intervals.append(.init(chromosome: c, start: offset + r.start, end: offset + r.end, value: Float(r.value)!))
+            }
+        }
+
+        func write(_ path: String, inputs: [String]) throws {
+            try BigWigWriter.write(path: path, chromosomes: chromosomes.map { ($0, lengths[$0] ?? 0) }, intervals: intervals,
+                                   inputs: inputs)
+        }
     }
 
     /// Records of the input, or windows of the reference regions, in order.

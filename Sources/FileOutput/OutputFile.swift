@@ -62,6 +62,25 @@ public final class OutputFile {
         }
     }
 
+    /// Overwrites `bytes` at byte `offset` of what was written so far (e.g. a header whose sizes are known only at
+    /// the end). Only a regular file can be rewritten: stdout, devices and FIFOs are written straight through.
+    /// - Throws: `OutputError` for a direct output or a failed write.
+    public func rewrite(at offset: Int, _ bytes: [UInt8]) throws {
+        guard !output.isDirect else {
+            throw OutputError.system(output.isStandardOutput ? "stdout" : path, "cannot be rewritten (not a regular file)")
+        }
+        try flush()
+        var off = 0
+        while off < bytes.count {
+            let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + off, bytes.count - off, off_t(offset + off)) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw OutputError.system(path, "write failed")
+            }
+            off += n
+        }
+    }
+
     /// Writes what is buffered, closes the file and publishes it.
     /// - Throws: `OutputError`; nothing is left behind then.
     public func commit() throws {

@@ -15,6 +15,7 @@ struct Embed: ParsableCommand {
           mamba-dna embed --model caduceus-ps reads.fa -o emb.tsv
           mamba-dna embed --model caduceus-ps --pool mean reads.fq.gz -o pooled.tsv
           mamba-dna embed --model mamba-130m -r chr1:1-50000 ref.fa --format safetensors -o region.safetensors
+          mamba-dna embed --model Fixtures/models/encoder --pool mean reads.fa --format npy -o pooled.npy
         """)
 
     @Option(name: .long, help: "Model directory (config.json + model.safetensors).")
@@ -32,7 +33,7 @@ struct Embed: ParsableCommand {
     @Option(name: [.customShort("o"), .customLong("output")], help: "Output file (default: stdout).")
     var output: String?
 
-    @Option(name: .long, help: "Output format: tsv or safetensors.")
+    @Option(name: .long, help: "Output format: tsv, safetensors, or npy (NumPy float32 array, with OUTPUT.rows.tsv naming its rows).")
     var format: String = "tsv"
 
     @Option(name: .long, help: "Threads for the matrix products and kernels (default: all cores).")
@@ -56,7 +57,7 @@ struct Embed: ParsableCommand {
             guard let p = EmbeddingExport.Pooling(rawValue: pool) else { fail("--pool must be mean, max, first or last", code: 2) }
             o.pooling = p
         }
-        guard let f = EmbeddingExport.Format(rawValue: format) else { fail("--format must be tsv or safetensors", code: 2) }
+        guard let f = EmbeddingExport.Format(rawValue: format) else { fail("--format must be tsv, safetensors or npy", code: 2) }
         let threads = self.threads ?? ProcessInfo.processInfo.activeProcessorCount
         guard threads >= 1 else { fail("--threads must be at least 1", code: 2) }
         o.format = f

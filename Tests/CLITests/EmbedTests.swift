@@ -218,6 +218,43 @@ final class EmbedTests: XCTestCase {
         XCTAssertNotEqual(bad.status, 0)
         XCTAssertFalse(FileManager.default.fileExists(atPath: out.path))
     }
+
+    /// `--format npy`: the same float32 values as the TSV (which prints each fp32 exactly), in the TSV's row order,
+    /// with `OUTPUT.rows.tsv` naming the rows; NumPy reads the array back. stdout cannot take it.
+    func testNPYHoldsTheTSVValues() throws {
+        let model = CLIRunner.repository.appendingPathComponent("Fixtures/models/encoder").path
+        let fasta = work.appendingPathComponent("r.fa")
+        try (0..<3).map { ">r\($0)\n\(String(repeating: "ACGTTGCA", count: 3 + $0))\n" }.joined().write(to: fasta, atomically: true, encoding: .utf8)
+        for pool in [[String](), ["--pool", "mean"]] {
+            let npy = work.appendingPathComponent("e.npy").path, tsv = work.appendingPathComponent("e.tsv").path
+            XCTAssertEqual(try run(["embed", "--model", model, "--format", "npy", "-o", npy, fasta.path] + pool).status, 0)
+            XCTAssertEqual(try run(["embed", "--model", model, "-o", tsv, fasta.path] + pool).status, 0)
+            let rows = try String(contentsOfFile: tsv, encoding: .utf8).split(separator: "\n").dropFirst().map { $0.split(separator: "\t") }
+            let expected = rows.flatMap { $0.dropFirst(2).map { Float(String($0))! } }
+            let names = try String(contentsOfFile: npy + ".rows.tsv", encoding: .utf8).split(separator: "\n").dropFirst()
+            XCTAssertEqual(names.map(String.init), rows.map { $0[0...1].joined(separator: "\t") })
+            // .npy 1.0: magic, version, little-endian header length, the header dict, then the data.
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: npy))
+            XCTAssertEqual(Array(bytes.prefix(6)), [0x93] + Array("NUMPY".utf8))
+            let headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
+            let header = String(decoding: bytes[10..<(10 + headerLength)], as: UTF8.self)
+            let dim = rows.first!.count - 2
+            XCTAssertTrue(header.contains("'descr': '<f4'") && header.contains("'shape': (\(rows.count), \(dim))"), header)
+            let values = bytes[(10 + headerLength)...].withUnsafeBytes { raw in
+                (0..<(raw.count / 4)).map { raw.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self) }
+            }
+            XCTAssertEqual(values, expected)
+            if FileManager.default.isExecutableFile(atPath: "/usr/bin/python3"),
+               try CLIRunner.launch(URL(fileURLWithPath: "/usr/bin/python3"), ["-c", "import numpy"]).status == 0 {
+                let np = try CLIRunner.launch(URL(fileURLWithPath: "/usr/bin/python3"),
+                                              ["-c", "import numpy, sys; a = numpy.load(sys.argv[1]); print(a.shape, a.dtype, float(a.sum()))", npy])
+                XCTAssertEqual(np.status, 0, np.stderr)
+                XCTAssertTrue(np.stdout.hasPrefix("(\(rows.count), \(dim)) float32"), np.stdout)
+            }
+        }
+        let refused = try CLIRunner.run(["embed", "--model", model, "--format", "npy", fasta.path])
+        XCTAssertNotEqual(refused.status, 0)
+    }
 }
 
 /// Just enough safetensors reading for checking outputs (F32/I64, little-endian).

@@ -6,7 +6,7 @@ import SeqIO
 /// `embed`: per-base or pooled hidden states of a Mamba / Caduceus model for every input sequence.
 public enum EmbeddingExport {
     public enum Pooling: String, CaseIterable, Sendable { case mean, max, first, last }
-    public enum Format: String, CaseIterable, Sendable { case tsv, safetensors }
+    public enum Format: String, CaseIterable, Sendable { case tsv, safetensors, npy }
 
     public struct Options {
         public var modelDirectory: String
@@ -47,8 +47,8 @@ public enum EmbeddingExport {
     /// so a failure leaves no partial output file.
     @discardableResult
     public static func run(_ o: Options, log: (String) -> Void = { _ in }) throws -> Summary {
-        if o.format == .safetensors && o.output == nil {
-            throw ToolError("--format safetensors needs -o FILE (binary output is not written to stdout)")
+        if o.format != .tsv && o.output == nil {
+            throw ToolError("--format \(o.format.rawValue) needs -o FILE (binary output is not written to stdout)")
         }
         let inputs = [o.input] + (o.reference.map { [$0] } ?? [])
         if let output = o.output { try OutputPath.validate(output, inputs: inputs) }
@@ -61,6 +61,7 @@ public enum EmbeddingExport {
         case .tsv: sink = try TSVEmbeddingSink(path: o.output, inputs: inputs, dim: model.outputDim, pooled: o.pooling != nil)
         case .safetensors: sink = SafetensorsEmbeddingSink(path: o.output!, dim: model.outputDim, pooling: o.pooling,
                                                            model: o.modelDirectory)
+        case .npy: sink = try NPYEmbeddingSink(path: o.output!, inputs: inputs, dim: model.outputDim, pooled: o.pooling != nil)
         }
         var summary = Summary()
         do {

@@ -95,3 +95,58 @@ final class SafetensorsEmbeddingSink: EmbeddingSink {
 
     func abandon() {}
 }
+
+/// NumPy `.npy` (format 1.0, little-endian float32, C order): per base a (positions, D) array of every sequence's
+/// rows in input order, pooled an (N, D) array; beside it `OUTPUT.rows.tsv` names each row (`seq_id  position`
+/// or `seq_id  length`). Rows are streamed; the header, whose shape is known only at the end, is written first
+/// with room to spare and rewritten by `finish`, so the output must be a regular file.
+final class NPYEmbeddingSink: EmbeddingSink {
+    let out: OutputFile, rowsOut: OutputFile
+    let dim: Int
+    var rows = 0
+    /// Header bytes reserved: magic, version, length, and the dict padded with spaces to a multiple of 64.
+    static let headerBytes = 128
+
+    init(path: String, inputs: [String], dim: Int, pooled: Bool) throws {
+        out = try OutputFile(path, inputs: inputs)
+        guard !out.output.isDirect else {
+            out.abandon()
+            throw ToolError(file: path, "--format npy rewrites its header at the end: give a regular file, not stdout, a device or a FIFO")
+        }
+        do { rowsOut = try OutputFile(path + ".rows.tsv", inputs: inputs) } catch { out.abandon(); throw error }
+        self.dim = dim
+        try Self.header(rows: 0, dim: dim).withUnsafeBytes { try out.write(bytes: $0) }
+        try rowsOut.write("seq_id\t" + (pooled ? "length" : "position") + "\n")
+    }
+
+    /// The `.npy` header for a (rows, dim) float32 array, `headerBytes` long.
+    static func header(rows: Int, dim: Int) -> [UInt8] {
+        let dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(rows), \(dim)), }"
+        let bodyLength = headerBytes - 10
+        let text = dict + String(repeating: " ", count: max(0, bodyLength - dict.utf8.count - 1)) + "\n"
+        precondition(text.utf8.count == bodyLength, "shape too long for the reserved .npy header")
+        return [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(bodyLength & 0xFF), UInt8(bodyLength >> 8)] + Array(text.utf8)
+    }
+
+    func perBase(name: String, firstPosition: Int, rows r: UnsafePointer<Float>, count: Int, continuation: Bool) throws {
+        try out.write(bytes: UnsafeRawBufferPointer(start: r, count: count * dim * 4))
+        var text = ""
+        for i in 0..<count { text += name + "\t" + String(firstPosition + i) + "\n" }
+        try rowsOut.write(text)
+        rows += count
+    }
+
+    func pooled(name: String, length: Int, vector: [Float]) throws {
+        try vector.withUnsafeBytes { try out.write(bytes: $0) }
+        try rowsOut.write(name + "\t" + String(length) + "\n")
+        rows += 1
+    }
+
+    func finish() throws {
+        try out.rewrite(at: 0, Self.header(rows: rows, dim: dim))
+        try out.commit()
+        try rowsOut.commit()
+    }
+
+    func abandon() { out.abandon(); rowsOut.abandon() }
+}

@@ -64,13 +64,13 @@ public enum BigWigWriter {
                                   path: String) throws {
         guard bwInit(1 << 17) == 0 else { throw SeqIOError(.unwritable, file: path, "libBigWig could not start") }
         defer { bwCleanup() }
+        // C copies of the names, freed only after the file is closed (defers run last-registered first).
+        let names = chromosomes.map { strdup($0.name)! }
+        defer { names.forEach { free($0) } }
         guard let fp = bwOpen(file, nil, "w") else { throw SeqIOError(.unwritable, file: path, "cannot create") }
         var closed = false
         defer { if !closed { bwClose(fp) } }
         guard bwCreateHdr(fp, zoomLevels) == 0 else { throw SeqIOError(.unwritable, file: path, "bigWig header failed") }
-        // libBigWig keeps pointers to the names (it does not copy them) until the file is closed.
-        let names = chromosomes.map { strdup($0.name)! }
-        defer { names.forEach { free($0) } }
         let lengths = chromosomes.map { UInt32($0.length) }
         let list = names.map { UnsafePointer($0) as UnsafePointer<CChar>? }.withUnsafeBufferPointer { n in
             lengths.withUnsafeBufferPointer { bwCreateChromList(n.baseAddress, $0.baseAddress, Int64(chromosomes.count)) }

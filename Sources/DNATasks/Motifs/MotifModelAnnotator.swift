@@ -99,12 +99,11 @@ public enum MotifModelAnnotator {
                     let p = MotifModel.probability(logit: logit)
                     if p > 0.5 { summary.bound += 1 }
                     tsvText += "\(piece.name)\t\(track.count)\t\(String(format: "%.6g", p))\t\(String(format: "%.6g", logit))\n"
-                    let runs = bedGraphRuns(track, resolution: o.bedGraphResolution)
                     if bigWigPath != nil {
-                        try bigWig.add(runs, chrom: piece.chrom, offset: piece.offset,
-                                      chromLength: o.input == nil ? nil : piece.tokens.count)
+                        try bigWig.add(bedGraphRuns(track, resolution: o.bedGraphResolution), chrom: piece.chrom,
+                                       offset: piece.offset, chromLength: o.input == nil ? nil : piece.tokens.count)
                     } else {
-                        for r in runs { graphText += "\(piece.chrom)\t\(piece.offset + r.start)\t\(piece.offset + r.end)\t\(r.value)\n" }
+                        graphText += bedGraphLines(track, chrom: piece.chrom, offset: piece.offset, resolution: o.bedGraphResolution)
                     }
                 }
                 if let graph { try files.write(graph, graphText) }

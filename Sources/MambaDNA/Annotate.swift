@@ -9,6 +9,7 @@ struct Annotate: ParsableCommand {
         Variants (SNPs and indels from the pileup, genotyped by a classifier; VCF 4.3):
           mamba-dna annotate aln.bam -f ref.fa -r chr1:1-50000 -o calls.vcf.gz
           mamba-dna annotate aln.bam -f ref.fa -R regions.bed --ploidy 2 --variant-model DIR -o calls.vcf
+          mamba-dna annotate aln.bam -f ref.fa -R regions.bed --shard 1/4 -o part1.vcf.gz   # then: mamba-dna merge
         A .vcf.gz name gives BGZF output with a tabix index. Without --variant-model the bundled model is used.
 
         Motifs (PWM scan, both strands):
@@ -63,7 +64,13 @@ struct Annotate: ParsableCommand {
     @OptionGroup(title: "Encoder (--motif-model)")
     var precision: PrecisionOption
 
+    @Option(name: .long, help: ArgumentHelp("Variant calling: only part I of N (1-based) of the regions, cut in 100 kb chunks balanced by bases; writes OUTPUT.shard.json for `merge`. Needs -o FILE.", valueName: "I/N"))
+    var shard: String?
+
     func run() throws {
+        if shard != nil, motif.motifModel != nil || motif.motifs != nil {
+            fail("--shard: parts of variant calling only (motif q-values and windows span the whole scan)", code: 2)
+        }
         if let model = motif.motifModel {
             if motif.motifs != nil { fail("--motifs and --motif-model are separate annotations: give one", code: 2) }
             runMotifModel(model)
@@ -74,8 +81,10 @@ struct Annotate: ParsableCommand {
             return
         }
         if let input, variant.variantModel != nil || (input != "-" && VariantAnnotator.isAlignmentFile(input)) {
+            let part: Shard?
+            do { part = try shard.map { try Shard(parsing: $0) } } catch { fail("\(error)", code: 2) }
             variant.run(input: input, reference: reference, regions: regions, regionsFile: regionsFile,
-                        output: output, threads: motif.threads)
+                        output: output, threads: motif.threads, shard: part)
             return
         }
         if let input, let problem = VariantAnnotator.alignmentInputProblem(input) { fail(problem) }

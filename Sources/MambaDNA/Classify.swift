@@ -32,6 +32,7 @@ struct Classify: ParsableCommand {
           mamba-dna classify reads.fa
           mamba-dna classify reads.fq.gz --all-probs -o calls.tsv --report summary.tsv
           mamba-dna classify aln.bam --model my-model --threads 8
+          mamba-dna classify reads.fq.gz --shard 2/3 -o part2.tsv   # then: mamba-dna merge -o calls.tsv part*.tsv
         """)
 
     @Argument(help: "FASTA/FASTQ/SAM/BAM/CRAM input ('-' for stdin).")
@@ -78,6 +79,8 @@ struct Classify: ParsableCommand {
 
     @OptionGroup var precision: PrecisionOption
 
+    @OptionGroup var shard: ShardOption
+
     @Flag(name: [.customShort("q"), .long], help: "No progress line (shown only when stderr is a terminal).")
     var quiet = false
 
@@ -88,6 +91,7 @@ struct Classify: ParsableCommand {
         var o = ReadClassifier.Options(input: input)
         o.modelDirectory = model; o.output = output; o.allProbabilities = allProbs; o.report = report
         o.threads = threads; o.batchTokens = batchTokens; o.reference = reference; o.precision = precision.value
+        o.shard = shard.value
         if noScreen { o.screen = nil } else { o.screen?.minLength = minLength }
         if noRCAverage { o.rcAverage = false }
         o.useKmerSketch = !noKmerSketch

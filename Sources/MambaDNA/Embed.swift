@@ -44,6 +44,8 @@ struct Embed: ParsableCommand {
 
     @OptionGroup var precision: PrecisionOption
 
+    @OptionGroup var shard: ShardOption
+
     @Flag(name: [.customShort("q"), .long], help: "No progress line (shown only when stderr is a terminal).")
     var quiet = false
 
@@ -66,6 +68,7 @@ struct Embed: ParsableCommand {
         o.threads = threads
         o.reference = reference
         o.precision = precision.value
+        o.shard = shard.value
         FileInfo.quietLibraryLogs()
         let progress = ProgressLine(command: "embed", unit: "sequences", quiet: quiet)
         o.progress = { progress.update(records: $0, bases: $1) }

@@ -11,6 +11,9 @@ struct Info: ParsableCommand {
         Model directories (config.json + model.safetensors): what the model is (architecture, shape, classes,
         add-ons, training, precision on this CPU); --json: its config.json as it is.
         Output is one `key<TAB>value` line per field on stdout.
+        --regions N: instead, an indexed FASTA's or an alignment file's contigs cut into N parts of
+        nearly equal length, as BED (`contig start end part_I`; a part spanning contigs has several
+        lines), for `annotate -R FILE --shard I/N`.
 
         Examples:
           mamba-dna info reads.fq.gz
@@ -18,6 +21,7 @@ struct Info: ParsableCommand {
           mamba-dna info aln.cram -T ref.fa
           mamba-dna info Fixtures/models/species
           mamba-dna info --json Fixtures/models/encoder
+          mamba-dna info --regions 8 ref.fa > regions.bed
         """)
 
     @Argument(help: "A sequence file, alignment file or model directory ('-' for stdin).")
@@ -32,9 +36,21 @@ struct Info: ParsableCommand {
     @Flag(name: .long, help: "For a model directory: its config.json as it is, instead of the summary.")
     var json = false
 
+    @Option(name: .long, help: ArgumentHelp("Cut the contigs of an indexed FASTA or alignment file into N parts of nearly equal length (BED).", valueName: "N"))
+    var regions: Int?
+
     func run() throws {
         // SeqIO reports each failure as one error; htslib's own log lines would duplicate it.
         FileInfo.quietLibraryLogs()
+        if let n = regions {
+            guard n >= 1 else { fail("--regions must be at least 1", code: 2) }
+            do {
+                writeStandardOutput(RegionSplit.bed(RegionSplit.split(try RegionSplit.contigs(of: input, reference: reference), parts: n)))
+            } catch {
+                fail("\(error)")
+            }
+            return
+        }
         do {
             let pairs = try FileInfo.describe(path: input, reference: reference, threads: threads, rawConfig: json)
             writeStandardOutput(FileInfo.render(pairs))

@@ -16,7 +16,7 @@ struct MambaDNA: ParsableCommand {
         {name}:beg-end for names with colons. Input `-` is stdin.
         """,
         version: ToolVersion.current,
-        subcommands: [Info.self, Embed.self, Classify.self, Annotate.self, Train.self, Bench.self]
+        subcommands: [Info.self, Embed.self, Classify.self, Annotate.self, Merge.self, Train.self, Bench.self]
     )
 
     /// OpenBLAS must pick its AVX-512 kernels before any product runs (see `BLASRuntime`).

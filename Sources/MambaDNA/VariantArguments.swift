@@ -55,7 +55,7 @@ struct VariantArguments: ParsableArguments {
     }
 
     /// Runs variant calling with the command's shared options; exits on error.
-    func run(input: String, reference: String?, regions: [String], regionsFile: String?, output: String?, threads: Int) {
+    func run(input: String, reference: String?, regions: [String], regionsFile: String?, output: String?, threads: Int, shard: Shard? = nil) {
         guard let reference else { fail("variant calling needs the reference: -f ref.fa", code: 2) }
         guard threads >= 1, minAltReads >= 1 else { fail("--threads and --min-alt-reads must be at least 1", code: 2) }
         guard (0...1).contains(haploidMinFraction) else { fail("--haploid-min-fraction must be in [0, 1]", code: 2) }
@@ -63,6 +63,7 @@ struct VariantArguments: ParsableArguments {
         o.regions = regions; o.regionsFile = regionsFile; o.model = variantModel; o.ploidy = ploidy
         o.threads = threads; o.sample = sample; o.lowQual = lowQual; o.haploidMinFraction = haploidMinFraction; o.candidates = candidates
         o.allCandidates = allCandidates
+        o.shard = shard
         o.commandLine = CommandLine.arguments.joined(separator: " ")
         FileInfo.quietLibraryLogs()
         do {

@@ -171,7 +171,13 @@ public final class VariantFileWriter {
     /// - Throws: `SeqIOError` `.unwritable` naming `path` when the file cannot be created or the
     ///   header not written; `.malformed` when a header line or sample name is rejected.
     /// - Parameter inputs: the run's input files, which `path` must not be.
-    public init(path: String, header: VariantHeader, threads: Int = 1, inputs: [String] = []) throws {
+    public convenience init(path: String, header: VariantHeader, threads: Int = 1, inputs: [String] = []) throws {
+        try self.init(path: path, header: header, template: nil, extraLines: [], threads: threads, inputs: inputs)
+    }
+
+    /// With `template`, the header is a copy of it plus `extraLines` (records are then copied with `writeCopy`).
+    init(path: String, header: VariantHeader, template: UnsafeMutablePointer<bcf_hdr_t>?, extraLines: [String],
+         threads: Int, inputs: [String]) throws {
         self.path = path
         self.header = header
         self.threads = max(1, threads)
@@ -183,7 +189,9 @@ public final class VariantFileWriter {
         if path.hasSuffix(".vcf.gz") || path.hasSuffix(".vcf.bgz") { mode = "wz"; indexSuffix = indexed ? ".tbi" : nil }
         else if path.hasSuffix(".bcf") { mode = "wb"; indexSuffix = indexed ? ".csi" : nil }
         else { mode = "w"; indexSuffix = nil }
-        guard let h = bcf_hdr_init("w") else { throw SeqIOError(.unwritable, file: path, "cannot create a VCF header") }
+        guard let h = template.map({ bcf_hdr_dup($0) }) ?? bcf_hdr_init("w") else {
+            throw SeqIOError(.unwritable, file: path, "cannot create a VCF header")
+        }
         hdr = h
         rec = bcf_init()
         mdna_set_errno(0)
@@ -193,7 +201,16 @@ public final class VariantFileWriter {
         }
         file = fp
         do {
-            try writeHeader()
+            if template != nil {
+                for line in extraLines where bcf_hdr_append(hdr, line) != 0 {
+                    throw SeqIOError(.malformed, file: path, "cannot add header line \(line)")
+                }
+                guard bcf_hdr_sync(hdr) == 0, bcf_hdr_write(fp, hdr) == 0 else {
+                    throw SeqIOError(.unwritable, file: path, "cannot write the header")
+                }
+            } else {
+                try writeHeader()
+            }
         } catch {
             discard()
             throw error
@@ -289,6 +306,15 @@ public final class VariantFileWriter {
             guard r == 0 else { throw bad("cannot set FORMAT/\(a.key) (not declared, or of another type)") }
         }
         guard bcf_write(file, hdr, rec) == 0 else {
+            throw SeqIOError(.unwritable, file: path, "cannot write a record (disk full?)")
+        }
+        recordCount += 1
+    }
+
+    /// Writes a record read with a header equal to this writer's (as `bcftools concat` copies records).
+    func writeCopy(_ record: UnsafeMutablePointer<bcf1_t>) throws {
+        guard let file, !finished else { throw SeqIOError(.unwritable, file: path, "writer already finished") }
+        guard bcf_write(file, hdr, record) == 0 else {
             throw SeqIOError(.unwritable, file: path, "cannot write a record (disk full?)")
         }
         recordCount += 1

@@ -30,6 +30,8 @@ public enum ReadClassifier {
         public var screen: ReadScreen? = ReadScreen()
         /// Called after each batch with the reads and bases read so far (a progress display).
         public var progress: ((_ reads: Int, _ bases: Int) -> Void)?
+        /// Classify only this part of the reads (by record index) and write its manifest beside `output`.
+        public var shard: Shard?
         public init(input: String) { self.input = input }
     }
 
@@ -53,8 +55,12 @@ public enum ReadClassifier {
         guard let dir = o.modelDirectory ?? DefaultModels.species() else {
             throw ToolError("no --model given and the bundled species model was not found (set MAMBA_DNA_DEFAULT_MODEL)")
         }
+        if o.shard != nil, o.output == nil || o.output == "-" {
+            throw ToolError(file: "--shard", "needs -o FILE: the part's manifest is written beside it")
+        }
         let model = try ClassifierDirectory.load(dir)
-        if let why = model.usePrecision(o.precision).fallbackReason { log("--precision bf16: running fp32 (\(why))") }
+        var precision = o.precision
+        if let why = model.usePrecision(o.precision).fallbackReason { log("--precision bf16: running fp32 (\(why))"); precision = .fp32 }
         if let rc = o.rcAverage { model.rcAverage = rc }
         let sketch = o.useKmerSketch ? try KmerSketch.load(directory: dir) : nil
         let (profile, profileWeight, hasProfile) = try loadProfile(o, directory: dir)
@@ -64,6 +70,7 @@ public enum ReadClassifier {
         if let report = o.report { try OutputPath.validate(report, inputs: inputs) }
         let out = try OutputFile(o.output ?? "-", inputs: inputs)
         var summary = Summary()
+        var shardRange: ShardRange?
         let start = Date()
         do {
             var header = "read_id\tlabel\tprobability"
@@ -135,7 +142,7 @@ public enum ReadClassifier {
                 bases.removeAll(keepingCapacity: true); tokens = 0
             }
             var basesRead = 0
-            try ReadSource.forEach(o.input, reference: o.reference) { r in
+            shardRange = try ReadSource.forEach(o.input, reference: o.reference, shard: o.shard) { r in
                 names.append(r.name); seqs.append(DNATokenizer.encode(r.bases)); tokens += r.bases.count
                 basesRead += r.bases.count
                 o.progress?(summary.reads + names.count, basesRead)
@@ -152,7 +159,23 @@ public enum ReadClassifier {
         let report = reportText(summary, labels: model.labels)
         if let path = o.report {
             try writeAtomically(Data(report.utf8), to: path)
-        } else {
+        }
+        if let shardRange, let output = o.output {
+            let settings = [
+                "model=" + ShardManifest.digest(directory: dir), "all_probs=\(o.allProbabilities)",
+                "precision=\(precision.rawValue)", "rc_average=\(model.rcAverage)",
+                "kmer_sketch=\(sketch != nil)", "kmer_profile=\(profile != nil ? "\(profileWeight)" : "off")",
+                "screen=" + (o.screen.map { "\($0)" } ?? "off"), "reference=\(o.reference ?? "-")",
+            ].joined(separator: " ")
+            var m = try ShardManifest(task: "classify", format: "tsv", settings: settings, input: o.input,
+                                      range: shardRange, output: output)
+            m.labels = model.labels
+            m.counts = summary.counts
+            m.unclassified = Dictionary(uniqueKeysWithValues: summary.unclassifiedReasons.map { ($0.key.rawValue, $0.value) })
+            try m.write(beside: output)
+            log("shard \(shardRange.shard)/\(shardRange.count): reads \(shardRange.first + 1)-\(shardRange.end) of \(shardRange.total)")
+        }
+        if o.report == nil {
             log("summary:\n" + report.dropLast())
         }
         if summary.unclassified > 0 {

@@ -24,6 +24,8 @@ public enum EmbeddingExport {
         public var batchBases = 8192
         /// Called after each record with the records and bases read so far (a progress display).
         public var progress: ((_ records: Int, _ bases: Int) -> Void)?
+        /// Embed only this part of the records (by record index) and write its manifest beside `output`.
+        public var shard: Shard?
         public init(modelDirectory: String, input: String) { self.modelDirectory = modelDirectory; self.input = input }
     }
 
@@ -50,12 +52,18 @@ public enum EmbeddingExport {
         if o.format != .tsv && o.output == nil {
             throw ToolError("--format \(o.format.rawValue) needs -o FILE (binary output is not written to stdout)")
         }
+        if o.shard != nil {
+            if o.output == nil || o.output == "-" { throw ToolError(file: "--shard", "needs -o FILE: the part's manifest is written beside it") }
+            if o.region != nil { throw ToolError(file: "--shard", "parts are cut from the input's records; -r embeds one region") }
+            if o.format == .safetensors { throw ToolError(file: "--shard", "pieces can be merged as tsv or npy, not safetensors") }
+        }
         let inputs = [o.input] + (o.reference.map { [$0] } ?? [])
         if let output = o.output { try OutputPath.validate(output, inputs: inputs) }
         setComputeThreads(o.threads)
         var model = try MambaCheckpoint.load(o.modelDirectory)
         let precision = model.usePrecision(o.precision)
         if let why = precision.fallbackReason { log("--precision bf16: running fp32 (\(why))") }
+        let effectivePrecision = precision.fallbackReason == nil ? o.precision : .fp32
         let sink: EmbeddingSink
         switch o.format {
         case .tsv: sink = try TSVEmbeddingSink(path: o.output, inputs: inputs, dim: model.outputDim, pooled: o.pooling != nil)
@@ -64,9 +72,10 @@ public enum EmbeddingExport {
         case .npy: sink = try NPYEmbeddingSink(path: o.output!, inputs: inputs, dim: model.outputDim, pooled: o.pooling != nil)
         }
         var summary = Summary()
+        var shardRange: ShardRange?
         do {
             var runner = Runner(model: model, pooling: o.pooling, sink: sink, batchBases: max(1, min(o.batchBases, model.chunkRows)))
-            try forEachRecord(o) { rec in
+            shardRange = try forEachRecord(o) { rec in
                 if rec.bases.isEmpty {
                     summary.skippedEmpty += 1
                     log("skipping empty sequence '\(rec.name)'")
@@ -83,13 +92,23 @@ public enum EmbeddingExport {
             sink.abandon()
             throw error
         }
+        if let shardRange, let output = o.output {
+            let settings = ["model=" + ShardManifest.digest(directory: o.modelDirectory), "pool=\(o.pooling?.rawValue ?? "per-base")",
+                            "precision=\(effectivePrecision.rawValue)", "reference=\(o.reference ?? "-")"].joined(separator: " ")
+            var m = try ShardManifest(task: "embed", format: o.format.rawValue, settings: settings, input: o.input,
+                                      range: shardRange, output: output)
+            if o.format == .npy { m.companions[m.output + ".rows.tsv"] = ShardManifest.size(output + ".rows.tsv") ?? -1 }
+            try m.write(beside: output)
+            log("shard \(shardRange.shard)/\(shardRange.count): records \(shardRange.first + 1)-\(shardRange.end) of \(shardRange.total)")
+        }
         return summary
     }
 
     /// Calls `body` for each input sequence: records of a FASTA/FASTQ, primary reads of an alignment
     /// file (as sequenced: reverse-strand reads are reverse-complemented back), or with `region`,
     /// the reads overlapping it (indexed BAM/CRAM) or the reference slice (indexed FASTA).
-    static func forEachRecord(_ o: Options, _ body: (Record) throws -> Void) throws {
+    @discardableResult
+    static func forEachRecord(_ o: Options, _ body: (Record) throws -> Void) throws -> ShardRange? {
         if let region = o.region {
             guard o.input != "-" else { throw ToolError("-r needs an indexed file, not stdin") }
             let detected = try DetectedFormat.detect(path: o.input)
@@ -104,13 +123,10 @@ public enum EmbeddingExport {
             } else {
                 throw ToolError("\(o.input): -r needs an indexed FASTA or BAM/CRAM, not \(detected.format.rawValue)")
             }
-            return
+            return nil
         }
-        switch try InputFile.open(path: o.input, reference: o.reference, threads: o.threads) {
-        case .sequences(let reader):
-            while let rec = try reader.next() { try body(Record(name: rec.name, bases: rec.sequence, offset: 0)) }
-        case .alignments(let reader):
-            try forEachRead(reader, body)
+        return try ReadSource.forEach(o.input, reference: o.reference, threads: o.threads, shard: o.shard) { r in
+            try body(Record(name: r.name, bases: r.bases, offset: 0))
         }
     }
 

@@ -128,6 +128,19 @@ final class NPYEmbeddingSink: EmbeddingSink {
         return [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(bodyLength & 0xFF), UInt8(bodyLength >> 8)] + Array(text.utf8)
     }
 
+    /// (rows, columns, data offset) of a header this sink writes (`<f4`, C order, 2-D); nil for anything else.
+    static func parseHeader(_ bytes: Data) -> (rows: Int, dim: Int, offset: Int)? {
+        let b = [UInt8](bytes)
+        guard b.count >= 10, b[0] == 0x93, Array(b[1..<6]) == Array("NUMPY".utf8), b[6] == 1 else { return nil }
+        let offset = 10 + Int(b[8]) + Int(b[9]) << 8
+        guard b.count >= offset, let text = String(bytes: b[10..<offset], encoding: .ascii),
+              text.contains("'descr': '<f4'"), text.contains("'fortran_order': False"),
+              let open = text.range(of: "'shape': ("), let close = text[open.upperBound...].firstIndex(of: ")") else { return nil }
+        let dims = text[open.upperBound..<close].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard dims.count == 2, let r = Int(dims[0]), let d = Int(dims[1]) else { return nil }
+        return (r, d, offset)
+    }
+
     func perBase(name: String, firstPosition: Int, rows r: UnsafePointer<Float>, count: Int, continuation: Bool) throws {
         try out.write(bytes: UnsafeRawBufferPointer(start: r, count: count * dim * 4))
         var text = ""

@@ -31,6 +31,9 @@ public enum VariantAnnotator {
         public var allCandidates = false
         public var candidates = CandidateOptions()
         public var commandLine: String?
+        /// Call only this part of the regions' 100 kb chunks (contiguous, balanced by bases) and write its
+        /// manifest beside `output`.
+        public var shard: Shard?
 
         public init(alignments: String, reference: String, output: String) {
             self.alignments = alignments
@@ -78,8 +81,18 @@ public enum VariantAnnotator {
         guard let modelPath else {
             throw ToolError(file: "--variant-model", "no model given and no default variant model found (Fixtures/models/variants)")
         }
+        if o.shard != nil, o.output == "-" {
+            throw ToolError(file: "--shard", "needs -o FILE: the part's manifest is written beside it")
+        }
         let model = try VariantModel(directory: modelPath)
-        let chunks = inputs.chunks(size: CandidateGenerator.chunkSize)
+        let allChunks = inputs.chunks(size: CandidateGenerator.chunkSize)
+        var chunks = allChunks
+        var shardRange: ShardRange?
+        if let shard = o.shard {
+            let part = shard.items(lengths: allChunks.map { $0.end! - $0.start })
+            chunks = Array(allChunks[part])
+            shardRange = ShardRange(shard: shard, first: part.lowerBound, end: part.upperBound, total: allChunks.count, unit: "chunks")
+        }
         var candidateOptions = o.candidates
         candidateOptions.ploidy = o.ploidy
         let started = Date()
@@ -104,7 +117,18 @@ public enum VariantAnnotator {
                                       source: "mamba-dna \(ToolVersion.current) annotate (variant model \(modelPath))", commandLine: o.commandLine)
         try VCFWriter.write(calls, header: header, to: o.output, lowQual: o.lowQual, refCalls: o.allCandidates,
                             threads: o.threads, inputs: inputFiles)
-        let bp = inputs.regions.reduce(0) { $0 + ($1.end! - $1.start) }
+        if let shardRange {
+            let regions = allChunks.map { "\($0.contig):\($0.start)-\($0.end!)" }.joined(separator: ",")
+            let settings = ["model=" + ShardManifest.digest(directory: modelPath), "reference=\(o.reference)",
+                            "regions=" + ShardManifest.digest(text: regions), "ploidy=\(o.ploidy)", "sample=\(sample)",
+                            "low_qual=\(o.lowQual)", "haploid_min_fraction=\(o.haploidMinFraction)",
+                            "all_candidates=\(o.allCandidates)", "candidates=\(o.candidates)"].joined(separator: " ")
+            let m = try ShardManifest(task: "annotate", format: "vcf", settings: settings, input: o.alignments,
+                                      range: shardRange, output: o.output)
+            try m.write(beside: o.output)
+            log("shard \(shardRange.shard)/\(shardRange.count): chunks \(shardRange.first + 1)-\(shardRange.end) of \(shardRange.total)")
+        }
+        let bp = chunks.reduce(0) { $0 + ($1.end! - $1.start) }
         let variants = calls.filter { !$0.isRefCall }
         log("\(variants.count) variants (\(variants.filter { $0.allele.isSNP }.count) SNPs"
             + (o.allCandidates ? ", \(calls.count - variants.count) reference calls" : "") + ") over \(bp) bp in \(chunks.count) chunks, "

@@ -11,7 +11,15 @@ enum ReadSource {
 
     static func forEach(_ path: String, reference: String? = nil, threads: Int = 0,
                         _ body: (Read) throws -> Void) throws {
-        try forEachUntil(path, reference: reference, threads: threads) { try body($0); return true }
+        switch try InputFile.open(path: path, reference: reference, threads: threads) {
+        case .sequences(let reader):
+            while let r = try reader.next() { try body(Read(name: r.name, comment: r.comment, bases: r.sequence)) }
+        case .alignments(let reader):
+            while let r = try reader.next() {
+                if r.flags.contains(.secondary) || r.flags.contains(.supplementary) { continue }
+                try body(Read(name: r.name, comment: "", bases: r.originalOrientation.sequence))
+            }
+        }
     }
 
     /// The records of part `shard` (all records when nil), in input order, and the part's place in the
@@ -24,33 +32,41 @@ enum ReadSource {
             return nil
         }
         guard path != "-" else { throw ToolError(file: "-", "--shard reads the input twice (to count its records): give a file, not stdin") }
-        var total = 0
-        try forEachUntil(path, reference: reference, threads: threads) { _ in total += 1; return true }
+        let total = try count(path, reference: reference, threads: threads)
         let range = shard.records(total: total)
-        var index = 0
         if !range.isEmpty {
-            try forEachUntil(path, reference: reference, threads: threads) { r in
-                defer { index += 1 }
-                if index >= range.lowerBound { try body(r) }
-                return index + 1 < range.upperBound
+            // Records before the part are passed over without being copied out of the reader.
+            switch try InputFile.open(path: path, reference: reference, threads: threads) {
+            case .sequences(let reader):
+                for _ in 0..<range.lowerBound { _ = try reader.advance() }
+                for _ in range {
+                    guard let r = try reader.next() else { break }
+                    try body(Read(name: r.name, comment: r.comment, bases: r.sequence))
+                }
+            case .alignments(let reader):
+                var index = 0
+                while index < range.upperBound, let r = try reader.next() {
+                    if r.flags.contains(.secondary) || r.flags.contains(.supplementary) { continue }
+                    if index >= range.lowerBound { try body(Read(name: r.name, comment: "", bases: r.originalOrientation.sequence)) }
+                    index += 1
+                }
             }
         }
         return ShardRange(shard: shard, first: range.lowerBound, end: range.upperBound, total: total, unit: "records")
     }
 
-    /// Calls `body` for each read until it returns false.
-    private static func forEachUntil(_ path: String, reference: String?, threads: Int, _ body: (Read) throws -> Bool) throws {
+    /// The number of records `forEach` visits (primary reads for alignment files).
+    static func count(_ path: String, reference: String?, threads: Int) throws -> Int {
+        var n = 0
         switch try InputFile.open(path: path, reference: reference, threads: threads) {
         case .sequences(let reader):
-            while let r = try reader.next() {
-                if try !body(Read(name: r.name, comment: r.comment, bases: r.sequence)) { return }
-            }
+            while try reader.advance() { n += 1 }
         case .alignments(let reader):
             while let r = try reader.next() {
-                if r.flags.contains(.secondary) || r.flags.contains(.supplementary) { continue }
-                if try !body(Read(name: r.name, comment: "", bases: r.originalOrientation.sequence)) { return }
+                if !r.flags.contains(.secondary) && !r.flags.contains(.supplementary) { n += 1 }
             }
         }
+        return n
     }
 
     /// The value of `key=VALUE` in a header comment (whitespace-separated fields), if present.

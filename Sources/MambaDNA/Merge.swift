@@ -21,7 +21,7 @@ struct Merge: ParsableCommand {
         """)
 
     @Option(name: [.customShort("o"), .customLong("output")], help: "Merged output (default: stdout, for TSV and VCF).")
-    var output: String = "-"
+    var output: String?
 
     @Option(name: .long, help: "classify pieces: write the per-class counts of the whole run here.")
     var report: String?
@@ -35,7 +35,7 @@ struct Merge: ParsableCommand {
     func run() throws {
         guard !pieces.isEmpty else { fail("merge: give the pieces (the -o files of the --shard runs)", code: 2) }
         guard threads >= 1 else { fail("--threads must be at least 1", code: 2) }
-        var o = ShardMerge.Options(pieces: pieces, output: output)
+        var o = ShardMerge.Options(pieces: pieces, output: output ?? "-")
         o.report = report; o.threads = threads
         o.commandLine = CommandLine.arguments.joined(separator: " ")
         FileInfo.quietLibraryLogs()

@@ -4,7 +4,7 @@ import XCTest
 /// Every command's `--help`, compared as text with the reviewed copies in `HelpText/`.
 /// After a deliberate change to the interface, `scripts/update-help-text` rewrites them.
 final class HelpTextTests: XCTestCase {
-    static let commands = ["", "info", "embed", "classify", "annotate", "train", "bench"]
+    static let commands = ["", "info", "embed", "classify", "annotate", "merge", "train", "bench"]
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("HelpText")
 
     func testHelpTextOfEveryCommand() throws {

@@ -64,16 +64,18 @@ struct Annotate: ParsableCommand {
     @OptionGroup(title: "Encoder (--motif-model)")
     var precision: PrecisionOption
 
-    @Option(name: .long, help: ArgumentHelp("Variant calling: only part I of N (1-based) of the regions, cut in 100 kb chunks balanced by bases; writes OUTPUT.shard.json for `merge`. Needs -o FILE.", valueName: "I/N"))
+    @Option(name: .long, help: ArgumentHelp("Only part I of N (1-based): variant calling, of the regions' 100 kb chunks; --motif-model, of the records or the reference windows (balanced by bases). Writes OUTPUT.shard.json for `merge`; needs -o FILE.", valueName: "I/N"))
     var shard: String?
 
     func run() throws {
-        if shard != nil, motif.motifModel != nil || motif.motifs != nil {
-            fail("--shard: parts of variant calling only (motif q-values and windows span the whole scan)", code: 2)
+        if shard != nil, motif.motifs != nil {
+            fail("--shard: a motif scan is not split (its q-values span every window scanned)", code: 2)
         }
+        let part: Shard?
+        do { part = try shard.map { try Shard(parsing: $0) } } catch { fail("\(error)", code: 2) }
         if let model = motif.motifModel {
             if motif.motifs != nil { fail("--motifs and --motif-model are separate annotations: give one", code: 2) }
-            runMotifModel(model)
+            runMotifModel(model, shard: part)
             return
         }
         if let motifs = motif.motifs {
@@ -81,8 +83,6 @@ struct Annotate: ParsableCommand {
             return
         }
         if let input, variant.variantModel != nil || (input != "-" && VariantAnnotator.isAlignmentFile(input)) {
-            let part: Shard?
-            do { part = try shard.map { try Shard(parsing: $0) } } catch { fail("\(error)", code: 2) }
             variant.run(input: input, reference: reference, regions: regions, regionsFile: regionsFile,
                         output: output, threads: motif.threads, shard: part)
             return
@@ -91,7 +91,7 @@ struct Annotate: ParsableCommand {
         throw ValidationError("nothing to annotate: give --motifs FILE (motif scan), --motif-model DIR or an alignment file (variant calls)")
     }
 
-    private func runMotifModel(_ model: String) {
+    private func runMotifModel(_ model: String, shard: Shard?) {
         guard motif.threads >= 1 else { fail("--threads must be at least 1", code: 2) }
         var o = MotifModelAnnotator.Options(model: model)
         o.input = input; o.reference = reference; o.regions = regions; o.regionsFile = regionsFile
@@ -99,6 +99,7 @@ struct Annotate: ParsableCommand {
         guard motif.bedGraphResolution >= 1 else { fail("--bedgraph-resolution must be at least 1", code: 2) }
         o.bedGraphResolution = motif.bedGraphResolution
         o.precision = precision.value
+        o.shard = shard
         FileInfo.quietLibraryLogs()
         do {
             try MotifModelAnnotator.run(o) { FileHandle.standardError.write(Data("mamba-dna annotate: \($0)\n".utf8)) }

@@ -10,7 +10,8 @@ struct Merge: ParsableCommand {
         (PIECE.shard.json, written beside it) says which part it is. The pieces must be parts 1..N of one
         run: the same task, input, model and options, none missing or given twice, each the size its
         manifest records. They may be given in any order; the output keeps the input's order, with one
-        header: classify and embed TSV (header line once), embed npy (rows joined, OUTPUT.rows.tsv too),
+        header: classify and embed TSV and motif-model bedGraph (header line once; --tsv merges the
+        parts' per-sequence tables), embed npy (rows joined, OUTPUT.rows.tsv too),
         annotate VCF (records copied through htslib; the header is the first part's, without its date and
         command lines being compared; .vcf.gz gets a tabix index). --report writes classify's per-class
         counts of the whole run. Nothing is written when a check fails.
@@ -26,6 +27,9 @@ struct Merge: ParsableCommand {
     @Option(name: .long, help: "classify pieces: write the per-class counts of the whole run here.")
     var report: String?
 
+    @Option(name: .long, help: "annotate --motif-model pieces: merge the parts' --tsv tables here.")
+    var tsv: String?
+
     @Option(name: .long, help: "Threads for building a VCF index.")
     var threads: Int = 1
 
@@ -36,7 +40,7 @@ struct Merge: ParsableCommand {
         guard !pieces.isEmpty else { fail("merge: give the pieces (the -o files of the --shard runs)", code: 2) }
         guard threads >= 1 else { fail("--threads must be at least 1", code: 2) }
         var o = ShardMerge.Options(pieces: pieces, output: output ?? "-")
-        o.report = report; o.threads = threads
+        o.report = report; o.table = tsv; o.threads = threads
         o.commandLine = CommandLine.arguments.joined(separator: " ")
         FileInfo.quietLibraryLogs()
         do {

@@ -20,18 +20,91 @@ public enum Gemm {
 
     /// PyTorch `nn.Linear`: y[rows, out] = x[rows, in] · W[out, in]ᵀ (+ bias[out]).
     /// `ldx`/`ldy` allow reading/writing column slices of wider row-major buffers.
+    ///
+    /// Every row gets the same bits however many rows come with it (packed reads get what they get alone). OpenBLAS
+    /// runs products of fewer than about 10⁶ multiply-adds through small-matrix kernels whose sums round otherwise,
+    /// so: a small weight (`out·in ≤ rowwiseWeightLimit`) is applied row by row here (`linearRowwise`, the same code
+    /// for any row count); a small product with a larger weight is run padded with zero rows past
+    /// `smallProductLimit`; anything bigger goes to OpenBLAS as it is.
     @inlinable
     public static func linear(x: UnsafePointer<Float>, rows: Int, inFeatures: Int, ldx: Int? = nil,
                               weight: UnsafePointer<Float>, bias: UnsafePointer<Float>? = nil,
                               outFeatures: Int, y: UnsafeMutablePointer<Float>, ldy: Int? = nil,
                               accumulate: Bool = false) {
-        let ly = ldy ?? outFeatures
+        let ly = ldy ?? outFeatures, lx = ldx ?? inFeatures
+        if rows == 0 || outFeatures == 0 { return }
+        if outFeatures * inFeatures <= rowwiseWeightLimit {
+            linearRowwise(x: x, rows: rows, inFeatures: inFeatures, ldx: lx, weight: weight, bias: bias,
+                          outFeatures: outFeatures, y: y, ldy: ly, accumulate: accumulate)
+            return
+        }
+        if rows * outFeatures * inFeatures <= smallProductLimit {
+            let padded = smallProductLimit / (outFeatures * inFeatures) + 1
+            let xp = UnsafeMutablePointer<Float>.allocate(capacity: padded * inFeatures)
+            let yp = UnsafeMutablePointer<Float>.allocate(capacity: padded * outFeatures)
+            defer { xp.deallocate(); yp.deallocate() }
+            xp.initialize(repeating: 0, count: padded * inFeatures)
+            yp.initialize(repeating: 0, count: padded * outFeatures)
+            for r in 0..<rows {
+                (xp + r * inFeatures).update(from: x + r * lx, count: inFeatures)
+                if accumulate { (yp + r * outFeatures).update(from: y + r * ly, count: outFeatures) }
+            }
+            linearBLAS(x: xp, rows: padded, inFeatures: inFeatures, ldx: inFeatures, weight: weight, bias: bias,
+                       outFeatures: outFeatures, y: yp, ldy: outFeatures, accumulate: accumulate)
+            for r in 0..<rows { (y + r * ly).update(from: yp + r * outFeatures, count: outFeatures) }
+            return
+        }
+        linearBLAS(x: x, rows: rows, inFeatures: inFeatures, ldx: lx, weight: weight, bias: bias,
+                   outFeatures: outFeatures, y: y, ldy: ly, accumulate: accumulate)
+    }
+
+    /// Products of at most this many multiply-adds are padded with zero rows (OpenBLAS's small-matrix kernels take
+    /// products up to 10⁶; the margin covers its other CPU kernel sets).
+    public static let smallProductLimit = 1 << 21
+    /// Weights of at most this many entries are applied row by row (`linearRowwise`).
+    public static let rowwiseWeightLimit = 4096
+
+    @usableFromInline
+    static func linearBLAS(x: UnsafePointer<Float>, rows: Int, inFeatures: Int, ldx: Int,
+                           weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                           outFeatures: Int, y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool) {
         if let bias, !accumulate {
-            for r in 0..<rows { (y + r * ly).update(from: bias, count: outFeatures) }
+            for r in 0..<rows { (y + r * ldy).update(from: bias, count: outFeatures) }
         }
         sgemm(transB: true, m: rows, n: outFeatures, k: inFeatures,
-              a: x, lda: ldx ?? inFeatures, b: weight, ldb: inFeatures,
-              beta: (bias != nil || accumulate) ? 1 : 0, c: y, ldc: ly)
+              a: x, lda: ldx, b: weight, ldb: inFeatures,
+              beta: (bias != nil || accumulate) ? 1 : 0, c: y, ldc: ldy)
+    }
+
+    /// `linear` for small weights, one row at a time: y[r, o] = (Σ_i x[r, i]·W[o, i], summed in order of i) + bias[o]
+    /// (or + the old y[r, o] when `accumulate`), vectorised over o.
+    public static func linearRowwise(x: UnsafePointer<Float>, rows: Int, inFeatures: Int, ldx: Int,
+                                     weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                                     outFeatures: Int, y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool) {
+        let n = outFeatures, k = inFeatures
+        // Wᵀ [in, out]: the inner loop runs along out.
+        let wt = UnsafeMutablePointer<Float>.allocate(capacity: k * n)
+        let acc = UnsafeMutablePointer<Float>.allocate(capacity: n)
+        defer { wt.deallocate(); acc.deallocate() }
+        for o in 0..<n { for i in 0..<k { wt[i * n + o] = weight[o * k + i] } }
+        for r in 0..<rows {
+            let xr = x + r * ldx, yr = y + r * ldy
+            acc.initialize(repeating: 0, count: n)
+            for i in 0..<k {
+                let xi = xr[i], wi = wt + i * n
+                var o = 0
+                while o + 16 <= n {
+                    let a = UnsafeRawPointer(acc + o).loadUnaligned(as: SIMD16<Float>.self)
+                    let w = UnsafeRawPointer(wi + o).loadUnaligned(as: SIMD16<Float>.self)
+                    UnsafeMutableRawPointer(acc + o).storeBytes(of: a.addingProduct(w, xi), as: SIMD16<Float>.self)
+                    o += 16
+                }
+                while o < n { acc[o] = acc[o].addingProduct(wi[o], xi); o += 1 }
+            }
+            for o in 0..<n {
+                if accumulate { yr[o] += acc[o] } else if let bias { yr[o] = acc[o] + bias[o] } else { yr[o] = acc[o] }
+            }
+        }
     }
 
     /// Number of threads OpenBLAS uses for one product (process-wide setting). Set 1 when the caller

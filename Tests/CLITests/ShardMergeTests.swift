@@ -108,6 +108,60 @@ final class ShardMergeTests: XCTestCase {
         }
     }
 
+    /// A read's embedding has the same bits alone as among the others (packed batches and blocks of other sizes),
+    /// in both precisions: what makes every split of a run merge to the bytes of the whole.
+    func testEachReadGetsTheBitsItGetsAlone() throws {
+        let model = fixtures.appendingPathComponent("models/encoder").path
+        let records = try String(contentsOfFile: reads, encoding: .utf8).split(separator: ">").map { ">" + $0 }
+        for precision in ["fp32", "bf16"] {
+            let whole = try CLIRunner.run(["embed", "--model", model, reads, "--format", "npy", "--precision", precision,
+                                           "--threads", "2", "-q", "-o", path("whole.npy")])
+            XCTAssertEqual(whole.status, 0, whole.stderr)
+            let all = try data("whole.npy").dropFirst(128)
+            var offset = 0
+            for (i, record) in records.enumerated() {
+                try record.write(toFile: path("one.fa"), atomically: true, encoding: .utf8)
+                let alone = try CLIRunner.run(["embed", "--model", model, path("one.fa"), "--format", "npy", "--precision", precision,
+                                               "--threads", "1", "-q", "-o", path("one.npy")])
+                XCTAssertEqual(alone.status, 0, alone.stderr)
+                let bytes = try data("one.npy").dropFirst(128)
+                XCTAssertEqual(Data(all[(all.startIndex + offset)...].prefix(bytes.count)), Data(bytes), "\(precision) record \(i)")
+                offset += bytes.count
+            }
+            XCTAssertEqual(offset, all.count)
+        }
+    }
+
+    /// bedGraph and per-sequence TSV of the learned motif model: records and reference windows in 3 parts, and 3 windows in 5 (some
+    /// of them empty when there are fewer windows than parts).
+    func testMotifModelPartsMergeToOneRun() throws {
+        let model = fixtures.appendingPathComponent("models/ctcf").path
+        // A small reference (two contigs of 600 and 300 bases of the reads), indexed on first use.
+        let bases = try String(contentsOfFile: reads, encoding: .utf8).split(separator: "\n").filter { !$0.hasPrefix(">") }.joined()
+        let ref = path("ref.fa")
+        try ">c1\n\(bases.prefix(600))\n>c2\n\(bases.dropFirst(600).prefix(300))\n".write(toFile: ref, atomically: true, encoding: .utf8)
+        let setups: [(String, [String], Int)] = [
+            ("records", ["annotate", reads, "--motif-model", model], 3),
+            ("windows", ["annotate", "-f", ref, "--motif-model", model, "--window", "100"], 3),
+            ("sparse", ["annotate", "-f", ref, "--motif-model", model, "--window", "400"], 5),
+        ]
+        for (tag, base, n) in setups {
+            let args = base + ["--threads", "2", "--precision", "fp32"]
+            let one = try CLIRunner.run(args + ["-o", path("\(tag).one.bedgraph"), "--tsv", path("\(tag).one.tsv")])
+            XCTAssertEqual(one.status, 0, one.stderr)
+            var pieces: [String] = []
+            for i in 1...n {
+                let r = try CLIRunner.run(args + ["--shard", "\(i)/\(n)", "-o", path("\(tag).\(i).bedgraph"), "--tsv", path("\(tag).\(i).tsv")])
+                XCTAssertEqual(r.status, 0, r.stderr)
+                pieces.append(path("\(tag).\(i).bedgraph"))
+            }
+            let m = try CLIRunner.run(["merge", "-o", path("\(tag).merged.bedgraph"), "--tsv", path("\(tag).merged.tsv")] + pieces)
+            XCTAssertEqual(m.status, 0, m.stderr)
+            XCTAssertEqual(try data("\(tag).merged.bedgraph"), try data("\(tag).one.bedgraph"), tag)
+            XCTAssertEqual(try data("\(tag).merged.tsv"), try data("\(tag).one.tsv"), tag)
+        }
+    }
+
     func testBadShardsAreRefused() throws {
         for bad in ["0/3", "4/3", "a/b", "3"] {
             let r = try CLIRunner.run(["classify", reads, "--shard", bad, "-o", path("out.tsv")])
@@ -122,6 +176,12 @@ final class ShardMergeTests: XCTestCase {
         let motifs = try CLIRunner.run(["annotate", "--motifs", fixtures.appendingPathComponent("motifs/small.jaspar").path,
                                         fixtures.appendingPathComponent("motifs/seqs.fa").path, "--shard", "1/2", "-o", path("out.bed")])
         try CLIRunner.assertFailedCleanly(motifs, naming: ["--shard"], in: work, leftover: "out.bed")
+        let bigWig = try CLIRunner.run(["annotate", reads, "--motif-model", fixtures.appendingPathComponent("models/ctcf").path,
+                                        "--shard", "1/2", "-o", path("out.bw")])
+        try CLIRunner.assertFailedCleanly(bigWig, naming: ["--shard"], in: work, leftover: "out.bw")
+        let safetensors = try CLIRunner.run(["embed", "--model", fixtures.appendingPathComponent("models/encoder").path, reads,
+                                             "--format", "safetensors", "--shard", "1/2", "-o", path("out.safetensors")])
+        try CLIRunner.assertFailedCleanly(safetensors, naming: ["--shard"], in: work, leftover: "out.safetensors")
     }
 
     func testBadPiecesAreRefused() throws {

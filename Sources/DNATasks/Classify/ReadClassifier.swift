@@ -173,7 +173,7 @@ public enum ReadClassifier {
             m.counts = summary.counts
             m.unclassified = Dictionary(uniqueKeysWithValues: summary.unclassifiedReasons.map { ($0.key.rawValue, $0.value) })
             try m.write(beside: output)
-            log("shard \(shardRange.shard)/\(shardRange.count): reads \(shardRange.first + 1)-\(shardRange.end) of \(shardRange.total)")
+            log(shardRange.text)
         }
         if o.report == nil {
             log("summary:\n" + report.dropLast())

@@ -99,7 +99,7 @@ public enum EmbeddingExport {
                                       range: shardRange, output: output)
             if o.format == .npy { m.companions[m.output + ".rows.tsv"] = ShardManifest.size(output + ".rows.tsv") ?? -1 }
             try m.write(beside: output)
-            log("shard \(shardRange.shard)/\(shardRange.count): records \(shardRange.first + 1)-\(shardRange.end) of \(shardRange.total)")
+            log(shardRange.text)
         }
         return summary
     }

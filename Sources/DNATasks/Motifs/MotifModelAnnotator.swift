@@ -38,6 +38,9 @@ public enum MotifModelAnnotator {
         public var threads = 1
         /// Arithmetic of the encoder's projections; bf16 falls back to fp32 (with a note) on a CPU without it.
         public var precision: Precision = .default
+        /// Score only this part (records by index; reference windows balanced by bases) and write its manifest
+        /// beside `output`.
+        public var shard: Shard?
         public init(model: String) { self.model = model }
     }
 
@@ -62,14 +65,21 @@ public enum MotifModelAnnotator {
         if o.input == nil && o.reference == nil {
             throw ToolError(file: "annotate", "nothing to score: give a sequence file (INPUT) or a reference (-f) with optional -r/-R")
         }
+        let bigWigPath = o.output.flatMap { p in [".bw", ".bigwig"].contains { p.lowercased().hasSuffix($0) } ? p : nil }
+        if o.shard != nil {
+            if o.output == nil || o.output == "-" { throw ToolError(file: "--shard", "needs -o FILE: the part's manifest is written beside it") }
+            if bigWigPath != nil { throw ToolError(file: "--shard", "parts are merged as bedGraph, not bigWig: write .bedgraph parts") }
+            if o.tsv == "-" { throw ToolError(file: "--shard", "--tsv needs a file in a part run") }
+        }
         let model = try MotifModel.load(o.model)
-        if let why = model.classifier.usePrecision(o.precision).fallbackReason { log("--precision bf16: running fp32 (\(why))") }
+        var precision = o.precision
+        if let why = model.classifier.usePrecision(o.precision).fallbackReason { log("--precision bf16: running fp32 (\(why))"); precision = .fp32 }
         log("motif model \(o.model): classes \(model.classifier.labels.joined(separator: ", ")), bound = \(model.boundLabel)"
             + (model.classifier.rcAverage ? ", strands averaged" : ""))
         var summary = Summary()
+        var shardRange: ShardRange?
         let files = MotifOutputFiles(inputs: inputs)
         // `-o x.bw` / `x.bigwig`: the same runs as the bedGraph, written as a bigWig at the end.
-        let bigWigPath = o.output.flatMap { p in [".bw", ".bigwig"].contains { p.lowercased().hasSuffix($0) } ? p : nil }
         var bigWig = BigWigTrack()
         do {
             let graph = bigWigPath == nil ? try files.open(o.output) : nil
@@ -113,7 +123,7 @@ public enum MotifModelAnnotator {
             }
             // Several batches per worker between writes, so reading and formatting stay a small share.
             let flushBases = 8192 * max(1, o.threads) * 8
-            try forEachPiece(o) { piece in
+            shardRange = try forEachPiece(o) { piece in
                 pending.append(piece)
                 pendingBases += piece.tokens.count
                 if pendingBases >= flushBases { try flush() }
@@ -127,6 +137,21 @@ public enum MotifModelAnnotator {
         } catch {
             files.abandon()
             throw error
+        }
+        if let shardRange, let output = o.output {
+            let settings = ["model=" + ShardManifest.digest(directory: o.model), "window=\(o.window)",
+                            "resolution=\(o.bedGraphResolution)", "precision=\(precision.rawValue)", "tsv=\(o.tsv != nil)",
+                            "reference=\(o.reference ?? "-")",
+                            "regions=" + ShardManifest.digest(text: o.regions.joined(separator: ",") + "|" + (o.regionsFile ?? ""))]
+            var m = try ShardManifest(task: "annotate-motif-model", format: "bedgraph", settings: settings.joined(separator: " "),
+                                      input: o.input ?? o.reference!, range: shardRange, output: output)
+            if let tsv = o.tsv {
+                let path = URL(fileURLWithPath: tsv).standardizedFileURL.path
+                m.table = path
+                m.companions[path] = ShardManifest.size(path) ?? -1
+            }
+            try m.write(beside: output)
+            log(shardRange.text)
         }
         log("scored \(summary.sequences) sequence\(summary.sequences == 1 ? "" : "s"), \(summary.bases) bp: \(summary.bound) with P(\(model.boundLabel)) > 0.5")
         return summary
@@ -205,13 +230,14 @@ public enum MotifModelAnnotator {
         }
     }
 
-    /// Records of the input, or windows of the reference regions, in order.
-    static func forEachPiece(_ o: Options, _ body: (Piece) throws -> Void) throws {
+    /// Records of the input, or windows of the reference regions, in order (of part `o.shard` only, when set:
+    /// records by index; windows whose midpoints fall in the part's share of the regions' bases).
+    @discardableResult
+    static func forEachPiece(_ o: Options, _ body: (Piece) throws -> Void) throws -> ShardRange? {
         if let input = o.input {
-            try ReadSource.forEach(input, reference: o.reference) { read in
+            return try ReadSource.forEach(input, reference: o.reference, shard: o.shard) { read in
                 try body(Piece(chrom: read.name, offset: 0, name: read.name, tokens: DNATokenizer.encode(read.bases)))
             }
-            return
         }
         let ref = try ReferenceFasta(path: o.reference!, createIndex: true)
         var wanted: [Region] = try o.regions.map { try Region.parse($0, contigs: ref.contigs, source: "-r") }
@@ -219,22 +245,64 @@ public enum MotifModelAnnotator {
         if o.regions.isEmpty && o.regionsFile == nil {
             wanted = ref.contigs.map { Region(contig: $0.name, start: 0, end: $0.length) }
         }
+        let regions = SequenceSource.merged(wanted, contigs: ref.contigs)
+        // The part's share of the bases [lo, hi) on the regions laid end to end: a window belongs to the part
+        // holding its midpoint (2·midpoint compared with 2·bounds, in integers).
+        let totalBases = regions.reduce(0) { $0 + ($1.end! - $1.start) }
+        let (lo2, hi2) = o.shard.map { s in (2 * totalBases * (s.index - 1) / s.count, 2 * totalBases * s.index / s.count) }
+            ?? (0, 2 * totalBases + 1)
+        func inPart(_ globalStart: Int, _ length: Int) -> Bool {
+            let mid2 = 2 * globalStart + length
+            return mid2 >= lo2 && mid2 < hi2
+        }
+        var windowIndex = 0, first = -1, end = -1, global = 0
         // A megabase-sized block is fetched at a time, then cut into windows.
         let block = max(o.window, (1 << 20) / o.window * o.window)
-        for r in SequenceSource.merged(wanted, contigs: ref.contigs) {
+        for r in regions {
             var start = r.start
             while start < r.end! {
-                let end = min(r.end!, start + block)
-                let bases = try ref.fetch(Region(contig: r.contig, start: start, end: end))
-                var w = 0
-                while w < bases.count {
-                    let e = min(bases.count, w + o.window)
-                    let name = "\(r.contig):\(start + w + 1)-\(start + e)"
-                    try body(Piece(chrom: r.contig, offset: start + w, name: name, tokens: DNATokenizer.encode(bases[w..<e])))
-                    w = e
+                let blockEnd = min(r.end!, start + block)
+                let n = (blockEnd - start + o.window - 1) / o.window
+                let lastLength = blockEnd - start - (n - 1) * o.window
+                let blockGlobal = global + start - r.start
+                // Skip the fetch when no window of the block is in the part (midpoints increase along the block).
+                let anyIn = !(2 * (blockGlobal + (n - 1) * o.window) + lastLength < lo2 || 2 * blockGlobal + min(o.window, blockEnd - start) >= hi2)
+                if anyIn {
+                    let bases = try ref.fetch(Region(contig: r.contig, start: start, end: blockEnd))
+                    var w = 0, k = 0
+                    while w < bases.count {
+                        let e = min(bases.count, w + o.window)
+                        if inPart(blockGlobal + w, e - w) {
+                            if first < 0 { first = windowIndex + k }
+                            end = windowIndex + k + 1
+                            let name = "\(r.contig):\(start + w + 1)-\(start + e)"
+                            try body(Piece(chrom: r.contig, offset: start + w, name: name, tokens: DNATokenizer.encode(bases[w..<e])))
+                        }
+                        w = e; k += 1
+                    }
                 }
-                start = end
+                windowIndex += n
+                start = blockEnd
             }
+            global += r.end! - r.start
         }
+        guard let shard = o.shard else { return nil }
+        // An empty part sits where the windows before it end.
+        if first < 0 {
+            first = 0
+            // Count the windows whose midpoints lie before the part.
+            var g = 0, idx = 0
+            for r in regions {
+                var s = r.start
+                while s < r.end! {
+                    let e = min(r.end!, s + o.window)
+                    if 2 * (g + s - r.start) + (e - s) < lo2 { idx += 1 }
+                    s = e
+                }
+                g += r.end! - r.start
+            }
+            first = idx; end = idx
+        }
+        return ShardRange(shard: shard, first: first, end: end, total: windowIndex, unit: "windows")
     }
 }

@@ -11,6 +11,11 @@ public struct ShardRange: Codable, Sendable, Equatable {
     public var total: Int
     public var unit: String
 
+    /// "records 67-133 of 200" (1-based, inclusive), or "no records (of 200)" for an empty part.
+    public var text: String {
+        "shard \(shard)/\(count): " + (end > first ? "\(unit) \(first + 1)-\(end) of \(total)" : "no \(unit) (of \(total))")
+    }
+
     init(shard: Shard, first: Int, end: Int, total: Int, unit: String) {
         self.shard = shard.index; self.count = shard.count
         self.first = first; self.end = end; self.total = total; self.unit = unit
@@ -39,6 +44,8 @@ public struct ShardManifest: Codable, Sendable, Equatable {
     public var outputBytes: Int
     /// Files written beside the output (`OUTPUT.rows.tsv` for npy) and their sizes.
     public var companions: [String: Int] = [:]
+    /// A second table the part wrote (`annotate --motif-model --tsv`), as its path was given; also in `companions`.
+    public var table: String?
     /// classify: the model's classes in order, reads per class and unclassified reads per reason.
     public var labels: [String]?
     public var counts: [String: Int]?

@@ -13,6 +13,8 @@ public enum ShardMerge {
         public var output: String
         /// classify: the per-class counts of the whole run (`class  reads  fraction`), from the manifests.
         public var report: String?
+        /// annotate --motif-model: the parts' `--tsv` tables, merged here.
+        public var table: String?
         public var threads = 1
         public var commandLine: String?
         public init(pieces: [String], output: String) { self.pieces = pieces; self.output = output }
@@ -43,9 +45,17 @@ public enum ShardMerge {
         }
         try OutputPath.validate(o.output, inputs: inputs)
         if let report = o.report { try OutputPath.validate(report, inputs: inputs + [o.output]) }
+        if let table = o.table {
+            guard checked.allSatisfy({ $0.manifest.table != nil }) else {
+                throw ToolError(file: "--tsv", "the parts wrote no per-sequence table (annotate --motif-model --tsv)")
+            }
+            try OutputPath.validate(table, inputs: inputs + [o.output] + checked.map { $0.manifest.table! })
+        }
         let paths = checked.map(\.path)
         switch first.format {
-        case "tsv": try concatenateTables(paths, to: o.output, inputs: inputs)
+        case "tsv", "bedgraph":
+            try concatenateTables(paths, to: o.output, inputs: inputs)
+            if let table = o.table { try concatenateTables(checked.map { $0.manifest.table! }, to: table, inputs: inputs) }
         case "npy": try concatenateArrays(paths, to: o.output, inputs: inputs)
         case "vcf":
             let extra = o.commandLine.map { ["##mamba-dna_mergeCommand=" + $0] } ?? []
@@ -74,7 +84,8 @@ public enum ShardMerge {
                 throw ToolError(file: p, "\(bytes) bytes where its manifest records \(m.outputBytes): cut short or changed after it was written")
             }
             for (name, size) in m.companions {
-                let path = ((p as NSString).deletingLastPathComponent as NSString).appendingPathComponent(name)
+                // Beside the piece, or an absolute path.
+                let path = name.hasPrefix("/") ? name : ((p as NSString).deletingLastPathComponent as NSString).appendingPathComponent(name)
                 guard ShardManifest.size(path) == size else {
                     throw ToolError(file: path, "missing, or not the \(size) bytes the manifest of \(p) records")
                 }

@@ -126,7 +126,7 @@ public enum VariantAnnotator {
             let m = try ShardManifest(task: "annotate", format: "vcf", settings: settings, input: o.alignments,
                                       range: shardRange, output: o.output)
             try m.write(beside: o.output)
-            log("shard \(shardRange.shard)/\(shardRange.count): chunks \(shardRange.first + 1)-\(shardRange.end) of \(shardRange.total)")
+            log(shardRange.text)
         }
         let bp = chunks.reduce(0) { $0 + ($1.end! - $1.start) }
         let variants = calls.filter { !$0.isRefCall }

@@ -23,8 +23,10 @@ public final class BF16LinearWeights: @unchecked Sendable {
     let fp32: [Float]
 
     private struct Key: Hashable { var rows, ldy: Int; var sum: Bool; var team = 1 }
-    /// The row counts products are cut into (see `Gemm.linearBF16`); 1 last, so every count is covered.
-    public static let pieceRows = [512, 128, 32, 8, 1]
+    /// The row counts products are cut into (see `Gemm.linearBF16`); fewer than 8 rows left over run as an 8-row
+    /// piece padded with zero rows. (oneDNN may pick a one-row kernel that sums in another order: a row must get the
+    /// same bits whichever piece it lands in.)
+    public static let pieceRows = [512, 128, 32, 8]
     private var primitives: [Key: OpaquePointer] = [:]
     private let lock = NSLock()
 
@@ -160,6 +162,19 @@ extension Gemm {
                 r += piece
             }
         }
+        let left = rows - r, last = BF16LinearWeights.pieceRows.last!
+        guard left > 0 else { return }
+        // The last rows, padded with zero rows to a whole piece (same row stride, so the same primitive).
+        let k = weight.inFeatures, n = weight.outFeatures
+        let srcPad = UnsafeMutablePointer<UInt16>.allocate(capacity: last * k)
+        let dstPad = UnsafeMutablePointer<Float>.allocate(capacity: last * ldy)
+        defer { srcPad.deallocate(); dstPad.deallocate() }
+        srcPad.initialize(repeating: 0, count: last * k)
+        dstPad.initialize(repeating: 0, count: last * ldy)
+        srcPad.update(from: src + r * k, count: left * k)
+        if sum { for i in 0..<left { (dstPad + i * ldy).update(from: dst + (r + i) * ldy, count: n) } }
+        OneDNN.execute(weight.primitive(rows: last, ldy: ldy, sum: sum, team: team), src: srcPad, weights: weights, dst: dstPad)
+        for i in 0..<left { (dst + (r + i) * ldy).update(from: dstPad + i * ldy, count: n) }
     }
 
     /// The arithmetic `linearBF16` stands for, written out plainly: x and W rounded to bf16 (nearest even), each

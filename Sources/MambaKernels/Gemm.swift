@@ -76,34 +76,17 @@ public enum Gemm {
               beta: (bias != nil || accumulate) ? 1 : 0, c: y, ldc: ldy)
     }
 
-    /// `linear` for small weights, one row at a time: y[r, o] = (Σ_i x[r, i]·W[o, i], summed in order of i) + bias[o]
-    /// (or + the old y[r, o] when `accumulate`), vectorised over o.
+    /// `linear` for small weights, one row at a time: y[r] = W · x[r] (+ bias, or + the old y[r] when `accumulate`)
+    /// through one matrix-vector product per row, so a row's sum does not depend on how many rows there are.
     public static func linearRowwise(x: UnsafePointer<Float>, rows: Int, inFeatures: Int, ldx: Int,
                                      weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                                      outFeatures: Int, y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool) {
-        let n = outFeatures, k = inFeatures
-        // Wᵀ [in, out]: the inner loop runs along out.
-        let wt = UnsafeMutablePointer<Float>.allocate(capacity: k * n)
-        let acc = UnsafeMutablePointer<Float>.allocate(capacity: n)
-        defer { wt.deallocate(); acc.deallocate() }
-        for o in 0..<n { for i in 0..<k { wt[i * n + o] = weight[o * k + i] } }
+        let n = Int32(outFeatures), k = Int32(inFeatures)
+        let beta: Float = (bias != nil || accumulate) ? 1 : 0
         for r in 0..<rows {
-            let xr = x + r * ldx, yr = y + r * ldy
-            acc.initialize(repeating: 0, count: n)
-            for i in 0..<k {
-                let xi = xr[i], wi = wt + i * n
-                var o = 0
-                while o + 16 <= n {
-                    let a = UnsafeRawPointer(acc + o).loadUnaligned(as: SIMD16<Float>.self)
-                    let w = UnsafeRawPointer(wi + o).loadUnaligned(as: SIMD16<Float>.self)
-                    UnsafeMutableRawPointer(acc + o).storeBytes(of: a.addingProduct(w, xi), as: SIMD16<Float>.self)
-                    o += 16
-                }
-                while o < n { acc[o] = acc[o].addingProduct(wi[o], xi); o += 1 }
-            }
-            for o in 0..<n {
-                if accumulate { yr[o] += acc[o] } else if let bias { yr[o] = acc[o] + bias[o] } else { yr[o] = acc[o] }
-            }
+            let yr = y + r * ldy
+            if let bias, !accumulate { yr.update(from: bias, count: outFeatures) }
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, n, k, 1, weight, k, x + r * ldx, 1, beta, yr, 1)
         }
     }
 

@@ -162,7 +162,7 @@ public enum ReadClassifier {
         }
         if let shardRange, let output = o.output {
             let settings = [
-                "model=" + ShardManifest.digest(directory: dir), "all_probs=\(o.allProbabilities)",
+                "model=" + ShardManifest.model(dir), "all_probs=\(o.allProbabilities)",
                 "precision=\(precision.rawValue)", "rc_average=\(model.rcAverage)",
                 "kmer_sketch=\(sketch != nil)", "kmer_profile=\(profile != nil ? "\(profileWeight)" : "off")",
                 "screen=" + (o.screen.map { "\($0)" } ?? "off"), "reference=\(o.reference ?? "-")",

@@ -93,7 +93,7 @@ public enum EmbeddingExport {
             throw error
         }
         if let shardRange, let output = o.output {
-            let settings = ["model=" + ShardManifest.digest(directory: o.modelDirectory), "pool=\(o.pooling?.rawValue ?? "per-base")",
+            let settings = ["model=" + ShardManifest.model(o.modelDirectory), "pool=\(o.pooling?.rawValue ?? "per-base")",
                             "precision=\(effectivePrecision.rawValue)", "reference=\(o.reference ?? "-")"].joined(separator: " ")
             var m = try ShardManifest(task: "embed", format: o.format.rawValue, settings: settings, input: o.input,
                                       range: shardRange, output: output)

@@ -139,7 +139,7 @@ public enum MotifModelAnnotator {
             throw error
         }
         if let shardRange, let output = o.output {
-            let settings = ["model=" + ShardManifest.digest(directory: o.model), "window=\(o.window)",
+            let settings = ["model=" + ShardManifest.model(o.model), "window=\(o.window)",
                             "resolution=\(o.bedGraphResolution)", "precision=\(precision.rawValue)", "tsv=\(o.tsv != nil)",
                             "reference=\(o.reference ?? "-")",
                             "regions=" + ShardManifest.digest(text: o.regions.joined(separator: ",") + "|" + (o.regionsFile ?? ""))]

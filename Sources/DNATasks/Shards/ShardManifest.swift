@@ -101,8 +101,10 @@ public struct ShardManifest: Codable, Sendable, Equatable {
         return String(h, radix: 16)
     }
 
-    /// A digest of a model directory's contents (every regular file, by name and bytes; FNV-1a, 64 bits): the
-    /// parts of one run name the same model wherever it is installed.
+    /// `PATH@DIGEST`: the model as named, and a digest of its directory's contents (every regular file, by name
+    /// and bytes; FNV-1a, 64 bits), so parts of one run name the same model and the same files.
+    static func model(_ path: String) -> String { path + "@" + digest(directory: path) }
+
     static func digest(directory: String) -> String {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         func mix(_ bytes: UnsafeRawBufferPointer) { for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 } }

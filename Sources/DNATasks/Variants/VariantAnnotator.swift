@@ -119,7 +119,7 @@ public enum VariantAnnotator {
                             threads: o.threads, inputs: inputFiles)
         if let shardRange {
             let regions = allChunks.map { "\($0.contig):\($0.start)-\($0.end!)" }.joined(separator: ",")
-            let settings = ["model=" + ShardManifest.digest(directory: modelPath), "reference=\(o.reference)",
+            let settings = ["model=" + ShardManifest.model(modelPath), "reference=\(o.reference)",
                             "regions=" + ShardManifest.digest(text: regions), "ploidy=\(o.ploidy)", "sample=\(sample)",
                             "low_qual=\(o.lowQual)", "haploid_min_fraction=\(o.haploidMinFraction)",
                             "all_candidates=\(o.allCandidates)", "candidates=\(o.candidates)"].joined(separator: " ")

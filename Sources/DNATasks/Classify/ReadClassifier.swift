@@ -58,6 +58,7 @@ public enum ReadClassifier {
         if o.shard != nil, o.output == nil || o.output == "-" {
             throw ToolError(file: "--shard", "needs -o FILE: the part's manifest is written beside it")
         }
+        if o.shard != nil { ShardManifest.removeStale(beside: o.output) }
         let model = try ClassifierDirectory.load(dir)
         var precision = o.precision
         if let why = model.usePrecision(o.precision).fallbackReason { log("--precision bf16: running fp32 (\(why))"); precision = .fp32 }

@@ -56,6 +56,7 @@ public enum EmbeddingExport {
             if o.output == nil || o.output == "-" { throw ToolError(file: "--shard", "needs -o FILE: the part's manifest is written beside it") }
             if o.region != nil { throw ToolError(file: "--shard", "parts are cut from the input's records; -r embeds one region") }
             if o.format == .safetensors { throw ToolError(file: "--shard", "pieces can be merged as tsv or npy, not safetensors") }
+            ShardManifest.removeStale(beside: o.output)
         }
         let inputs = [o.input] + (o.reference.map { [$0] } ?? [])
         if let output = o.output { try OutputPath.validate(output, inputs: inputs) }

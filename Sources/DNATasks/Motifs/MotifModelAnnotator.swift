@@ -70,6 +70,7 @@ public enum MotifModelAnnotator {
             if o.output == nil || o.output == "-" { throw ToolError(file: "--shard", "needs -o FILE: the part's manifest is written beside it") }
             if bigWigPath != nil { throw ToolError(file: "--shard", "parts are merged as bedGraph, not bigWig: write .bedgraph parts") }
             if o.tsv == "-" { throw ToolError(file: "--shard", "--tsv needs a file in a part run") }
+            ShardManifest.removeStale(beside: o.output)
         }
         let model = try MotifModel.load(o.model)
         var precision = o.precision

@@ -60,6 +60,13 @@ public struct ShardManifest: Codable, Sendable, Equatable {
         self.outputBytes = bytes
     }
 
+    /// Removes the manifest of an earlier run beside `output`, before a part run replaces the output: a part that
+    /// fails then leaves no manifest that could vouch for another output.
+    static func removeStale(beside output: String?) {
+        guard let output, output != "-" else { return }
+        try? FileManager.default.removeItem(atPath: output + suffix)
+    }
+
     /// Writes the manifest beside `output` (atomically).
     func write(beside output: String) throws {
         let encoder = JSONEncoder()

@@ -84,6 +84,7 @@ public enum VariantAnnotator {
         if o.shard != nil, o.output == "-" {
             throw ToolError(file: "--shard", "needs -o FILE: the part's manifest is written beside it")
         }
+        if o.shard != nil { ShardManifest.removeStale(beside: o.output) }
         let model = try VariantModel(directory: modelPath)
         let allChunks = inputs.chunks(size: CandidateGenerator.chunkSize)
         var chunks = allChunks

@@ -16,7 +16,7 @@ enum ReadSource {
             while let r = try reader.next() { try body(Read(name: r.name, comment: r.comment, bases: r.sequence)) }
         case .alignments(let reader):
             while let r = try reader.next() {
-                if r.flags.contains(.secondary) || r.flags.contains(.supplementary) { continue }
+                if !isPrimary(r) { continue }
                 try body(Read(name: r.name, comment: "", bases: r.originalOrientation.sequence))
             }
         }
@@ -46,7 +46,7 @@ enum ReadSource {
             case .alignments(let reader):
                 var index = 0
                 while index < range.upperBound, let r = try reader.next() {
-                    if r.flags.contains(.secondary) || r.flags.contains(.supplementary) { continue }
+                    if !isPrimary(r) { continue }
                     if index >= range.lowerBound { try body(Read(name: r.name, comment: "", bases: r.originalOrientation.sequence)) }
                     index += 1
                 }
@@ -63,10 +63,15 @@ enum ReadSource {
             while try reader.advance() { n += 1 }
         case .alignments(let reader):
             while let r = try reader.next() {
-                if !r.flags.contains(.secondary) && !r.flags.contains(.supplementary) { n += 1 }
+                if isPrimary(r) { n += 1 }
             }
         }
         return n
+    }
+
+    /// Reads are counted and given out once: secondary and supplementary alignments repeat a primary one.
+    private static func isPrimary(_ r: AlignmentRecord) -> Bool {
+        !r.flags.contains(.secondary) && !r.flags.contains(.supplementary)
     }
 
     /// The value of `key=VALUE` in a header comment (whitespace-separated fields), if present.

@@ -55,10 +55,7 @@ public enum ReadClassifier {
         guard let dir = o.modelDirectory ?? DefaultModels.species() else {
             throw ToolError("no --model given and the bundled species model was not found (set MAMBA_DNA_DEFAULT_MODEL)")
         }
-        if o.shard != nil, o.output == nil || o.output == "-" {
-            throw ToolError(file: "--shard", "needs -o FILE: the part's manifest is written beside it")
-        }
-        if o.shard != nil { ShardManifest.removeStale(beside: o.output) }
+        if o.shard != nil { try ShardManifest.prepare(output: o.output) }
         let model = try ClassifierDirectory.load(dir)
         var precision = o.precision
         if let why = model.usePrecision(o.precision).fallbackReason { log("--precision bf16: running fp32 (\(why))"); precision = .fp32 }

@@ -53,10 +53,9 @@ public enum EmbeddingExport {
             throw ToolError("--format \(o.format.rawValue) needs -o FILE (binary output is not written to stdout)")
         }
         if o.shard != nil {
-            if o.output == nil || o.output == "-" { throw ToolError(file: "--shard", "needs -o FILE: the part's manifest is written beside it") }
             if o.region != nil { throw ToolError(file: "--shard", "parts are cut from the input's records; -r embeds one region") }
             if o.format == .safetensors { throw ToolError(file: "--shard", "pieces can be merged as tsv or npy, not safetensors") }
-            ShardManifest.removeStale(beside: o.output)
+            try ShardManifest.prepare(output: o.output)
         }
         let inputs = [o.input] + (o.reference.map { [$0] } ?? [])
         if let output = o.output { try OutputPath.validate(output, inputs: inputs) }

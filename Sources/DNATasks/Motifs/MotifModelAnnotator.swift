@@ -67,10 +67,9 @@ public enum MotifModelAnnotator {
         }
         let bigWigPath = o.output.flatMap { p in [".bw", ".bigwig"].contains { p.lowercased().hasSuffix($0) } ? p : nil }
         if o.shard != nil {
-            if o.output == nil || o.output == "-" { throw ToolError(file: "--shard", "needs -o FILE: the part's manifest is written beside it") }
             if bigWigPath != nil { throw ToolError(file: "--shard", "parts are merged as bedGraph, not bigWig: write .bedgraph parts") }
             if o.tsv == "-" { throw ToolError(file: "--shard", "--tsv needs a file in a part run") }
-            ShardManifest.removeStale(beside: o.output)
+            try ShardManifest.prepare(output: o.output)
         }
         let model = try MotifModel.load(o.model)
         var precision = o.precision

@@ -60,10 +60,12 @@ public struct ShardManifest: Codable, Sendable, Equatable {
         self.outputBytes = bytes
     }
 
-    /// Removes the manifest of an earlier run beside `output`, before a part run replaces the output: a part that
-    /// fails then leaves no manifest that could vouch for another output.
-    static func removeStale(beside output: String?) {
-        guard let output, output != "-" else { return }
+    /// Before a part run: its output must be a file (the manifest goes beside it), and the manifest of an earlier
+    /// run there is removed, so a part that fails leaves no manifest that could vouch for another output.
+    static func prepare(output: String?) throws {
+        guard let output, output != "-" else {
+            throw ToolError(file: "--shard", "needs -o FILE: the part's manifest is written beside it")
+        }
         try? FileManager.default.removeItem(atPath: output + suffix)
     }
 

@@ -81,10 +81,7 @@ public enum VariantAnnotator {
         guard let modelPath else {
             throw ToolError(file: "--variant-model", "no model given and no default variant model found (Fixtures/models/variants)")
         }
-        if o.shard != nil, o.output == "-" {
-            throw ToolError(file: "--shard", "needs -o FILE: the part's manifest is written beside it")
-        }
-        if o.shard != nil { ShardManifest.removeStale(beside: o.output) }
+        if o.shard != nil { try ShardManifest.prepare(output: o.output) }
         let model = try VariantModel(directory: modelPath)
         let allChunks = inputs.chunks(size: CandidateGenerator.chunkSize)
         var chunks = allChunks

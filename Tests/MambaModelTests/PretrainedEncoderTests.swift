@@ -93,6 +93,46 @@ final class PretrainedEncoderTests: XCTestCase {
         try checkParity(model: tmp + "/model", io: io, name: "smoke export")
     }
 
+    /// `finetune.py --smoke` (CPU, tiny model): trains a classifier, resumes from its own checkpoint, and exports a
+    /// directory that loads here as a `SequenceClassifier` giving PyTorch's class probabilities (strands averaged).
+    func testFineTuneSmokeExportsAClassifierThisEngineRuns() throws {
+        guard canRun(["python3", "-c", "import torch, safetensors"]) else {
+            throw XCTSkip("python3 cannot import torch and safetensors (the fine-tuning job's dependencies)")
+        }
+        let tmp = temporaryDirectory("finetune-smoke")
+        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        let script = Self.repoRoot.appendingPathComponent("scripts/pretrain/finetune.py").path
+        let first = try run(["python3", script, "--smoke", "--run", tmp, "--max-steps", "4"])
+        XCTAssertEqual(first.status, 0, first.output)
+        let second = try run(["python3", script, "--smoke", "--run", tmp, "--max-steps", "7", "--export", tmp + "/model"])
+        XCTAssertEqual(second.status, 0, second.output)
+        XCTAssertTrue(second.output.contains("resuming at step 4"), second.output)
+        XCTAssertTrue(second.output.contains("end: step 7"), second.output)
+        let io = tmp + "/io.safetensors"
+        let parity = try run(["python3", Self.repoRoot.appendingPathComponent("scripts/pretrain/parity.py").path,
+                              "--model", tmp + "/model", "--write-io", io])
+        XCTAssertEqual(parity.status, 0, parity.output)
+
+        let classifier = try ClassifierDirectory.load(tmp + "/model")
+        XCTAssertTrue(classifier.rcAverage)
+        let file = try SafetensorsFile(path: io)
+        let ids = try file.integers("input_ids")
+        let lengths = try file.integers("lengths")
+        let width = file.entries["input_ids"]!.shape[1]
+        var err: Float = 0
+        for (k, n) in lengths.enumerated() {
+            let tokens = ids[(k * width)..<(k * width + Int(n))].map { Int32($0) }
+            let logits = classifier.logits(packed: tokens, lengths: [tokens.count])
+            let top = logits.max()!
+            let e = logits.map { Foundation.exp($0 - top) }
+            let probabilities = e.map { $0 / e.reduce(0, +) }
+            let want = try file.floats("probabilities.\(k)").array
+            XCTAssertEqual(want.count, classifier.classCount)
+            err = max(err, maxAbsDiff(probabilities, want))
+        }
+        XCTAssertLessThanOrEqual(err, tolerance, "fine-tuned smoke classifier: class probabilities")
+    }
+
     /// The leak filter removes a planted stretch of a held-out genome (mutated at ~3 %) and keeps the flanks.
     func testLeakFilterRemovesPlantedTestSequence() throws {
         guard canRun(["python3", "-c", "pass"]), canRun(["sh", "-c", "command -v minimap2"]) else {

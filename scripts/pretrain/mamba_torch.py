@@ -234,7 +234,9 @@ def load_hub_dir(directory, scan="ref"):
     with open(os.path.join(directory, "config.json")) as f:
         c = MambaConfig.from_json(json.load(f))
     m = MambaLM(c, scan=scan)
-    sd = load_file(os.path.join(directory, "model.safetensors"))
+    # A classifier directory (finetune.py) carries its head beside the backbone: the backbone is what loads here.
+    sd = {k: v for k, v in load_file(os.path.join(directory, "model.safetensors")).items()
+          if not k.startswith("classifier.")}
     missing = set(m.state_dict()) - set(sd)
     if missing:
         raise SystemExit(f"{directory}: model.safetensors lacks {sorted(missing)[0]}")

@@ -52,6 +52,50 @@ static inline void mdna_kseq_destroy(mdna_kseq_t *ks) { kseq_destroy(ks); }
 /// >= 0: sequence length; -1: end of file; -2: truncated quality string; -3: stream error.
 static inline int mdna_kseq_read(mdna_kseq_t *ks) { return kseq_read(ks); }
 
+/// kseq_read, but strict about FASTQ line structure: kseq keeps appending quality lines until they
+/// are as long as the bases, so a record whose quality line is too short swallows the next
+/// record's header and bases (and silently loses that record when the lengths happen to add up).
+/// Here a record whose bases fill one line must have its qualities on one line.
+/// Returns as kseq_read, plus -4: the record's bases are one line of `seq.l` characters and its
+/// first quality line has `*quality_line` characters (another number). Same parsing otherwise.
+static inline int mdna_kseq_read_strict(mdna_kseq_t *seq, size_t *quality_line) {
+    kstream_t *ks = seq->f;
+    int c;
+    *quality_line = 0;
+    if (seq->last_char == 0) {                       // find the next header
+        while ((c = ks_getc(ks)) != -1 && c != '>' && c != '@') {}
+        if (c == -1) return -1;
+        seq->last_char = c;
+    }
+    seq->comment.l = seq->seq.l = seq->qual.l = 0;
+    if (ks_getuntil(ks, 0, &seq->name, &c) < 0) return -1;
+    if (c != '\n') ks_getuntil(ks, KS_SEP_LINE, &seq->comment, 0);
+    size_t lines = 0;
+    while ((c = ks_getc(ks)) != -1 && c != '>' && c != '+' && c != '@') {
+        if (c == '\n') continue;                     // blank line
+        if (ks_resize(&seq->seq, seq->seq.l + 2) < 0) return -3;
+        seq->seq.s[seq->seq.l++] = (char)c;
+        ks_getuntil2(ks, KS_SEP_LINE, &seq->seq, 0, 1);
+        lines++;
+    }
+    if (c == '>' || c == '@') seq->last_char = c;
+    if (ks_resize(&seq->seq, seq->seq.l + 2) < 0) return -3;
+    seq->seq.s[seq->seq.l] = 0;
+    if (c != '+') return (int)seq->seq.l;            // FASTA
+    while ((c = ks_getc(ks)) != -1 && c != '\n') {}   // rest of the '+' line
+    if (c == -1) return -2;
+    if (ks_resize(&seq->qual, seq->seq.l + 2) < 0) return -3;
+    int first = 1;
+    while (ks_getuntil2(ks, KS_SEP_LINE, &seq->qual, 0, 1) >= 0) {
+        if (first) { *quality_line = seq->qual.l; first = 0; }
+        if (seq->qual.l >= seq->seq.l || lines <= 1) break;
+    }
+    seq->last_char = 0;
+    if (lines <= 1 && *quality_line != seq->seq.l) return -4;
+    if (seq->seq.l != seq->qual.l) return -2;
+    return (int)seq->seq.l;
+}
+
 // ---- pileup helpers ----
 static inline const bam1_t *mdna_pileup_b(const bam_pileup1_t *p) { return p->b; }
 

@@ -93,10 +93,12 @@ public final class SequenceReader {
     /// Moves to the next record without copying it; the `current*` views show it until the
     /// next call. Returns `false` at end of input.
     /// - Throws: `SeqIOError` `.truncated` (decompression/read error), `.malformed`
-    ///   (FASTQ quality length differs from sequence length, or missing quality line).
+    ///   (FASTQ quality length differs from sequence length, or missing quality line; a record whose bases are
+    ///   one line must have its qualities on one line).
     public func advance() throws -> Bool {
         guard !finished, let seq else { return false }
-        let r = mdna_kseq_read(seq)
+        var qualityLine = 0
+        let r = mdna_kseq_read_strict(seq, &qualityLine)
         // kseq ends a FASTA record at a read error as if at end of file, so the error code
         // of the BGZF handle is the only reliable sign of a short read.
         if mdna_bgzf_errcode(bgzf) != 0 || r == -3 {
@@ -108,10 +110,11 @@ public final class SequenceReader {
             finished = true
             return false
         }
-        if r == -2 {
+        if r == -2 || r == -4 {
             finished = true
             let name = ByteText.decode(view(seq.pointee.name))
-            let s = seq.pointee.seq.l, q = seq.pointee.qual.l
+            // -4: one line of bases, one quality line of another length (kseq alone would read on into the next record).
+            let s = seq.pointee.seq.l, q = r == -4 ? qualityLine : seq.pointee.qual.l
             throw SeqIOError(.malformed, file: path,
                              "FASTQ record \(recordCount + 1) '\(name)': quality length \(q) differs from sequence length \(s)")
         }

@@ -97,6 +97,37 @@ final class DamagedInputTests: XCTestCase {
         XCTAssertEqual(sequenceError(fixture("aln.bam"))?.kind, .unsupportedFormat)
     }
 
+    /// A quality line shorter than its one-line sequence is an error naming both lengths, also when kseq's habit of
+    /// reading on into the next record would make the lengths add up (that record would be lost without a word).
+    /// Sequences and qualities wrapped over several lines still read.
+    func testShortQualityLineDoesNotSwallowTheNextRecord() throws {
+        let dir = try temporaryDirectory(self)
+        let cases: [(String, String, (Int, Int)?)] = [
+            ("short.fq", "@a\nACGTACGT\n+\nIIII\n@b\nACGT\n+\nIIII\n", (4, 8)),
+            ("adds-up.fq", "@a\nACGTACG\n+\nIIII\n@b\nACGT\n+\nIIII\n", (4, 7)),
+            ("long.fq", "@a\nACGT\n+\nIIIIII\n", (6, 4)),
+            ("wrapped.fq", "@m\nACGT\nACGT\n+\nIIII\nIIII\n@n\nAC\n+\nII\n", nil),
+        ]
+        for (name, text, lengths) in cases {
+            let url = dir.appendingPathComponent(name)
+            try text.write(to: url, atomically: true, encoding: .utf8)
+            let error = sequenceError(url.path)
+            if let (q, s) = lengths {
+                XCTAssertEqual(error?.kind, .malformed, name)
+                XCTAssertTrue(error?.problem.contains("record 1 'a': quality length \(q) differs from sequence length \(s)") ?? false,
+                              "\(name): \(String(describing: error))")
+            } else {
+                XCTAssertNil(error, name)
+                let reader = try SequenceReader(path: url.path)
+                let m = try XCTUnwrap(try reader.next()), n = try XCTUnwrap(try reader.next())
+                XCTAssertEqual(m.sequence.count, 8)
+                XCTAssertEqual(m.qualities?.count, 8)
+                XCTAssertEqual(n.sequence.count, 2)
+                XCTAssertNil(try reader.next())
+            }
+        }
+    }
+
     func testEmptyAndBlankFilesHaveNoRecords() throws {
         let dir = try temporaryDirectory(self)
         for (name, text) in [("empty.fa", ""), ("blank.fa", "\n\n  \n"), ("lead.fa", "\n\n>a\nAC\n")] {

@@ -72,7 +72,7 @@ struct Annotate: ParsableCommand {
             fail("--shard: a motif scan is not split (its q-values span every window scanned)", code: 2)
         }
         let part: Shard?
-        do { part = try shard.map { try Shard(parsing: $0) } } catch { fail("\(error)", code: 2) }
+        do { part = try shard.map { try Shard(parsing: $0) } } catch { fail(error, code: 2) }
         if let model = motif.motifModel {
             if motif.motifs != nil { fail("--motifs and --motif-model are separate annotations: give one", code: 2) }
             runMotifModel(model, shard: part)
@@ -104,7 +104,7 @@ struct Annotate: ParsableCommand {
         do {
             try MotifModelAnnotator.run(o) { FileHandle.standardError.write(Data("mamba-dna annotate: \($0)\n".utf8)) }
         } catch {
-            fail("\(error)")
+            fail(error)
         }
     }
 
@@ -127,7 +127,7 @@ struct Annotate: ParsableCommand {
         do {
             try MotifAnnotator.run(o) { FileHandle.standardError.write(Data("mamba-dna annotate: \($0)\n".utf8)) }
         } catch {
-            fail("\(error)")
+            fail(error)
         }
     }
 }

@@ -102,7 +102,7 @@ struct Bench: ParsableCommand {
                 results.append(r.json)
             }
         } catch {
-            fail("\(error)")
+            fail(error)
         }
         finishStandardOutput()
         if let json {
@@ -117,7 +117,7 @@ struct Bench: ParsableCommand {
                     throw error
                 }
             } catch {
-                fail("\(error)")
+                fail(error)
             }
         }
     }

@@ -109,7 +109,7 @@ struct Classify: ParsableCommand {
             progress.finish()
         } catch {
             progress.finish()
-            fail("\(error)")
+            fail(error)
         }
     }
 }

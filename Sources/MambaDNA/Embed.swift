@@ -80,7 +80,7 @@ struct Embed: ParsableCommand {
             progress.finish()
         } catch {
             progress.finish()
-            fail("\(error)")
+            fail(error)
         }
     }
 }

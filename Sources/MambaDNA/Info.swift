@@ -47,7 +47,7 @@ struct Info: ParsableCommand {
             do {
                 writeStandardOutput(RegionSplit.bed(RegionSplit.split(try RegionSplit.contigs(of: input, reference: reference), parts: n)))
             } catch {
-                fail("\(error)")
+                fail(error)
             }
             return
         }
@@ -55,7 +55,7 @@ struct Info: ParsableCommand {
             let pairs = try FileInfo.describe(path: input, reference: reference, threads: threads, rawConfig: json)
             writeStandardOutput(FileInfo.render(pairs))
         } catch {
-            fail("\(error)")
+            fail(error)
         }
     }
 }

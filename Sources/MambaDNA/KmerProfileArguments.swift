@@ -25,7 +25,7 @@ struct KmerProfileTrainArguments: ParsableArguments {
         do {
             try KmerProfileTraining.run(o) { FileHandle.standardError.write(Data("mamba-dna train: \($0)\n".utf8)) }
         } catch {
-            fail("\(error)")
+            fail(error)
         }
     }
 }

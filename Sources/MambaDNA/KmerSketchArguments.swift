@@ -49,7 +49,7 @@ struct KmerSketchTrainArguments: ParsableArguments {
         do {
             try KmerSketchTraining.run(o) { FileHandle.standardError.write(Data("mamba-dna train: \($0)\n".utf8)) }
         } catch {
-            fail("\(error)")
+            fail(error)
         }
     }
 }

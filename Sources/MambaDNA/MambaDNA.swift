@@ -1,5 +1,6 @@
 import ArgumentParser
 import DNATasks
+import FileOutput
 import Foundation
 import MambaKernels
 
@@ -53,6 +54,11 @@ func finishStandardOutput() {
 func fail(_ message: String, code: Int32 = 1) -> Never {
     FileHandle.standardError.write(Data("mamba-dna: \(message)\n".utf8))
     exit(code)
+}
+
+/// Fails with the error's one line (Foundation's file errors as "PATH: reason", see `ErrorText`).
+func fail(_ error: Error, code: Int32 = 1) -> Never {
+    fail(ErrorText.describe(error), code: code)
 }
 
 /// For commands that exist in the interface but are not built yet: one line, exit status 2.

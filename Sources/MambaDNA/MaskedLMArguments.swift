@@ -15,7 +15,7 @@ struct MaskedLMTrainArguments: ParsableArguments {
         do {
             try MaskedLMTraining.run(o) { FileHandle.standardError.write(Data("mamba-dna train: \($0)\n".utf8)) }
         } catch {
-            fail("\(error)")
+            fail(error)
         }
     }
 }

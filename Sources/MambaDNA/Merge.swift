@@ -47,7 +47,7 @@ struct Merge: ParsableCommand {
             let s = try ShardMerge.run(o)
             FileHandle.standardError.write(Data("mamba-dna merge: \(s.task) \(s.format), \(s.pieces) parts, \(s.items) \(s.unit)\n".utf8))
         } catch {
-            fail("\(error)")
+            fail(error)
         }
     }
 }

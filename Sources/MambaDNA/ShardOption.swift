@@ -9,6 +9,6 @@ struct ShardOption: ParsableArguments {
     /// The parsed part, or nil; exits with a usage error for text that is not I/N with 1 ≤ I ≤ N.
     var value: Shard? {
         guard let shard else { return nil }
-        do { return try Shard(parsing: shard) } catch { fail("\(error)", code: 2) }
+        do { return try Shard(parsing: shard) } catch { fail(error, code: 2) }
     }
 }

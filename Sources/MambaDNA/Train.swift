@@ -211,7 +211,7 @@ struct Train: ParsableCommand {
         do {
             try ClassifierTraining.run(o) { FileHandle.standardError.write(Data("mamba-dna train: \($0)\n".utf8)) }
         } catch {
-            fail("\(error)")
+            fail(error)
         }
     }
 }

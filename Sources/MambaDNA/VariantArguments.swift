@@ -69,7 +69,7 @@ struct VariantArguments: ParsableArguments {
         do {
             try VariantAnnotator.run(o) { FileHandle.standardError.write(Data("mamba-dna annotate: \($0)\n".utf8)) }
         } catch {
-            fail("\(error)")
+            fail(error)
         }
     }
 }
@@ -129,7 +129,7 @@ struct VariantTrainArguments: ParsableArguments {
         do {
             try VariantTraining.run(o) { FileHandle.standardError.write(Data("mamba-dna train: \($0)\n".utf8)) }
         } catch {
-            fail("\(error)")
+            fail(error)
         }
     }
 }

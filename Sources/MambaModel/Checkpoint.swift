@@ -1,3 +1,4 @@
+import FileOutput
 import Foundation
 
 /// Loading and saving model directories laid out like Hugging Face checkpoints:
@@ -29,13 +30,13 @@ enum Checkpoint {
 
     static func write(config: [String: Any], values: [(String, SafetensorsValue)], to directory: String) throws {
         do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-        catch { throw ModelError.ioError(path: directory, reason: "cannot create directory: \(error.localizedDescription)") }
+        catch { throw ModelError.ioError(path: directory, reason: "cannot create directory: \(ErrorText.reason(error))") }
         let dir = URL(fileURLWithPath: directory)
         try Safetensors.write(values.map { (name: $0.0, value: $0.1) }, metadata: ["format": "pt"],
                               to: dir.appendingPathComponent("model.safetensors").path)
         let json: Data
         do { json = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]) }
-        catch { throw ModelError.ioError(path: directory, reason: "cannot encode config: \(error.localizedDescription)") }
+        catch { throw ModelError.ioError(path: directory, reason: "cannot encode config: \(ErrorText.reason(error))") }
         try writeAtomically(json + Data("\n".utf8), to: dir.appendingPathComponent("config.json").path)
     }
 }

@@ -1,3 +1,4 @@
+import FileOutput
 import Foundation
 
 /// Shape of one Mamba-1 mixer (mamba_ssm `Mamba`, transformers `MambaMixer`).
@@ -98,8 +99,11 @@ public enum ModelConfig: Equatable, Sendable {
         guard FileManager.default.fileExists(atPath: path) else { throw ModelError.fileNotFound(path: path) }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) }
-        catch { throw ModelError.ioError(path: path, reason: "cannot read: \(error.localizedDescription)") }
-        guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+        catch { throw ModelError.ioError(path: path, reason: "cannot read: \(ErrorText.reason(error))") }
+        let parsed: Any
+        do { parsed = try JSONSerialization.jsonObject(with: data) }
+        catch { throw ModelError.badConfig(path: path, reason: ErrorText.reason(error)) }
+        guard let obj = parsed as? [String: Any] else {
             throw ModelError.badConfig(path: path, reason: "not a JSON object")
         }
         return try parse(JSONFields(obj, path: path))

@@ -40,7 +40,7 @@ public struct SafetensorsFile {
         guard FileManager.default.fileExists(atPath: path) else { throw ModelError.fileNotFound(path: path) }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) }
-        catch { throw ModelError.ioError(path: path, reason: "cannot read: \(error.localizedDescription)") }
+        catch { throw ModelError.ioError(path: path, reason: "cannot read: \(ErrorText.reason(error))") }
         try self.init(path: path, data: data)
     }
 

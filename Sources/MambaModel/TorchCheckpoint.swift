@@ -1,3 +1,4 @@
+import FileOutput
 import Foundation
 
 /// A `torch.save` state dict (`pytorch_model.bin`, the zip format of torch ≥ 1.6): a zip archive (entries stored,
@@ -24,7 +25,7 @@ public struct TorchCheckpointFile: TensorFile {
         self.path = path
         guard FileManager.default.fileExists(atPath: path) else { throw ModelError.fileNotFound(path: path) }
         do { bytes = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) }
-        catch { throw ModelError.ioError(path: path, reason: "cannot read: \(error.localizedDescription)") }
+        catch { throw ModelError.ioError(path: path, reason: "cannot read: \(ErrorText.reason(error))") }
         func bad(_ why: String) -> ModelError { .corruptFile(path: path, reason: why) }
         let entries = try ZipDirectory.read(bytes, bad: bad)
         guard let pkl = entries.keys.first(where: { $0.hasSuffix("/data.pkl") }), let pklRange = entries[pkl] else {

@@ -14,7 +14,7 @@ extension TrainingLoop {
     func saveCheckpoint<O: TrainingObjective>(_ objective: O, to directory: String, elapsed: Double) throws {
         let output: OutputPath
         do { output = try OutputPath(directory, kind: .directory) } catch {
-            throw ModelError.invalidModel(path: directory, reason: "cannot write checkpoint: \(error)")
+            throw ModelError.invalidModel(path: directory, reason: "cannot write checkpoint: \((error as? OutputError)?.reason ?? ErrorText.reason(error))")
         }
         let tmp = URL(fileURLWithPath: output.writePath)
         do {
@@ -37,7 +37,7 @@ extension TrainingLoop {
             try output.commit()
         } catch {
             output.abandon()
-            throw ModelError.invalidModel(path: directory, reason: "cannot write checkpoint: \(error)")
+            throw ModelError.invalidModel(path: directory, reason: "cannot write checkpoint: \((error as? OutputError)?.reason ?? ErrorText.reason(error))")
         }
     }
 

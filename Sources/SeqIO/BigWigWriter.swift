@@ -28,7 +28,9 @@ public enum BigWigWriter {
     public static func write(path: String, chromosomes: [(name: String, length: Int)], intervals: [Interval],
                              inputs: [String] = []) throws {
         let output: OutputPath
-        do { output = try OutputPath(path, inputs: inputs) } catch { throw SeqIOError(.unwritable, file: path, "\(error)") }
+        do { output = try OutputPath(path, inputs: inputs) } catch {
+            throw SeqIOError(.unwritable, file: path, (error as? OutputError)?.reason ?? ErrorText.reason(error))
+        }
         guard !output.isDirect else {
             throw SeqIOError(.unwritable, file: path, "a bigWig is written with seeks: give a regular file, not a device, FIFO or stdout")
         }
@@ -39,7 +41,7 @@ public enum BigWigWriter {
         } catch {
             output.abandon()
             if let e = error as? SeqIOError { throw e }
-            throw SeqIOError(.unwritable, file: path, "\(error)")
+            throw SeqIOError(.unwritable, file: path, (error as? OutputError)?.reason ?? ErrorText.reason(error))
         }
     }
 

@@ -183,7 +183,7 @@ public final class VariantFileWriter {
         self.threads = max(1, threads)
         let mode: String
         do { output = try OutputPath(path, inputs: inputs) } catch {
-            throw SeqIOError(.unwritable, file: path, (error as? OutputError)?.reason ?? "\(error)")
+            throw SeqIOError(.unwritable, file: path, (error as? OutputError)?.reason ?? ErrorText.reason(error))
         }
         let indexed = !output.isDirect
         if path.hasSuffix(".vcf.gz") || path.hasSuffix(".vcf.bgz") { mode = "wz"; indexSuffix = indexed ? ".tbi" : nil }

@@ -1,3 +1,4 @@
+import FileOutput
 import Foundation
 import MambaModel
 
@@ -78,7 +79,7 @@ enum ClassifierAddOn {
         } catch let e as ToolError {
             throw e
         } catch {
-            throw ToolError("--init \(source): cannot copy the model directory: \(error.localizedDescription)")
+            throw ToolError("--init \(source): cannot copy the model directory: \(ErrorText.reason(error))")
         }
     }
 

@@ -77,7 +77,7 @@ public struct ShardManifest: Codable, Sendable, Equatable {
         do {
             try writeAtomically(try encoder.encode(self) + Data("\n".utf8), to: output + Self.suffix)
         } catch {
-            throw ToolError(file: output + Self.suffix, "cannot write the shard manifest: \(error)")
+            throw ToolError(file: output + Self.suffix, "cannot write the shard manifest: \(ErrorText.reason(error))")
         }
     }
 

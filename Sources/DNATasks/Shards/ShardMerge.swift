@@ -179,7 +179,7 @@ public enum ShardMerge {
         var firstBlock = true
         while true {
             let block: Data
-            do { block = try h.read(upToCount: 1 << 22) ?? Data() } catch { throw ToolError(file: path, "cannot read: \(error)") }
+            do { block = try h.read(upToCount: 1 << 22) ?? Data() } catch { throw ToolError(file: path, "cannot read: \(ErrorText.reason(error))") }
             if block.isEmpty && !firstBlock { break }
             var from = block.startIndex
             if firstBlock { from += try skip(block); firstBlock = false }

@@ -62,7 +62,7 @@ public enum VariantAnnotator {
             return "\(path): not a SAM/BAM/CRAM file (\(what)); variant calls need an alignment file, and sequences "
                 + "are annotated with --motifs FILE or --motif-model DIR"
         } catch {
-            return "\(error)"
+            return ErrorText.describe(error)
         }
     }
 

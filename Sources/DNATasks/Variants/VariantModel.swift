@@ -1,3 +1,4 @@
+import FileOutput
 import Foundation
 import MambaKernels
 import MambaModel
@@ -90,7 +91,7 @@ public final class VariantModel {
                 return (w, b)
             }
         } catch let e as ToolError { throw e } catch {
-            throw ToolError(file: weightsPath, "\(error)")
+            throw ToolError(file: weightsPath, ErrorText.reason(error))
         }
     }
 

@@ -1,3 +1,4 @@
+import FileOutput
 import Foundation
 
 /// A classifier model directory, laid out like a Hugging Face checkpoint:
@@ -13,7 +14,7 @@ public enum ClassifierDirectory {
     public static func save(_ model: SequenceClassifier, to directory: String, extra: [String: Any] = [:]) throws {
         let fm = FileManager.default
         do { try fm.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-        catch { throw ModelError.ioError(path: directory, reason: "cannot create directory: \(error.localizedDescription)") }
+        catch { throw ModelError.ioError(path: directory, reason: "cannot create directory: \(ErrorText.reason(error))") }
         let dir = URL(fileURLWithPath: directory)
         var config = model.encoder.configJSON
         config["architectures"] = [SequenceClassifier.architecture]
@@ -81,7 +82,7 @@ public enum ClassifierDirectory {
     package static func writeJSON(_ obj: Any, to path: String) throws {
         let data: Data
         do { data = try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys]) }
-        catch { throw ModelError.ioError(path: path, reason: "cannot encode JSON: \(error.localizedDescription)") }
+        catch { throw ModelError.ioError(path: path, reason: "cannot encode JSON: \(ErrorText.reason(error))") }
         try writeAtomically(data + Data("\n".utf8), to: path)
     }
 }

@@ -6,27 +6,15 @@ struct Classify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Assign each read a class with a sequence-classification model.",
         discussion: """
-        Output: TSV `read_id<TAB>label<TAB>probability` (+ one probability column per class with --all-probs)
-        `<TAB>reason`, one row per read in input order. Reads no model should be trusted with are
-        `unclassified`, probability 0, with the reason: too-short (fewer than --min-length bases),
-        ambiguous (more than half the bases not A/C/G/T: all-N reads, protein), low-complexity (more
-        than half the bases in tandem repeats of period 1-5, by a DUST score); other reads have reason
-        `-`. --no-screen classifies every non-empty read. Per-class counts
-        (`class<TAB>reads<TAB>fraction`) go to stderr, or to --report FILE.
-        Without --model, the bundled 6-species bacterial read-origin model is used.
+        Output: TSV `read_id<TAB>label<TAB>confidence` (+ one probability column per class with --all-probs) `<TAB>reason`, one row per read in input order. Without --model, the bundled 6-species bacterial read-origin model is used.
 
-        A model directory with a k-mer sketch (`train --task sketch`) is consulted before the model: a
-        read whose sampled k-mers clearly point at one class gets that class from the sketch, and its
-        probability column is the share of the read's sketch hits that support the class (with
-        --all-probs, each class's share of the hits); the model predicts the other reads. stderr says
-        how many reads the sketch decided; --no-kmer-sketch leaves every read to the model.
+        Confidence: the estimated probability that the label is right, on one scale whatever decided the read, from the model directory's calibration (`calibration.json`, fitted by `train --task calibrate` on labelled validation reads and random DNA). Reads below --confidence (default: the calibration's threshold, shown by `info MODEL`) are `unclassified` with reason low-confidence. A directory without a calibration reports the deciding score as it is and keeps every read.
 
-        A model directory with a k-mer profile (`train --task profile`) is combined with the model for
-        the reads the model predicts: each class scores log P_model(class) + W × (the sum of the read's
-        word log-probabilities under the class's profile, the better of the read's two strands unless
-        the profile was built forward-only), and the probability column is the softmax of these scores
-        (with --all-probs, one column per class, summing to 1). W is the weight stored with the profile
-        (shown on stderr) or --profile-weight; 0, like --no-kmer-profile, leaves the model alone.
+        Reads no model should be trusted with are `unclassified`, confidence 0, with the reason: too-short (fewer than --min-length bases), ambiguous (more than half the bases not A/C/G/T: all-N reads, protein), low-complexity (more than half the bases in tandem repeats of period 1-5, by a DUST score); other reads have reason `-`. --no-screen classifies every non-empty read. Per-class counts (`class<TAB>reads<TAB>fraction`) go to stderr, or to --report FILE.
+
+        A model directory with a k-mer sketch (`train --task sketch`) is consulted before the model: a read whose sampled k-mers clearly point at one class gets that class from the sketch (with --all-probs, each class's share of the read's sketch hits); the model predicts the other reads. stderr says how many reads the sketch decided; --no-kmer-sketch leaves every read to the model.
+
+        A model directory with a k-mer profile (`train --task profile`) is combined with the model for the reads the model predicts: each class scores log P_model(class) + W × (the sum of the read's word log-probabilities under the class's profile, the better of the read's two strands unless the profile was built forward-only), and the probabilities are the softmax of these scores. W is the weight stored with the profile (shown on stderr) or --profile-weight; 0, like --no-kmer-profile, leaves the model alone.
 
         Examples:
           mamba-dna classify reads.fa
@@ -46,6 +34,9 @@ struct Classify: ParsableCommand {
 
     @Flag(name: .customLong("all-probs"), help: "One probability column per class.")
     var allProbs = false
+
+    @Option(name: .long, help: ArgumentHelp("Reads whose confidence is below this are unclassified (0 to 1; default: the model's calibrated threshold, 0 without a calibration).", valueName: "T"))
+    var confidence: Double?
 
     @Option(name: .long, help: "Write the per-class counts here instead of stderr.")
     var report: String?
@@ -92,6 +83,8 @@ struct Classify: ParsableCommand {
         o.modelDirectory = model; o.output = output; o.allProbabilities = allProbs; o.report = report
         o.threads = threads; o.batchTokens = batchTokens; o.reference = reference; o.precision = precision.value
         o.shard = shard.value
+        if let c = confidence, !(0...1).contains(c) { fail("--confidence must be between 0 and 1", code: 2) }
+        o.confidence = confidence
         if noScreen { o.screen = nil } else { o.screen?.minLength = minLength }
         if noRCAverage { o.rcAverage = false }
         o.useKmerSketch = !noKmerSketch

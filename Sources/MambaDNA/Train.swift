@@ -44,6 +44,8 @@ struct Train: ParsableCommand {
         (all sequences + 1). `classify` adds --profile-weight × a read's summed word log-probabilities
         to the model's log-probabilities (see classify --help).
 
+        --task calibrate: labelled validation reads (as for classify; reads the classifier was not trained on) and a classifier directory (--init) in, a copy of that directory with calibration.json out: per read path (k-mer sketch, model), a logistic model of whether the label is right, fitted on the reads and on --random-reads random DNA reads (never right), and the default confidence threshold (see classify --help).
+
         Examples:
           mamba-dna train --task classify reads.fa --label-key species -o species-model
           mamba-dna train --task classify reads.fq.gz --labels labels.tsv --steps 2000 --threads 2 -o my-model
@@ -52,9 +54,10 @@ struct Train: ParsableCommand {
           mamba-dna train --task variants --bam aln.bam --reference ref.fa --truth truth.vcf.gz -o variant-model
           mamba-dna train --task sketch reads.fa --label-key species --init species-model -o sketched
           mamba-dna train --task profile refs.fa --label-key class --init 16s-model -o profiled
+          mamba-dna train --task calibrate validation.fa --label-key species --init species-model -o calibrated
         """)
 
-    @Option(name: .long, help: "classify, mlm, motif, profile, sketch or variants.")
+    @Option(name: .long, help: "calibrate, classify, mlm, motif, profile, sketch or variants.")
     var task: String = "classify"
 
     @Argument(help: "Labelled FASTA/FASTQ/SAM/BAM/CRAM input files.")
@@ -69,7 +72,7 @@ struct Train: ParsableCommand {
     @Option(name: .long, help: "Two-column TSV read_id<TAB>label (instead of header labels).")
     var labels: String?
 
-    @Option(name: .customLong("init"), help: "Start from this encoder: a Mamba or Caduceus checkpoint (`train --task mlm` output, a Hugging Face caduceus directory) or a classifier directory; --task sketch and profile: the classifier directory to extend.")
+    @Option(name: .customLong("init"), help: "Start from this encoder: a Mamba or Caduceus checkpoint (`train --task mlm` output, a Hugging Face caduceus directory) or a classifier directory; --task sketch, profile and calibrate: the classifier directory to extend.")
     var initFrom: String?
 
     @Option(name: .long, help: ArgumentHelp("Encoder: mamba (causal), caduceus-ps (bidirectional, reverse-complement equivariant) or caduceus-ph (bidirectional). Default: mamba for classify/motif, caduceus-ps for mlm; with --init, that of the checkpoint.", valueName: "mamba|caduceus-ps|caduceus-ph"))
@@ -136,6 +139,9 @@ struct Train: ParsableCommand {
     @OptionGroup(title: "Variants (--task variants)")
     var variant: VariantTrainArguments
 
+    @OptionGroup(title: "Confidence calibration (--task calibrate)")
+    var calibrate: CalibrateTrainArguments
+
     func run() throws {
         if task != "classify" && task != "motif" && (valGroupKey != nil || substitutionRate != 0 || indelRate != 0) {
             fail("--val-group-key, --substitution-rate and --indel-rate apply to --task classify and motif only", code: 2)
@@ -150,13 +156,18 @@ struct Train: ParsableCommand {
                        reference: reference, threads: threads, force: force)
             return
         }
+        if task == "calibrate" {
+            calibrate.run(inputs: inputs, output: output, initFrom: initFrom, labelKey: labelKey, labelsFile: labels,
+                          reference: reference, threads: threads, seed: seed, force: force)
+            return
+        }
         if task == "profile" {
             profile.run(inputs: inputs, output: output, initFrom: initFrom, labelKey: labelKey, labelsFile: labels,
                         reference: reference, force: force)
             return
         }
         guard task == "classify" || task == "motif" || task == "mlm" else {
-            fail("--task must be classify, mlm, motif, profile, sketch or variants", code: 2)
+            fail("--task must be calibrate, classify, mlm, motif, profile, sketch or variants", code: 2)
         }
         for (name, v) in [("--threads", threads), ("--batch-tokens", batchTokens), ("--max-length", maxLength),
                           ("--patience", patience), ("--shards", shards)] where v < 1 {

@@ -28,6 +28,9 @@ public enum ReadClassifier {
         /// Reads this leaves out (too short, mostly non-ACGT, low complexity) are reported `unclassified` with the
         /// reason; nil: every non-empty read is classified.
         public var screen: ReadScreen? = ReadScreen()
+        /// Reads whose confidence (see `ReadConfidence`) is below this are `unclassified` (low-confidence); nil: the
+        /// model directory's calibrated default (0 without a calibration).
+        public var confidence: Double?
         /// Called after each batch with the reads and bases read so far (a progress display).
         public var progress: ((_ reads: Int, _ bases: Int) -> Void)?
         /// Classify only this part of the reads (by record index) and write its manifest beside `output`.
@@ -62,8 +65,14 @@ public enum ReadClassifier {
         if let rc = o.rcAverage { model.rcAverage = rc }
         let sketch = o.useKmerSketch ? try KmerSketch.load(directory: dir) : nil
         let (profile, profileWeight, hasProfile) = try loadProfile(o, directory: dir)
+        let confidence = try ReadConfidence.load(directory: dir, hasSketch: sketch != nil, hasProfile: profile != nil)
+        if let t = o.confidence, !(0...1).contains(t) { throw ToolError("--confidence must be between 0 and 1 (got \(t))") }
+        let threshold = o.confidence ?? confidence.defaultThreshold
         let C = model.classCount
-        let predictor = ClassifierPredictor(model: model, threads: o.threads, batchTokens: o.batchTokens)
+        let scorer = ReadScorer(model: model, predictor: ClassifierPredictor(model: model, threads: o.threads,
+                                                                             batchTokens: o.batchTokens),
+                                sketch: sketch, profile: profile, profileWeight: profileWeight, screen: o.screen,
+                                confidence: confidence, threads: o.threads)
         let inputs = [o.input] + (o.reference.map { [$0] } ?? [])
         if let report = o.report { try OutputPath.validate(report, inputs: inputs) }
         let out = try OutputFile(o.output ?? "-", inputs: inputs)
@@ -71,7 +80,7 @@ public enum ReadClassifier {
         var shardRange: ShardRange?
         let start = Date()
         do {
-            var header = "read_id\tlabel\tprobability"
+            var header = "read_id\tlabel\tconfidence"
             if o.allProbabilities { header += model.labels.map { "\t" + $0 }.joined() }
             header += "\treason"
             try out.write(header + "\n")
@@ -83,56 +92,30 @@ public enum ReadClassifier {
             var flushAt = flushTokens
             func flush() throws {
                 guard !names.isEmpty else { return }
-                // Reads to classify; the others get the screen's reason (empty reads are too short for any screen).
-                var reasons = [ReadScreen.Reason?](repeating: nil, count: names.count)
-                for i in names.indices {
-                    if seqs[i].isEmpty { reasons[i] = .tooShort } else if let screen = o.screen { reasons[i] = screen.reason(bases[i]) }
-                }
-                let screenedIn = seqs.indices.filter { reasons[$0] == nil }
-                // The sketch's decision per read to classify (nil: the model's), and the hits behind it.
-                var decided = [Int?](repeating: nil, count: screenedIn.count), hits: [Int32] = []
-                if let sketch {
-                    hits = sketch.hits(screenedIn.map { bases[$0] }, threads: o.threads)
-                    for j in screenedIn.indices { decided[j] = sketch.decide(hits[(j * C)..<((j + 1) * C)]) }
-                }
-                let toModel = screenedIn.indices.filter { decided[$0] == nil }
-                var probs = toModel.isEmpty ? [] : predictor.logits(toModel.map { seqs[screenedIn[$0]] })
+                let scored = scorer.score(bases: bases, tokens: seqs)
                 if sketch != nil {
-                    let modelTokens = toModel.reduce(0) { $0 + seqs[screenedIn[$1]].count }
+                    let modelTokens = zip(scored, seqs).reduce(0) { $0 + ($1.0.screened == nil && !$1.0.bySketch ? $1.1.count : 0) }
                     flushAt = flushTokens * min(32, max(1, tokens / max(modelTokens, 1)))
                 }
-                if let profile, !toModel.isEmpty {
-                    let scores = profile.scores(toModel.map { bases[screenedIn[$0]] }, threads: o.threads)
-                    probs = KmerProfile.probabilities(logits: probs, scores: scores, weight: profileWeight, classes: C)
-                    summary.profileScored += toModel.count
-                } else {
-                    SequenceClassifier.softmax(&probs, classes: C)
-                }
-                var text = "", k = 0, m = 0
-                for i in names.indices {
+                var text = ""
+                for (i, r) in scored.enumerated() {
                     summary.reads += 1
-                    if let reason = reasons[i] {
+                    let reason = r.screened ?? (r.confidence < threshold ? .lowConfidence : nil)
+                    if r.screened == nil {
+                        if r.bySketch { summary.sketchDecided += 1 } else if profile != nil { summary.profileScored += 1 }
+                    }
+                    if let reason {
                         summary.unclassified += 1
                         summary.unclassifiedReasons[reason, default: 0] += 1
-                        text += "\(names[i])\tunclassified\t0" + String(repeating: "\t0", count: o.allProbabilities ? C : 0)
-                            + "\t\(reason.rawValue)\n"
+                        let score = r.screened == nil ? ReadConfidence.format(r.confidence) : "0"
+                        let row = o.allProbabilities
+                            ? (r.screened == nil ? r.row.map { "\t" + format($0) }.joined() : String(repeating: "\t0", count: C)) : ""
+                        text += "\(names[i])\tunclassified\t\(score)\(row)\t\(reason.rawValue)\n"
                         continue
                     }
-                    let row: ArraySlice<Float>
-                    if decided[k] != nil {
-                        let h = hits[(k * C)..<((k + 1) * C)]
-                        let total = Float(h.reduce(0) { $0 + Int($1) })
-                        row = ArraySlice(h.map { Float($0) / total })
-                        summary.sketchDecided += 1
-                    } else {
-                        row = probs[(m * C)..<((m + 1) * C)]
-                        m += 1
-                    }
-                    k += 1
-                    let best = row.indices.max { row[$0] < row[$1] }! - row.startIndex
-                    summary.counts[model.labels[best], default: 0] += 1
-                    text += "\(names[i])\t\(model.labels[best])\t\(format(row[row.startIndex + best]))"
-                    if o.allProbabilities { text += row.map { "\t" + format($0) }.joined() }
+                    summary.counts[model.labels[r.label], default: 0] += 1
+                    text += "\(names[i])\t\(model.labels[r.label])\t\(ReadConfidence.format(r.confidence))"
+                    if o.allProbabilities { text += r.row.map { "\t" + format($0) }.joined() }
                     text += "\t-\n"
                 }
                 try out.write(text)
@@ -164,6 +147,7 @@ public enum ReadClassifier {
                 "precision=\(precision.rawValue)", "rc_average=\(model.rcAverage)",
                 "kmer_sketch=\(sketch != nil)", "kmer_profile=\(profile != nil ? "\(profileWeight)" : "off")",
                 "screen=" + (o.screen.map { "\($0)" } ?? "off"), "reference=\(o.reference ?? "-")",
+                "confidence=\(threshold)" + (confidence.calibration == nil ? " uncalibrated" : ""),
             ].joined(separator: " ")
             var m = try ShardManifest(task: "classify", format: "tsv", settings: settings, input: o.input,
                                       range: shardRange, output: output)

@@ -144,6 +144,15 @@ extension FileInfo {
         if files.contains("kmer_sketch.safetensors") { addOns.append("k-mer sketch") }
         if files.contains("kmer_profile.safetensors") { addOns.append("k-mer profile") }
         if !addOns.isEmpty { out.append(("add_ons", addOns.joined(separator: ", "))) }
+        if let data = try? Data(contentsOf: dir.appendingPathComponent(ReadConfidence.fileName)),
+           let cal = try? JSONDecoder().decode(ReadConfidence.Calibration.self, from: data) {
+            let v = cal.validation
+            out.append(("confidence_threshold", String(format: "%.6g", cal.threshold) + String(
+                format: " (calibration reads at it: precision %.4f, %.4f of labelled reads kept, %.4f of random reads)",
+                v["precision"] ?? .nan, v["labelled_kept"] ?? .nan, v["random_kept"] ?? .nan)))
+        } else if architectures.contains("MambaDNASequenceClassifier") {
+            out.append(("confidence_threshold", "0 (no calibration.json: uncalibrated scores, every read kept)"))
+        }
         if let data = try? Data(contentsOf: dir.appendingPathComponent("training_summary.json")),
            let t = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] {
             if let steps = t["steps"] as? Int { out.append(("training_steps", "\(steps)")) }

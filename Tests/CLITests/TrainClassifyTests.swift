@@ -68,7 +68,7 @@ final class TrainClassifyTests: XCTestCase {
         let c = try run(["classify", test, "--model", model, "--all-probs", "--report", report, "--threads", "2"])
         XCTAssertEqual(c.status, 0, c.stderr)
         let lines = c.stdout.split(separator: "\n").map(String.init)
-        XCTAssertEqual(lines.first, "read_id\tlabel\tprobability\tAT\tGC\treason")
+        XCTAssertEqual(lines.first, "read_id\tlabel\tconfidence\tAT\tGC\treason")
         XCTAssertEqual(lines.count, 41)
         var correct = 0
         for (i, line) in lines.dropFirst().enumerated() {

@@ -12,8 +12,15 @@ struct Classify: ParsableCommand {
         ambiguous (more than half the bases not A/C/G/T: all-N reads, protein), low-complexity (more
         than half the bases in tandem repeats of period 1-5, by a DUST score); other reads have reason
         `-`. --no-screen classifies every non-empty read. Per-class counts
-        (`class<TAB>reads<TAB>fraction`) go to stderr, or to --report FILE.
+        (`class<TAB>reads<TAB>fraction`) go to stderr, or to --counts FILE.
         Without --model, the bundled 6-species bacterial read-origin model is used.
+
+        --report FILE writes a Kraken 2 report (as `kraken2 --report`: percent of reads in the clade,
+        clade reads, direct reads, rank code, NCBI taxid, indented name; `unclassified` first), which
+        MultiQC, Pavian, KrakenTools and kraken-biom read; --kraken-output FILE writes Kraken 2's
+        per-read lines (C/U, read id, taxid, length, `TAXID:LENGTH`). Taxids and lineages come from the
+        model directory's taxonomy.tsv (the bundled models have one); without it, every class is an
+        unranked child of the root with taxid 0.
 
         A model directory with a k-mer sketch (`train --task sketch`) is consulted before the model: a
         read whose sampled k-mers clearly point at one class gets that class from the sketch, and its
@@ -30,7 +37,7 @@ struct Classify: ParsableCommand {
 
         Examples:
           mamba-dna classify reads.fa
-          mamba-dna classify reads.fq.gz --all-probs -o calls.tsv --report summary.tsv
+          mamba-dna classify reads.fq.gz --all-probs -o calls.tsv --report calls.kreport
           mamba-dna classify aln.bam --model my-model --threads 8
           mamba-dna classify reads.fq.gz --shard 2/3 -o part2.tsv   # then: mamba-dna merge -o calls.tsv part*.tsv
         """)
@@ -47,8 +54,14 @@ struct Classify: ParsableCommand {
     @Flag(name: .customLong("all-probs"), help: "One probability column per class.")
     var allProbs = false
 
-    @Option(name: .long, help: "Write the per-class counts here instead of stderr.")
+    @Option(name: .long, help: "Write a Kraken 2 report (clade and direct reads per taxon) here.")
     var report: String?
+
+    @Option(name: .customLong("kraken-output"), help: ArgumentHelp("Write Kraken 2 per-read lines (C/U, read id, taxid, length, TAXID:LENGTH) here.", valueName: "FILE"))
+    var krakenOutput: String?
+
+    @Option(name: .long, help: "Write the plain per-class counts (class, reads, fraction) here instead of stderr.")
+    var counts: String?
 
     @Option(name: .long, help: "Worker threads (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -90,6 +103,7 @@ struct Classify: ParsableCommand {
         guard batchTokens >= 1 else { fail("--batch-tokens must be at least 1", code: 2) }
         var o = ReadClassifier.Options(input: input)
         o.modelDirectory = model; o.output = output; o.allProbabilities = allProbs; o.report = report
+        o.krakenOutput = krakenOutput; o.counts = counts
         o.threads = threads; o.batchTokens = batchTokens; o.reference = reference; o.precision = precision.value
         o.shard = shard.value
         if noScreen { o.screen = nil } else { o.screen?.minLength = minLength }

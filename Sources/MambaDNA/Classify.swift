@@ -17,7 +17,7 @@ struct Classify: ParsableCommand {
 
         --report FILE writes a Kraken 2 report (as `kraken2 --report`: percent of reads in the clade,
         clade reads, direct reads, rank code, NCBI taxid, indented name; `unclassified` first), which
-        MultiQC, Pavian, KrakenTools and kraken-biom read; --kraken-output FILE writes Kraken 2's
+        MultiQC and kraken-biom read as Kraken 2's; --kraken-output FILE writes Kraken 2's
         per-read lines (C/U, read id, taxid, length, `TAXID:LENGTH`). Taxids and lineages come from the
         model directory's taxonomy.tsv (the bundled models have one); without it, every class is an
         unranked child of the root with taxid 0.

@@ -10,7 +10,9 @@ struct Classify: ParsableCommand {
 
         Confidence: the estimated probability that the label is right, on one scale whatever decided the read, from the model directory's calibration (`calibration.json`, fitted by `train --task calibrate` on labelled validation reads and random DNA). Reads below --confidence (default: the calibration's threshold, shown by `info MODEL`) are `unclassified` with reason low-confidence. A directory without a calibration reports the deciding score as it is and keeps every read.
 
-        Reads no model should be trusted with are `unclassified`, confidence 0, with the reason: too-short (fewer than --min-length bases), ambiguous (more than half the bases not A/C/G/T: all-N reads, protein), low-complexity (more than half the bases in tandem repeats of period 1-5, by a DUST score); other reads have reason `-`. --no-screen classifies every non-empty read. Per-class counts (`class<TAB>reads<TAB>fraction`) go to stderr, or to --report FILE.
+        --report FILE writes a Kraken 2 report (as `kraken2 --report`: percent of reads in the clade, clade reads, direct reads, rank code, NCBI taxid, indented name; `unclassified` first), which MultiQC and kraken-biom read as Kraken 2's; --kraken-output FILE writes Kraken 2's per-read lines (C/U, read id, taxid, length, `TAXID:LENGTH`). Taxids and lineages come from the model directory's taxonomy.tsv (the bundled models have one); without it, every class is an unranked child of the root with taxid 0.
+
+        Reads no model should be trusted with are `unclassified`, confidence 0, with the reason: too-short (fewer than --min-length bases), ambiguous (more than half the bases not A/C/G/T: all-N reads, protein), low-complexity (more than half the bases in tandem repeats of period 1-5, by a DUST score); other reads have reason `-`. --no-screen classifies every non-empty read. Per-class counts (`class<TAB>reads<TAB>fraction`) go to stderr, or to --counts FILE.
 
         A model directory with a k-mer sketch (`train --task sketch`) is consulted before the model: a read whose sampled k-mers clearly point at one class gets that class from the sketch (with --all-probs, each class's share of the read's sketch hits); the model predicts the other reads. stderr says how many reads the sketch decided; --no-kmer-sketch leaves every read to the model.
 
@@ -18,7 +20,7 @@ struct Classify: ParsableCommand {
 
         Examples:
           mamba-dna classify reads.fa
-          mamba-dna classify reads.fq.gz --all-probs -o calls.tsv --report summary.tsv
+          mamba-dna classify reads.fq.gz --all-probs -o calls.tsv --report calls.kreport
           mamba-dna classify aln.bam --model my-model --threads 8
           mamba-dna classify reads.fq.gz --shard 2/3 -o part2.tsv   # then: mamba-dna merge -o calls.tsv part*.tsv
         """)
@@ -38,8 +40,14 @@ struct Classify: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Reads whose confidence is below this are unclassified (0 to 1; default: the model's calibrated threshold, 0 without a calibration).", valueName: "T"))
     var confidence: Double?
 
-    @Option(name: .long, help: "Write the per-class counts here instead of stderr.")
+    @Option(name: .long, help: "Write a Kraken 2 report (clade and direct reads per taxon) here.")
     var report: String?
+
+    @Option(name: .customLong("kraken-output"), help: ArgumentHelp("Write Kraken 2 per-read lines (C/U, read id, taxid, length, TAXID:LENGTH) here.", valueName: "FILE"))
+    var krakenOutput: String?
+
+    @Option(name: .long, help: "Write the plain per-class counts (class, reads, fraction) here instead of stderr.")
+    var counts: String?
 
     @Option(name: .long, help: "Worker threads (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -81,6 +89,7 @@ struct Classify: ParsableCommand {
         guard batchTokens >= 1 else { fail("--batch-tokens must be at least 1", code: 2) }
         var o = ReadClassifier.Options(input: input)
         o.modelDirectory = model; o.output = output; o.allProbabilities = allProbs; o.report = report
+        o.krakenOutput = krakenOutput; o.counts = counts
         o.threads = threads; o.batchTokens = batchTokens; o.reference = reference; o.precision = precision.value
         o.shard = shard.value
         if let c = confidence, !(0...1).contains(c) { fail("--confidence must be between 0 and 1", code: 2) }

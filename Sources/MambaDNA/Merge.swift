@@ -13,19 +13,24 @@ struct Merge: ParsableCommand {
         header: classify and embed TSV and motif-model bedGraph (header line once; --tsv merges the
         parts' per-sequence tables), embed npy (rows joined, OUTPUT.rows.tsv too),
         annotate VCF (records copied through htslib; the header is the first part's, without its date and
-        command lines being compared; .vcf.gz gets a tabix index). --report writes classify's per-class
-        counts of the whole run. Nothing is written when a check fails.
+        command lines being compared; .vcf.gz gets a tabix index). For classify pieces, --report writes
+        the Kraken 2 report of the whole run and --counts its plain per-class counts, as one classify run
+        writes them; the parts' --kraken-output files join by concatenation in part order. Nothing is
+        written when a check fails.
 
         Examples:
-          mamba-dna merge -o calls.tsv --report calls.report.tsv part1.tsv part2.tsv part3.tsv
+          mamba-dna merge -o calls.tsv --report calls.kreport part1.tsv part2.tsv part3.tsv
           mamba-dna merge -o calls.vcf.gz part*.vcf.gz
         """)
 
     @Option(name: [.customShort("o"), .customLong("output")], help: "Merged output (default: stdout, for TSV and VCF).")
     var output: String?
 
-    @Option(name: .long, help: "classify pieces: write the per-class counts of the whole run here.")
+    @Option(name: .long, help: "classify pieces: write the Kraken 2 report of the whole run here.")
     var report: String?
+
+    @Option(name: .long, help: "classify pieces: write the plain per-class counts (class, reads, fraction) of the whole run here.")
+    var counts: String?
 
     @Option(name: .long, help: "annotate --motif-model pieces: merge the parts' --tsv tables here.")
     var tsv: String?
@@ -40,7 +45,7 @@ struct Merge: ParsableCommand {
         guard !pieces.isEmpty else { fail("merge: give the pieces (the -o files of the --shard runs)", code: 2) }
         guard threads >= 1 else { fail("--threads must be at least 1", code: 2) }
         var o = ShardMerge.Options(pieces: pieces, output: output ?? "-")
-        o.report = report; o.table = tsv; o.threads = threads
+        o.report = report; o.counts = counts; o.table = tsv; o.threads = threads
         o.commandLine = CommandLine.arguments.joined(separator: " ")
         FileInfo.quietLibraryLogs()
         do {

@@ -25,7 +25,7 @@ final class ClassifyScreenTests: XCTestCase {
         try reads.map { ">\($0.0)\n\($0.1)\n" }.joined().write(to: fasta, atomically: true, encoding: .utf8)
         let out = work.appendingPathComponent("calls.tsv"), report = work.appendingPathComponent("report.tsv")
         let r = try CLIRunner.run(["classify", fasta.path, "--model", model, "--threads", "2", "--all-probs",
-                                   "-o", out.path, "--report", report.path])
+                                   "-o", out.path, "--counts", report.path])
         XCTAssertEqual(r.status, 0, r.stderr)
         let lines = try String(contentsOf: out, encoding: .utf8).split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
         let header = lines[0]

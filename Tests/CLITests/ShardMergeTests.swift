@@ -45,12 +45,22 @@ final class ShardMergeTests: XCTestCase {
 
     func testClassifyPartsMergeToOneRun() throws {
         let args = ["classify", reads, "--all-probs", "--threads", "2", "-q"]
-        let one = try CLIRunner.run(args + ["-o", path("one.tsv"), "--report", path("one.report.tsv")])
+        let one = try CLIRunner.run(args + ["-o", path("one.tsv"), "--report", path("one.kreport"), "--counts", path("one.counts.tsv"),
+                                            "--kraken-output", path("one.kraken")])
         XCTAssertEqual(one.status, 0, one.stderr)
         let pieces = try runParts(args, parts: 3, prefix: "part", suffix: "tsv",
-                                  mergeExtra: ["--report", path("merged.report.tsv")], merged: "merged.tsv")
+                                  mergeExtra: ["--report", path("merged.kreport"), "--counts", path("merged.counts.tsv")], merged: "merged.tsv")
         XCTAssertEqual(try data("merged.tsv"), try data("one.tsv"))
-        XCTAssertEqual(try data("merged.report.tsv"), try data("one.report.tsv"))
+        XCTAssertEqual(try data("merged.kreport"), try data("one.kreport"))
+        XCTAssertEqual(try data("merged.counts.tsv"), try data("one.counts.tsv"))
+        // The parts' Kraken 2 per-read lines, concatenated in part order, are the whole run's.
+        var kraken = Data()
+        for i in 1...3 {
+            let r = try CLIRunner.run(args + ["--shard", "\(i)/3", "-o", path("k.\(i).tsv"), "--kraken-output", path("k.\(i).kraken")])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            kraken += try data("k.\(i).kraken")
+        }
+        XCTAssertEqual(kraken, try data("one.kraken"))
         // Part 2 alone holds exactly its block of the whole run's rows, under the same header.
         let whole = try String(contentsOf: work.appendingPathComponent("one.tsv"), encoding: .utf8).split(separator: "\n")
         let manifest = try JSONSerialization.jsonObject(with: data(pieces[1] + ".shard.json")) as! [String: Any]

@@ -65,7 +65,7 @@ final class TrainClassifyTests: XCTestCase {
         // classify: header, one row per read in order, probabilities, report.
         let test = try writeReads("test.fa", n: 40, seed: 9)
         let report = work.appendingPathComponent("report.tsv").path
-        let c = try run(["classify", test, "--model", model, "--all-probs", "--report", report, "--threads", "2"])
+        let c = try run(["classify", test, "--model", model, "--all-probs", "--counts", report, "--threads", "2"])
         XCTAssertEqual(c.status, 0, c.stderr)
         let lines = c.stdout.split(separator: "\n").map(String.init)
         XCTAssertEqual(lines.first, "read_id\tlabel\tconfidence\tAT\tGC\treason")

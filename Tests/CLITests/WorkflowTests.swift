@@ -41,7 +41,7 @@ final class WorkflowTests: XCTestCase {
     /// The single-process outputs the workflow's merged files must equal.
     func singleRuns() throws {
         let runs: [[String]] = [
-            ["classify", "reads.fa", "--all-probs", "-q", "-o", "one.classify.tsv", "--report", "one.classify.report.tsv"],
+            ["classify", "reads.fa", "--all-probs", "-q", "-o", "one.classify.tsv", "--report", "one.classify.kreport"],
             ["embed", "reads.fa", "--model", repo.appendingPathComponent("Fixtures/models/encoder").path, "--pool", "mean",
              "--precision", "fp32", "-q", "-o", "one.embed.tsv"],
             ["annotate", "aln.bam", "-f", "ref.fa", "-R", "regions.bed", "--all-candidates", "-o", "one.annotate.vcf.gz"],
@@ -53,7 +53,7 @@ final class WorkflowTests: XCTestCase {
     }
 
     func assertMergedEqualSingle(file: StaticString = #filePath, line: UInt = #line) throws {
-        for name in ["classify.tsv", "classify.report.tsv", "embed.tsv"] {
+        for name in ["classify.tsv", "classify.kreport", "embed.tsv"] {
             XCTAssertEqual(try Data(contentsOf: self.file("results/" + name)), try Data(contentsOf: self.file("one." + name)), name,
                            file: file, line: line)
         }

@@ -3,7 +3,7 @@ import Foundation
 import MambaModel
 
 /// `classify`: one row per read (`read_id  label  probability`, optionally one probability column per
-/// class) and Kraken-style counts per class. When the model directory holds a `KmerSketch`, the reads it decides
+/// class), and on request a Kraken 2 report, Kraken 2 per-read lines and plain counts per class. When the model directory holds a `KmerSketch`, the reads it decides
 /// get its class, with the shares of the read's sketch hits as probabilities; the model predicts the others. When it
 /// holds a `KmerProfile`, the profile's weighted scores are added to the model's log-probabilities of those others.
 public enum ReadClassifier {
@@ -12,7 +12,12 @@ public enum ReadClassifier {
         public var modelDirectory: String?      // nil: the bundled species model
         public var output: String?              // nil: stdout
         public var allProbabilities = false
-        public var report: String?              // nil: the counts go to the log (stderr)
+        /// A Kraken 2 report of the run (`KrakenReport.text`), with the model directory's taxonomy when it has one.
+        public var report: String?
+        /// Kraken 2 per-read output (`KrakenReport.outputLine`), in input order.
+        public var krakenOutput: String?
+        /// The plain per-class counts (`class  reads  fraction`); nil: they go to the log (stderr).
+        public var counts: String?
         public var threads = 1
         public var batchTokens = 8192
         /// Arithmetic of the encoder's projections; bf16 falls back to fp32 (with a note) on a CPU without it.
@@ -63,6 +68,7 @@ public enum ReadClassifier {
         var precision = o.precision
         if let why = model.usePrecision(o.precision).fallbackReason { log("--precision bf16: running fp32 (\(why))"); precision = .fp32 }
         if let rc = o.rcAverage { model.rcAverage = rc }
+        let taxonomy = try ClassTaxonomy.load(directory: dir, labels: model.labels)
         let sketch = o.useKmerSketch ? try KmerSketch.load(directory: dir) : nil
         let (profile, profileWeight, hasProfile) = try loadProfile(o, directory: dir)
         let confidence = try ReadConfidence.load(directory: dir, hasSketch: sketch != nil, hasProfile: profile != nil)
@@ -74,8 +80,13 @@ public enum ReadClassifier {
                                 sketch: sketch, profile: profile, profileWeight: profileWeight, screen: o.screen,
                                 confidence: confidence, threads: o.threads)
         let inputs = [o.input] + (o.reference.map { [$0] } ?? [])
-        if let report = o.report { try OutputPath.validate(report, inputs: inputs) }
+        for extra in [o.report, o.counts, o.krakenOutput].compactMap({ $0 }) {
+            try OutputPath.validate(extra, inputs: inputs + (o.output.map { [$0] } ?? []))
+        }
         let out = try OutputFile(o.output ?? "-", inputs: inputs)
+        let kraken: OutputFile?
+        do { kraken = try o.krakenOutput.map { try OutputFile($0, inputs: inputs) } } catch { out.abandon(); throw error }
+        let taxids = model.labels.map { taxonomy?.taxid[$0] ?? 0 }
         var summary = Summary()
         var shardRange: ShardRange?
         let start = Date()
@@ -97,7 +108,7 @@ public enum ReadClassifier {
                     let modelTokens = zip(scored, seqs).reduce(0) { $0 + ($1.0.screened == nil && !$1.0.bySketch ? $1.1.count : 0) }
                     flushAt = flushTokens * min(32, max(1, tokens / max(modelTokens, 1)))
                 }
-                var text = ""
+                var text = "", krakenText = ""
                 for (i, r) in scored.enumerated() {
                     summary.reads += 1
                     let reason = r.screened ?? (r.confidence < threshold ? .lowConfidence : nil)
@@ -111,14 +122,17 @@ public enum ReadClassifier {
                         let row = o.allProbabilities
                             ? (r.screened == nil ? r.row.map { "\t" + format($0) }.joined() : String(repeating: "\t0", count: C)) : ""
                         text += "\(names[i])\tunclassified\t\(score)\(row)\t\(reason.rawValue)\n"
+                        if kraken != nil { krakenText += KrakenReport.outputLine(name: names[i], taxid: nil, length: bases[i].count) }
                         continue
                     }
                     summary.counts[model.labels[r.label], default: 0] += 1
                     text += "\(names[i])\t\(model.labels[r.label])\t\(ReadConfidence.format(r.confidence))"
                     if o.allProbabilities { text += r.row.map { "\t" + format($0) }.joined() }
                     text += "\t-\n"
+                    if kraken != nil { krakenText += KrakenReport.outputLine(name: names[i], taxid: taxids[r.label], length: bases[i].count) }
                 }
                 try out.write(text)
+                try kraken?.write(krakenText)
                 names.removeAll(keepingCapacity: true); seqs.removeAll(keepingCapacity: true)
                 bases.removeAll(keepingCapacity: true); tokens = 0
             }
@@ -132,14 +146,20 @@ public enum ReadClassifier {
             }
             try flush()
             try out.commit()
+            try kraken?.commit()
         } catch {
             out.abandon()
+            kraken?.abandon()
             throw error
         }
         summary.seconds = Date().timeIntervalSince(start)
         let report = reportText(summary, labels: model.labels)
+        if let path = o.counts {
+            try write(report, to: path)
+        }
         if let path = o.report {
-            try writeAtomically(Data(report.utf8), to: path)
+            try write(KrakenReport.text(counts: summary.counts, unclassified: summary.unclassified, labels: model.labels,
+                                        taxonomy: taxonomy), to: path)
         }
         if let shardRange, let output = o.output {
             let settings = [
@@ -152,12 +172,13 @@ public enum ReadClassifier {
             var m = try ShardManifest(task: "classify", format: "tsv", settings: settings, input: o.input,
                                       range: shardRange, output: output)
             m.labels = model.labels
+            m.taxonomy = taxonomy?.text
             m.counts = summary.counts
             m.unclassified = Dictionary(uniqueKeysWithValues: summary.unclassifiedReasons.map { ($0.key.rawValue, $0.value) })
             try m.write(beside: output)
             log(shardRange.text)
         }
-        if o.report == nil {
+        if o.counts == nil {
             log("summary:\n" + report.dropLast())
         }
         if summary.unclassified > 0 {
@@ -210,4 +231,16 @@ public enum ReadClassifier {
     }
 
     static func format(_ p: Float) -> String { String(format: "%.4f", p) }
+
+    /// A small text file written whole: replaced atomically, or written directly to stdout, a device or a FIFO.
+    static func write(_ text: String, to path: String) throws {
+        let f = try OutputFile(path)
+        do {
+            try f.write(text)
+            try f.commit()
+        } catch {
+            f.abandon()
+            throw error
+        }
+    }
 }

@@ -50,6 +50,8 @@ public struct ShardManifest: Codable, Sendable, Equatable {
     public var labels: [String]?
     public var counts: [String: Int]?
     public var unclassified: [String: Int]?
+    /// classify: the model directory's `taxonomy.tsv` as it was read (nil: the model has none).
+    public var taxonomy: String?
 
     init(task: String, format: String, settings: String, input: String, range: ShardRange, output: String) throws {
         self.task = task; self.format = format; self.settings = settings

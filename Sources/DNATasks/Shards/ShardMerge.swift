@@ -11,8 +11,10 @@ public enum ShardMerge {
     public struct Options {
         public var pieces: [String]
         public var output: String
-        /// classify: the per-class counts of the whole run (`class  reads  fraction`), from the manifests.
+        /// classify: the Kraken 2 report of the whole run (as `classify --report`), from the manifests.
         public var report: String?
+        /// classify: the plain per-class counts of the whole run (`class  reads  fraction`), from the manifests.
+        public var counts: String?
         /// annotate --motif-model: the parts' `--tsv` tables, merged here.
         public var table: String?
         public var threads = 1
@@ -30,21 +32,26 @@ public enum ShardMerge {
 
     /// Checks the pieces and writes the merged output (and report). Nothing is written when a check fails.
     /// - Throws: `ToolError` naming the piece at fault: no manifest, another size than its manifest records, from
-    ///   another run than the first piece, a part given twice or missing; `--report` for a task other than classify.
+    ///   another run than the first piece, a part given twice or missing; `--report` or `--counts` for a task other than
+    ///   classify.
     @discardableResult
     public static func run(_ o: Options) throws -> Summary {
         guard !o.pieces.isEmpty else { throw ToolError("merge: give the pieces (the -o files of the --shard runs)") }
         let checked = try check(o.pieces)
         let first = checked[0].manifest
-        if o.report != nil && first.task != "classify" {
-            throw ToolError(file: "--report", "per-class counts belong to classify pieces, these are \(first.task)")
+        for (option, path) in [("--report", o.report), ("--counts", o.counts)] where path != nil && first.task != "classify" {
+            throw ToolError(file: option, "per-class counts belong to classify pieces, these are \(first.task)")
         }
         let inputs = o.pieces + o.pieces.map { $0 + ShardManifest.suffix }
         if o.output == "-" && first.format != "tsv" && first.format != "vcf" {
             throw ToolError(file: "-o", "a merged \(first.format) needs a regular file, not stdout")
         }
         try OutputPath.validate(o.output, inputs: inputs)
-        if let report = o.report { try OutputPath.validate(report, inputs: inputs + [o.output]) }
+        for path in [o.report, o.counts].compactMap({ $0 }) { try OutputPath.validate(path, inputs: inputs + [o.output]) }
+        let manifests = checked.map(\.manifest)
+        let taxonomy = try manifests[0].taxonomy.map {
+            try ClassTaxonomy(text: $0, labels: manifests[0].labels ?? [], file: checked[0].path + ShardManifest.suffix)
+        }
         if let table = o.table {
             guard checked.allSatisfy({ $0.manifest.table != nil }) else {
                 throw ToolError(file: "--tsv", "the parts wrote no per-sequence table (annotate --motif-model --tsv)")
@@ -68,8 +75,14 @@ public enum ShardMerge {
         default:
             throw ToolError(file: paths[0] + ShardManifest.suffix, "unknown piece format '\(first.format)'")
         }
+        let summary = summary(manifests)
+        let labels = manifests[0].labels ?? summary.counts.keys.sorted()
+        if let counts = o.counts {
+            try ReadClassifier.write(ReadClassifier.reportText(summary, labels: labels), to: counts)
+        }
         if let report = o.report {
-            try writeAtomically(Data(reportText(checked.map(\.manifest)).utf8), to: report)
+            try ReadClassifier.write(KrakenReport.text(counts: summary.counts, unclassified: summary.unclassified, labels: labels,
+                                                       taxonomy: taxonomy), to: report)
         }
         return Summary(task: first.task, format: first.format, pieces: checked.count, items: first.range.total, unit: first.range.unit)
     }
@@ -188,8 +201,8 @@ public enum ShardMerge {
         }
     }
 
-    /// The classify report of the whole run from the pieces' counts (as `ReadClassifier.reportText`).
-    static func reportText(_ manifests: [ShardManifest]) -> String {
+    /// The classify counts of the whole run from the pieces' manifests.
+    static func summary(_ manifests: [ShardManifest]) -> ReadClassifier.Summary {
         var s = ReadClassifier.Summary()
         for m in manifests {
             for (k, v) in m.counts ?? [:] { s.counts[k, default: 0] += v }
@@ -199,6 +212,6 @@ public enum ShardMerge {
             }
             s.reads += m.range.end - m.range.first
         }
-        return ReadClassifier.reportText(s, labels: manifests[0].labels ?? s.counts.keys.sorted())
+        return s
     }
 }

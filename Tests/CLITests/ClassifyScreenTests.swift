@@ -24,8 +24,9 @@ final class ClassifyScreenTests: XCTestCase {
         let fasta = work.appendingPathComponent("reads.fa")
         try reads.map { ">\($0.0)\n\($0.1)\n" }.joined().write(to: fasta, atomically: true, encoding: .utf8)
         let out = work.appendingPathComponent("calls.tsv"), report = work.appendingPathComponent("report.tsv")
+        // --confidence 0: the screen alone decides what is unclassified here.
         let r = try CLIRunner.run(["classify", fasta.path, "--model", model, "--threads", "2", "--all-probs",
-                                   "-o", out.path, "--counts", report.path])
+                                   "-o", out.path, "--counts", report.path, "--confidence", "0"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let lines = try String(contentsOf: out, encoding: .utf8).split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
         let header = lines[0]
@@ -51,15 +52,25 @@ final class ClassifyScreenTests: XCTestCase {
         XCTAssertEqual(unclassified.map { Int($0[1]) }, reads.filter { $0.2 != nil }.count)
 
         // --no-screen: every non-empty read gets a class; --min-length lowers the length floor.
-        let all = try CLIRunner.run(["classify", fasta.path, "--model", model, "--threads", "2", "--no-screen"])
+        let all = try CLIRunner.run(["classify", fasta.path, "--model", model, "--threads", "2", "--no-screen", "--confidence", "0"])
         XCTAssertEqual(all.status, 0, all.stderr)
         let allRows = all.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: "\t").map(String.init) }
         XCTAssertEqual(allRows.filter { $0[1] == "unclassified" }.map { $0[0] }, ["empty"])
-        let short = try CLIRunner.run(["classify", fasta.path, "--model", model, "--threads", "2", "--min-length", "5"])
+        let short = try CLIRunner.run(["classify", fasta.path, "--model", model, "--threads", "2", "--min-length", "5",
+                                       "--confidence", "0"])
         XCTAssertEqual(short.status, 0, short.stderr)
         let shortRow = short.stdout.split(separator: "\n").first { $0.hasPrefix("short\t") }.map { $0.split(separator: "\t").map(String.init) }
         XCTAssertNotEqual(shortRow?[1], "unclassified")
         XCTAssertNotEqual(try CLIRunner.run(["classify", fasta.path, "--model", model, "--min-length", "0"]).status, 0)
+
+        // At the bundled model's calibrated threshold, the random reads are unclassified for low confidence.
+        let calibrated = try CLIRunner.run(["classify", fasta.path, "--model", model, "--threads", "2"])
+        XCTAssertEqual(calibrated.status, 0, calibrated.stderr)
+        for row in calibrated.stdout.split(separator: "\n").dropFirst().map({ $0.split(separator: "\t").map(String.init) })
+        where row[0].hasPrefix("random") {
+            XCTAssertEqual(row[1], "unclassified", row[0])
+            XCTAssertEqual(row.last, "low-confidence", row[0])
+        }
     }
 
     /// Read names that are not UTF-8 come out byte for byte, in classify's table and in embed's.

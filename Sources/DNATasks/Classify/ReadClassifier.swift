@@ -186,9 +186,10 @@ public enum ReadClassifier {
             log("unclassified \(summary.unclassified) of \(summary.reads) reads (" + parts.joined(separator: ", ") + ")")
         }
         if sketch != nil {
-            let classified = summary.reads - summary.unclassified
-            log(String(format: "k-mer sketch decided %d of %d reads (%.1f %%)", summary.sketchDecided, classified,
-                       100 * Double(summary.sketchDecided) / Double(max(classified, 1))))
+            // Of the reads past the screen (those left out for low confidence included).
+            let scored = summary.reads - summary.unclassified + (summary.unclassifiedReasons[.lowConfidence] ?? 0)
+            log(String(format: "k-mer sketch decided %d of %d reads (%.1f %%)", summary.sketchDecided, scored,
+                       100 * Double(summary.sketchDecided) / Double(max(scored, 1))))
         }
         if profile != nil {
             log("k-mer profile (weight \(profileWeight)) added to the model's probabilities for \(summary.profileScored) reads")

@@ -125,6 +125,11 @@ final class InfoTests: XCTestCase {
         XCTAssertEqual(r.fields["add_ons"]?.contains("k-mer sketch"), true)
         let summary = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("training_summary.json"))) as? [String: Any])
         XCTAssertEqual(r.fields["training_steps"], "\(try XCTUnwrap(summary["steps"] as? Int))")
+        // The default --confidence, from calibration.json.
+        let calibration = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("calibration.json"))) as? [String: Any])
+        let threshold = try XCTUnwrap(calibration["threshold"] as? Double)
+        let shown = try XCTUnwrap(r.fields["confidence_threshold"]?.split(separator: " ").first.flatMap { Double($0) })
+        XCTAssertEqual(shown, threshold, accuracy: threshold * 1e-5)
     }
 
     // MARK: - bad input: one line on stderr naming the file and the problem, exit status 1

@@ -89,7 +89,7 @@ public enum FileInfo {
         let pretty = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])
         var pairs: [(String, String)] = [("path", path), ("kind", "model directory")]
         let files = (try? FileManager.default.contentsOfDirectory(atPath: path))?.sorted() ?? []
-        for name in files where name.hasSuffix(".safetensors") || name.hasSuffix(".json") || name.hasSuffix(".bin") {
+        for name in files where [".safetensors", ".json", ".bin", ".tsv"].contains(where: name.hasSuffix) {
             let size = (try? FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent(name).path)[.size] as? Int) ?? 0
             pairs.append(("file", "\(name)\t\(size)"))
         }

@@ -71,6 +71,23 @@ final class PretrainedEncoderTests: XCTestCase {
 
     func canRun(_ args: [String]) -> Bool { (try? run(args).status) == 0 }
 
+    /// Runs `scripts/pretrain/SCRIPT --smoke` for 4 steps, resumes it to step 7 with an export to `dir/model`, and
+    /// writes PyTorch's outputs for the export (parity.py --write-io); returns that file's path.
+    func smokeRunResumeAndExport(_ script: String, in dir: String) throws -> String {
+        let path = Self.repoRoot.appendingPathComponent("scripts/pretrain/" + script).path
+        let first = try run(["python3", path, "--smoke", "--run", dir, "--max-steps", "4"])
+        XCTAssertEqual(first.status, 0, first.output)
+        let second = try run(["python3", path, "--smoke", "--run", dir, "--max-steps", "7", "--export", dir + "/model"])
+        XCTAssertEqual(second.status, 0, second.output)
+        XCTAssertTrue(second.output.contains("resuming at step 4"), second.output)
+        XCTAssertTrue(second.output.contains("end: step 7"), second.output)
+        let io = dir + "/io.safetensors"
+        let parity = try run(["python3", Self.repoRoot.appendingPathComponent("scripts/pretrain/parity.py").path,
+                              "--model", dir + "/model", "--write-io", io])
+        XCTAssertEqual(parity.status, 0, parity.output)
+        return io
+    }
+
     /// `train.py --smoke` (CPU, tiny model): trains, resumes from its own checkpoint, exports a directory that this
     /// engine loads and runs with the same numbers as PyTorch.
     func testPretrainSmokeResumeAndExport() throws {
@@ -79,17 +96,7 @@ final class PretrainedEncoderTests: XCTestCase {
         }
         let tmp = temporaryDirectory("pretrain-smoke")
         defer { try? FileManager.default.removeItem(atPath: tmp) }
-        let script = Self.repoRoot.appendingPathComponent("scripts/pretrain/train.py").path
-        let first = try run(["python3", script, "--smoke", "--run", tmp, "--max-steps", "4"])
-        XCTAssertEqual(first.status, 0, first.output)
-        let second = try run(["python3", script, "--smoke", "--run", tmp, "--max-steps", "7", "--export", tmp + "/model"])
-        XCTAssertEqual(second.status, 0, second.output)
-        XCTAssertTrue(second.output.contains("resuming at step 4"), second.output)
-        XCTAssertTrue(second.output.contains("end: step 7"), second.output)
-        let io = tmp + "/io.safetensors"
-        let parity = try run(["python3", Self.repoRoot.appendingPathComponent("scripts/pretrain/parity.py").path,
-                              "--model", tmp + "/model", "--write-io", io])
-        XCTAssertEqual(parity.status, 0, parity.output)
+        let io = try smokeRunResumeAndExport("train.py", in: tmp)
         try checkParity(model: tmp + "/model", io: io, name: "smoke export")
     }
 
@@ -101,17 +108,7 @@ final class PretrainedEncoderTests: XCTestCase {
         }
         let tmp = temporaryDirectory("finetune-smoke")
         defer { try? FileManager.default.removeItem(atPath: tmp) }
-        let script = Self.repoRoot.appendingPathComponent("scripts/pretrain/finetune.py").path
-        let first = try run(["python3", script, "--smoke", "--run", tmp, "--max-steps", "4"])
-        XCTAssertEqual(first.status, 0, first.output)
-        let second = try run(["python3", script, "--smoke", "--run", tmp, "--max-steps", "7", "--export", tmp + "/model"])
-        XCTAssertEqual(second.status, 0, second.output)
-        XCTAssertTrue(second.output.contains("resuming at step 4"), second.output)
-        XCTAssertTrue(second.output.contains("end: step 7"), second.output)
-        let io = tmp + "/io.safetensors"
-        let parity = try run(["python3", Self.repoRoot.appendingPathComponent("scripts/pretrain/parity.py").path,
-                              "--model", tmp + "/model", "--write-io", io])
-        XCTAssertEqual(parity.status, 0, parity.output)
+        let io = try smokeRunResumeAndExport("finetune.py", in: tmp)
 
         let classifier = try ClassifierDirectory.load(tmp + "/model")
         XCTAssertTrue(classifier.rcAverage)

@@ -37,14 +37,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mamba_torch import MambaConfig, MambaLM, load_hub_dir, save_hub_dir, write_json  # noqa: E402
+from mamba_torch import (MambaConfig, MambaLM, complement_ids, load_hub_dir, save_hub_dir, token_lut,  # noqa: E402
+                         write_json)
 
-LUT = np.full(256, 11, dtype=np.uint8)
-for ch, i in zip(b"ACGT", (7, 8, 9, 10)):
-    LUT[ch] = i
-    LUT[ch + 32] = i
-COMPLEMENT = torch.arange(16)
-COMPLEMENT[7], COMPLEMENT[8], COMPLEMENT[9], COMPLEMENT[10] = 10, 9, 8, 7
+LUT = token_lut()
+COMPLEMENT = complement_ids()
 
 
 def read_records(path):

@@ -24,6 +24,23 @@ VOCAB = {"[CLS]": 0, "[SEP]": 1, "[BOS]": 2, "[MASK]": 3, "[PAD]": 4, "[RESERVED
 BASE_IDS = (7, 8, 9, 10)
 
 
+def token_lut():
+    """ASCII byte -> token id as a numpy table: A C G T (either case) 7-10, every other byte N (11)."""
+    import numpy as np
+    lut = np.full(256, 11, dtype=np.uint8)
+    for ch, i in zip(b"ACGT", BASE_IDS):
+        lut[ch] = i
+        lut[ch + 32] = i
+    return lut
+
+
+def complement_ids():
+    """Token id -> the id of its complement base (A<->T, C<->G; others unchanged), for reverse complements."""
+    c = torch.arange(16)
+    c[7], c[8], c[9], c[10] = 10, 9, 8, 7
+    return c
+
+
 @dataclass
 class MambaConfig:
     d_model: int = 64

@@ -32,15 +32,10 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mamba_torch import MambaConfig, MambaLM, save_hub_dir, write_json  # noqa: E402
+from mamba_torch import MambaConfig, MambaLM, complement_ids, save_hub_dir, token_lut, write_json  # noqa: E402
 
-# ASCII -> token id; anything but ACGT (either case) is N.
-LUT = np.full(256, 11, dtype=np.uint8)
-for ch, i in zip(b"ACGT", (7, 8, 9, 10)):
-    LUT[ch] = i
-    LUT[ch + 32] = i
-COMPLEMENT = torch.arange(16)
-COMPLEMENT[7], COMPLEMENT[8], COMPLEMENT[9], COMPLEMENT[10] = 10, 9, 8, 7
+LUT = token_lut()
+COMPLEMENT = complement_ids()
 
 
 def read_fasta_tokens(path):

@@ -155,11 +155,11 @@ public enum ReadClassifier {
         summary.seconds = Date().timeIntervalSince(start)
         let report = reportText(summary, labels: model.labels)
         if let path = o.counts {
-            try write(report, to: path)
+            try writeAtomically(Data(report.utf8), to: path)
         }
         if let path = o.report {
-            try write(KrakenReport.text(counts: summary.counts, unclassified: summary.unclassified, labels: model.labels,
-                                        taxonomy: taxonomy), to: path)
+            try writeAtomically(Data(KrakenReport.text(counts: summary.counts, unclassified: summary.unclassified,
+                                                       labels: model.labels, taxonomy: taxonomy).utf8), to: path)
         }
         if let shardRange, let output = o.output {
             let settings = [
@@ -232,16 +232,4 @@ public enum ReadClassifier {
     }
 
     static func format(_ p: Float) -> String { String(format: "%.4f", p) }
-
-    /// A small text file written whole: replaced atomically, or written directly to stdout, a device or a FIFO.
-    static func write(_ text: String, to path: String) throws {
-        let f = try OutputFile(path)
-        do {
-            try f.write(text)
-            try f.commit()
-        } catch {
-            f.abandon()
-            throw error
-        }
-    }
 }

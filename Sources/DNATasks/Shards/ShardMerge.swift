@@ -78,11 +78,11 @@ public enum ShardMerge {
         let summary = summary(manifests)
         let labels = manifests[0].labels ?? summary.counts.keys.sorted()
         if let counts = o.counts {
-            try ReadClassifier.write(ReadClassifier.reportText(summary, labels: labels), to: counts)
+            try writeAtomically(Data(ReadClassifier.reportText(summary, labels: labels).utf8), to: counts)
         }
         if let report = o.report {
-            try ReadClassifier.write(KrakenReport.text(counts: summary.counts, unclassified: summary.unclassified, labels: labels,
-                                                       taxonomy: taxonomy), to: report)
+            try writeAtomically(Data(KrakenReport.text(counts: summary.counts, unclassified: summary.unclassified,
+                                                       labels: labels, taxonomy: taxonomy).utf8), to: report)
         }
         return Summary(task: first.task, format: first.format, pieces: checked.count, items: first.range.total, unit: first.range.unit)
     }

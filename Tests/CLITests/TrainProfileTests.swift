@@ -49,8 +49,11 @@ final class TrainProfileTests: XCTestCase {
         XCTAssertEqual(perClass.reduce(0, +), records.count)
         XCTAssertEqual(perClass[labels.firstIndex(of: "H_pylori")!], 0)
         XCTAssertEqual(perClass[labels.firstIndex(of: "E_coli")!], records.filter { $0.contains("species=E_coli") }.count)
-        // Every file of the --init directory is copied as it is (its k-mer sketch included).
-        let copied = try FileManager.default.contentsOfDirectory(atPath: species).sorted()
+        // Every file of the --init directory is copied as it is (its k-mer sketch included), except its confidence
+        // calibration, which was fitted without the profile.
+        let calibration = "calibration.json"
+        XCTAssertTrue(FileManager.default.fileExists(atPath: species + "/" + calibration))
+        let copied = try FileManager.default.contentsOfDirectory(atPath: species).filter { $0 != calibration }.sorted()
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: model).sorted(), (copied + ["kmer_profile.safetensors"]).sorted())
         for f in copied {
             XCTAssertEqual(FileManager.default.contents(atPath: model + "/" + f), FileManager.default.contents(atPath: species + "/" + f), f)
@@ -68,7 +71,9 @@ final class TrainProfileTests: XCTestCase {
             XCTAssertEqual(row.last, "-", row.joined(separator: " "))
             let probs = try row.dropFirst(3).dropLast().map { try XCTUnwrap(Double($0), row.joined(separator: " ")) }
             XCTAssertEqual(probs.reduce(0, +), 1, accuracy: 2e-3, row.joined(separator: " "))
-            XCTAssertEqual(row[2], row[3 + probs.indices.max { probs[$0] < probs[$1] }!])
+            // Without a calibration the confidence is the top probability (printed to at least 6 decimals, the
+            // probability columns to 4).
+            XCTAssertEqual(try XCTUnwrap(Double(row[2])), probs.max()!, accuracy: 0.5e-4 + 0.5e-6, row.joined(separator: " "))
         }
         XCTAssertEqual(rows.last?[1], "unclassified")
 
@@ -76,7 +81,10 @@ final class TrainProfileTests: XCTestCase {
         let modelAlone = try classify(queries, model, ["--no-kmer-profile"])
         let zero = try classify(queries, model, ["--profile-weight", "0"])
         XCTAssertEqual(zero.rows, modelAlone.rows)
-        XCTAssertEqual(try classify(queries, species).rows, modelAlone.rows)
+        // The --init directory's own calibration gives other confidences; labels and probabilities are the same.
+        let withoutConfidence = { (rows: [[String]]) in rows.map { Array($0.prefix(2) + $0.dropFirst(3)) } }
+        XCTAssertEqual(withoutConfidence(try classify(queries, species, ["--confidence", "0"]).rows),
+                       withoutConfidence(try classify(queries, model, ["--no-kmer-profile", "--confidence", "0"]).rows))
         XCTAssertNotEqual(rows, modelAlone.rows)
 
         // A large weight: the training reads get their genome's class.

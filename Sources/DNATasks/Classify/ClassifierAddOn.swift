@@ -48,11 +48,16 @@ enum ClassifierAddOn {
     /// Writes `out` (from `ClassifierTraining.outputURL`) as a copy of `initDir` plus the file `fileName`, which
     /// `save(path)` writes and `verify(directory)` checks by loading it back; returns that file's size in bytes.
     /// The directory is filled under a temporary sibling name and renamed into place, so a failure leaves nothing.
-    static func write(_ out: URL, copying initDir: String, fileName: String, save: (String) throws -> Void,
+    /// Files named in `stale` (ones the new file invalidates) are not copied; `log` says so for each one left out.
+    static func write(_ out: URL, copying initDir: String, fileName: String, stale: [String] = [],
+                      log: (String) -> Void = { _ in }, save: (String) throws -> Void,
                       verify: (String) throws -> Bool) throws -> Int {
         var fileSize = 0
         try ClassifierTraining.writeOutput(out) { tmp in
-            try copyRegularFiles(from: initDir, to: tmp, skipping: fileName)
+            try copyRegularFiles(from: initDir, to: tmp, skipping: Set([fileName] + stale))
+            for name in stale where FileManager.default.fileExists(atPath: initDir + "/" + name) {
+                log("\(name) of --init not copied: the new \(fileName) changes what it was fitted to")
+            }
             let path = tmp.appendingPathComponent(fileName).path
             try save(path)
             fileSize = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
@@ -63,13 +68,13 @@ enum ClassifierAddOn {
         return fileSize
     }
 
-    /// Copies every regular file of `source` (symbolic links followed; subdirectories and the file named `skipping`,
-    /// the one being replaced, skipped) into `destination`, created here, writable by the owner.
-    static func copyRegularFiles(from source: String, to destination: URL, skipping: String) throws {
+    /// Copies every regular file of `source` (symbolic links followed; subdirectories and the files named in
+    /// `skipping`, the one being replaced among them, skipped) into `destination`, created here, writable by the owner.
+    static func copyRegularFiles(from source: String, to destination: URL, skipping: Set<String>) throws {
         let fm = FileManager.default
         do {
             try fm.createDirectory(at: destination, withIntermediateDirectories: true)
-            for name in try fm.contentsOfDirectory(atPath: source).sorted() where name != skipping {
+            for name in try fm.contentsOfDirectory(atPath: source).sorted() where !skipping.contains(name) {
                 let from = URL(fileURLWithPath: source).appendingPathComponent(name).resolvingSymlinksInPath()
                 guard (try fm.attributesOfItem(atPath: from.path)[.type] as? FileAttributeType) == .typeRegular else { continue }
                 let to = destination.appendingPathComponent(name)

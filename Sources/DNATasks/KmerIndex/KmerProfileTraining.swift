@@ -47,6 +47,7 @@ public enum KmerProfileTraining {
 
         // The saved profile must hold exactly the built table.
         let fileSize = try ClassifierAddOn.write(out, copying: initDir, fileName: KmerProfile.fileName,
+                                                 stale: [ReadConfidence.fileName], log: log,
                                                  save: { try profile.save(to: $0) }) { dir in
             guard let again = try KmerProfile.load(directory: dir) else { return false }
             return again.logProb == profile.logProb && again.parameters == profile.parameters

@@ -41,6 +41,7 @@ public enum KmerSketchTraining {
         let sketch = build(builder, threads: o.threads, log: log)
         // The saved sketch must hold exactly the built sets.
         let fileSize = try ClassifierAddOn.write(out, copying: initDir, fileName: KmerSketch.fileName,
+                                                 stale: [ReadConfidence.fileName], log: log,
                                                  save: { try sketch.save(to: $0) }) { dir in
             guard let again = try KmerSketch.load(directory: dir) else { return false }
             return again.fingerprints == sketch.fingerprints && again.starts == sketch.starts

@@ -21,10 +21,17 @@ public struct TorchCheckpointFile: TensorFile {
     public var shapes: [String: [Int]] { refs.mapValues(\.shape) }
 
     public init(path: String) throws {
-        self.path = path
         guard FileManager.default.fileExists(atPath: path) else { throw ModelError.fileNotFound(path: path) }
-        do { bytes = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) }
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) }
         catch { throw ModelError.ioError(path: path, reason: "cannot read: \(error.localizedDescription)") }
+        try self.init(path: path, data: data)
+    }
+
+    /// Parses the bytes of a checkpoint read already; `path` names it in errors.
+    public init(path: String, data: Data) throws {
+        self.path = path
+        bytes = data
         func bad(_ why: String) -> ModelError { .corruptFile(path: path, reason: why) }
         let entries = try ZipDirectory.read(bytes, bad: bad)
         guard let pkl = entries.keys.first(where: { $0.hasSuffix("/data.pkl") }), let pklRange = entries[pkl] else {

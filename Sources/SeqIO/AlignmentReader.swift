@@ -148,7 +148,12 @@ public final class AlignmentReader {
     /// - Throws: `SeqIOError` `.truncated` when htslib fails to decode a record.
     public func next() throws -> AlignmentRecord? {
         guard let b = bam_init1() else { return nil }
-        guard try read(into: b) else {
+        let more: Bool
+        do { more = try read(into: b) } catch {
+            bam_destroy1(b)
+            throw error
+        }
+        guard more else {
             bam_destroy1(b)
             return nil
         }

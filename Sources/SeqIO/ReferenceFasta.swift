@@ -78,8 +78,8 @@ public final class ReferenceFasta {
         }
         if region.start == end { return [] }
         guard !unfetchable.contains(region.contig) else {
-            throw SeqIOError(.malformed, file: path,
-                             "contig '\(region.contig)': its index entry (.fai) has no valid line layout (bases per line 0, or more than bytes per line); the first sequence line holds no bases")
+            throw SeqIOError(.malformed, file: path, "contig '\(region.contig)': its index entry (.fai) has no valid line "
+                             + "layout (0 bases per line, or more than bytes per line): the first sequence line holds no bases")
         }
         var fetched: hts_pos_t = 0
         // faidx takes 0-based inclusive coordinates.

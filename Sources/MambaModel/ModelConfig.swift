@@ -252,12 +252,28 @@ struct JSONFields {
     func has(_ k: String) -> Bool { raw[k] != nil && !(raw[k] is NSNull) }
     private func bad(_ k: String, _ what: String) -> ModelError { .badConfig(path: path, reason: "'\(k)' is not \(what)") }
 
+    /// Every integer of a config is a size, a count or an id: whole numbers written as such (`16`, `16.0`) of at
+    /// most `maxInteger` either way. The bound keeps each product of sizes the loader forms (`expand · d_model`,
+    /// padded vocabulary · d_model, ...) inside `Int`.
     func int(_ k: String) throws -> Int? {
         guard has(k) else { return nil }
-        if let v = raw[k] as? Int { return v }
-        if let d = raw[k] as? Double, d == d.rounded() { return Int(d) }
-        throw bad(k, "an integer")
+        let outOfRange = bad(k, "an integer from -\(Self.maxInteger) to \(Self.maxInteger)")
+        let v: Int
+        if let i = raw[k] as? Int {
+            v = i
+        } else if let d = raw[k] as? Double, d == d.rounded() {
+            guard abs(d) <= Double(Self.maxInteger) else { throw outOfRange }
+            v = Int(d)
+        } else {
+            throw bad(k, "an integer")
+        }
+        guard (-Self.maxInteger...Self.maxInteger).contains(v) else { throw outOfRange }
+        return v
     }
+
+    /// 2^24: beyond any model dimension, layer count or vocabulary this tool runs.
+    static let maxInteger = 1 << 24
+
     func requireInt(_ k: String) throws -> Int {
         guard let v = try int(k) else { throw ModelError.badConfig(path: path, reason: "'\(k)' is missing") }
         return v

@@ -22,10 +22,17 @@ public struct TorchCheckpointFile: TensorFile {
     public var shapes: [String: [Int]] { refs.mapValues(\.shape) }
 
     public init(path: String) throws {
-        self.path = path
         guard FileManager.default.fileExists(atPath: path) else { throw ModelError.fileNotFound(path: path) }
-        do { bytes = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) }
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) }
         catch { throw ModelError.ioError(path: path, reason: "cannot read: \(ErrorText.reason(error))") }
+        try self.init(path: path, data: data)
+    }
+
+    /// Parses the bytes of a checkpoint read already; `path` names it in errors.
+    public init(path: String, data: Data) throws {
+        self.path = path
+        bytes = data
         func bad(_ why: String) -> ModelError { .corruptFile(path: path, reason: why) }
         let entries = try ZipDirectory.read(bytes, bad: bad)
         guard let pkl = entries.keys.first(where: { $0.hasSuffix("/data.pkl") }), let pklRange = entries[pkl] else {
@@ -43,59 +50,102 @@ public struct TorchCheckpointFile: TensorFile {
             guard case .string(let name) = k else { continue }
             guard case .tensor(let t) = v else { continue }  // non-tensor entries (e.g. metadata) are skipped
             guard let s = storages[t.storageKey] else { throw bad("tensor '\(name)' refers to missing storage \(t.storageKey)") }
-            // The furthest element the view touches must lie inside its storage.
-            let numel = t.shape.reduce(1, *)
-            if numel > 0 {
-                let last = t.offset + zip(t.shape, t.stride).map { ($0 - 1) * $1 }.reduce(0, +)
-                if t.offset < 0 || (last + 1) * t.dtype.size > s.1 {
-                    throw bad("tensor '\(name)' reaches beyond its storage (truncated?)")
-                }
-            }
+            try Self.checkView(t, storageBytes: s.1, name: name, bad: bad)
             refs[name] = t
         }
         self.refs = refs
         self.storages = storages
     }
 
+    /// Checks a tensor view read from the pickle against its storage: sizes, strides and offset not negative, the
+    /// furthest element it touches inside the storage, and no more elements than the storage holds (so a
+    /// zero-stride view cannot ask for an arbitrarily large tensor), all without overflow.
+    private static func checkView(_ t: TensorRef, storageBytes: Int, name: String, bad: (String) -> ModelError) throws {
+        guard t.offset >= 0, t.shape.allSatisfy({ $0 >= 0 }), t.stride.allSatisfy({ $0 >= 0 }) else {
+            throw bad("tensor '\(name)' has a negative size, stride or offset")
+        }
+        let storageCount = storageBytes / t.dtype.size
+        var numel = 1, last = t.offset
+        for (size, stride) in zip(t.shape, t.stride) {
+            let (n, o1) = numel.multipliedReportingOverflow(by: size)
+            if o1 || n > storageCount { numel = -1; break }
+            numel = n
+            guard size > 0 else { continue }
+            let (reach, o2) = (size - 1).multipliedReportingOverflow(by: stride)
+            let (sum, o3) = last.addingReportingOverflow(reach)
+            if o2 || o3 { last = Int.max; continue }
+            last = sum
+        }
+        if numel < 0 {
+            throw bad("tensor '\(name)' of shape \(t.shape) has more elements than its storage holds (\(storageCount))")
+        }
+        if numel > 0 && last >= storageCount {
+            throw bad("tensor '\(name)' reaches beyond its storage (truncated?)")
+        }
+    }
+
     public func floats(_ name: String) throws -> Tensor {
         guard let r = refs[name], let s = storages[r.storageKey] else { throw ModelError.missingTensor(path: path, name: name) }
         let t = Tensor(shape: r.shape)
-        let n = t.count
-        let size = r.dtype.size
         bytes.withUnsafeBytes { raw in
-            let base = raw.baseAddress! + s.start
-            func load(_ i: Int) -> Float {  // element i of the storage
-                let p = base + i * size
+            var i = 0
+            forEachElement(of: r, in: raw.baseAddress! + s.start) { p in
                 switch r.dtype {
-                case .F32: return p.loadUnaligned(as: Float.self)
-                case .F16: return halfToFloat(p.loadUnaligned(as: UInt16.self))
-                case .BF16: return Float(bitPattern: UInt32(p.loadUnaligned(as: UInt16.self)) << 16)
-                case .F64: return Float(p.loadUnaligned(as: Double.self))
-                case .I64: return Float(p.loadUnaligned(as: Int64.self))
-                case .I32: return Float(p.loadUnaligned(as: Int32.self))
-                case .I16: return Float(p.loadUnaligned(as: Int16.self))
-                case .I8: return Float(p.load(as: Int8.self))
-                case .U8, .BOOL: return Float(p.load(as: UInt8.self))
+                case .F32: t.data[i] = p.loadUnaligned(as: Float.self)
+                case .F16: t.data[i] = halfToFloat(p.loadUnaligned(as: UInt16.self))
+                case .BF16: t.data[i] = Float(bitPattern: UInt32(p.loadUnaligned(as: UInt16.self)) << 16)
+                case .F64: t.data[i] = Float(p.loadUnaligned(as: Double.self))
+                case .I64: t.data[i] = Float(p.loadUnaligned(as: Int64.self))
+                case .I32: t.data[i] = Float(p.loadUnaligned(as: Int32.self))
+                case .I16: t.data[i] = Float(p.loadUnaligned(as: Int16.self))
+                case .I8: t.data[i] = Float(p.load(as: Int8.self))
+                case .U8, .BOOL: t.data[i] = Float(p.load(as: UInt8.self))
                 }
-            }
-            // Walk the view in row-major order through its strides.
-            var index = [Int](repeating: 0, count: r.shape.count)
-            var pos = r.offset
-            for i in 0..<n {
-                t.data[i] = load(pos)
-                var k = r.shape.count - 1
-                while k >= 0 {
-                    index[k] += 1; pos += r.stride[k]
-                    if index[k] < r.shape[k] { break }
-                    pos -= r.stride[k] * r.shape[k]; index[k] = 0; k -= 1
-                }
+                i += 1
             }
         }
         return t
     }
 
+    /// An integer tensor (I64/I32/I16/I8/U8/BOOL) as Int64 values, exactly; throws `corruptFile` for another dtype.
     public func integers(_ name: String) throws -> [Int64] {
-        try floats(name).array.map { Int64($0) }
+        guard let r = refs[name], let s = storages[r.storageKey] else { throw ModelError.missingTensor(path: path, name: name) }
+        var out: [Int64] = []
+        out.reserveCapacity(r.shape.reduce(1, *))
+        try bytes.withUnsafeBytes { raw in
+            switch r.dtype {
+            case .I64, .I32, .I16, .I8, .U8, .BOOL: break
+            default: throw ModelError.corruptFile(path: path, reason: "tensor '\(name)' is \(r.dtype.rawValue), expected an integer dtype")
+            }
+            forEachElement(of: r, in: raw.baseAddress! + s.start) { p in
+                switch r.dtype {
+                case .I64: out.append(p.loadUnaligned(as: Int64.self))
+                case .I32: out.append(Int64(p.loadUnaligned(as: Int32.self)))
+                case .I16: out.append(Int64(p.loadUnaligned(as: Int16.self)))
+                case .I8: out.append(Int64(p.load(as: Int8.self)))
+                default: out.append(Int64(p.load(as: UInt8.self)))
+                }
+            }
+        }
+        return out
+    }
+
+    /// Calls `body` with the address of each element of the view `r` over the storage at `base`, in row-major
+    /// order through its strides (checked against the storage by `checkView`). Steps wrap: a stride of a size-1
+    /// dimension may be anything, and is added and taken off again.
+    private func forEachElement(of r: TensorRef, in base: UnsafeRawPointer, _ body: (UnsafeRawPointer) -> Void) {
+        let n = r.shape.reduce(1, *), size = r.dtype.size
+        var index = [Int](repeating: 0, count: r.shape.count)
+        var pos = r.offset
+        for _ in 0..<n {
+            body(base + pos * size)
+            var k = r.shape.count - 1
+            while k >= 0 {
+                index[k] += 1; pos &+= r.stride[k]
+                if index[k] < r.shape[k] { break }
+                pos &-= r.stride[k] &* r.shape[k]; index[k] = 0; k -= 1
+            }
+        }
     }
 }
 
@@ -104,50 +154,69 @@ enum ZipDirectory {
     static func read(_ d: Data, bad: (String) -> ModelError) throws -> [String: (start: Int, count: Int)] {
         let size = d.count
         return try d.withUnsafeBytes { raw -> [String: (start: Int, count: Int)] in
-            func u16(_ o: Int) -> Int { Int(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt16.self))) }
-            func u32(_ o: Int) -> Int { Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt32.self))) }
-            func u64(_ o: Int) -> Int { Int(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt64.self))) }
+            /// Whether `count` bytes from `start` lie inside the file (no overflow: both are checked first).
+            func inside(_ start: Int, _ count: Int) -> Bool { start >= 0 && count >= 0 && start <= size && count <= size - start }
+            func field(_ o: Int, _ n: Int, _ what: String) throws -> UnsafeRawPointer {
+                guard inside(o, n) else { throw bad("\(what) beyond the end of the file (truncated?)") }
+                return raw.baseAddress! + o
+            }
+            func u16(_ o: Int, _ what: String) throws -> Int { Int(UInt16(littleEndian: try field(o, 2, what).loadUnaligned(as: UInt16.self))) }
+            func u32(_ o: Int, _ what: String) throws -> Int { Int(UInt32(littleEndian: try field(o, 4, what).loadUnaligned(as: UInt32.self))) }
+            func u64(_ o: Int, _ what: String) throws -> Int {
+                let v = UInt64(littleEndian: try field(o, 8, what).loadUnaligned(as: UInt64.self))
+                guard v <= UInt64(size) else { throw bad("\(what): value \(v) exceeds the file size \(size)") }
+                return Int(v)
+            }
             guard size >= 22 else { throw bad("too short for a zip archive") }
             var eocd = -1
             var o = size - 22
             while o >= max(0, size - 22 - 65535) {
-                if u32(o) == 0x0605_4b50 { eocd = o; break }
+                if try u32(o, "end-of-directory record") == 0x0605_4b50 { eocd = o; break }
                 o -= 1
             }
             guard eocd >= 0 else { throw bad("no zip end-of-directory record (truncated or not a torch checkpoint)") }
-            var count = u16(eocd + 10), cdSize = u32(eocd + 12), cdOffset = u32(eocd + 16)
-            if (count == 0xFFFF || cdOffset == 0xFFFF_FFFF), eocd >= 20, u32(eocd - 20) == 0x0706_4b50 {
-                let e64 = u64(eocd - 20 + 8)
-                guard e64 + 56 <= size, u32(e64) == 0x0606_4b50 else { throw bad("bad ZIP64 end-of-directory record") }
-                count = u64(e64 + 32); cdSize = u64(e64 + 40); cdOffset = u64(e64 + 48)
+            let end = "zip end-of-directory record"
+            var count = try u16(eocd + 10, end), cdSize = try u32(eocd + 12, end), cdOffset = try u32(eocd + 16, end)
+            if count == 0xFFFF || cdOffset == 0xFFFF_FFFF, eocd >= 20, try u32(eocd - 20, end) == 0x0706_4b50 {
+                let e64 = try u64(eocd - 20 + 8, "ZIP64 end-of-directory locator")
+                guard inside(e64, 56), try u32(e64, end) == 0x0606_4b50 else { throw bad("bad ZIP64 end-of-directory record") }
+                let end64 = "ZIP64 end-of-directory record"
+                count = try u64(e64 + 32, end64); cdSize = try u64(e64 + 40, end64); cdOffset = try u64(e64 + 48, end64)
             }
-            guard cdOffset + cdSize <= size else { throw bad("zip directory beyond the end of the file (truncated?)") }
+            guard inside(cdOffset, cdSize) else { throw bad("zip directory beyond the end of the file (truncated?)") }
             var out: [String: (start: Int, count: Int)] = [:]
             var p = cdOffset
             for _ in 0..<count {
-                guard p + 46 <= size, u32(p) == 0x0201_4b50 else { throw bad("bad zip directory entry") }
-                let method = u16(p + 10)
-                var csize = u32(p + 20), usize = u32(p + 24)
-                let nameLen = u16(p + 28), extraLen = u16(p + 30), commentLen = u16(p + 32)
-                var local = u32(p + 42)
-                guard p + 46 + nameLen + extraLen <= size else { throw bad("bad zip directory entry") }
+                guard inside(p, 46), try u32(p, "zip directory entry") == 0x0201_4b50 else { throw bad("bad zip directory entry") }
+                let entry = "zip directory entry"
+                let method = try u16(p + 10, entry)
+                var csize = try u32(p + 20, entry), usize = try u32(p + 24, entry)
+                let nameLen = try u16(p + 28, entry), extraLen = try u16(p + 30, entry), commentLen = try u16(p + 32, entry)
+                var local = try u32(p + 42, entry)
+                guard inside(p + 46, nameLen + extraLen) else { throw bad("bad zip directory entry") }
                 let name = String(decoding: UnsafeRawBufferPointer(rebasing: raw[(p + 46)..<(p + 46 + nameLen)]), as: UTF8.self)
                 // ZIP64 extra field: the 64-bit values of the fields saturated above, in order.
+                let extraEnd = p + 46 + nameLen + extraLen
                 var e = p + 46 + nameLen
-                while e + 4 <= p + 46 + nameLen + extraLen {
-                    let id = u16(e), len = u16(e + 2)
+                while e + 4 <= extraEnd {
+                    let id = try u16(e, entry), len = try u16(e + 2, entry)
                     if id == 0x0001 {
                         var q = e + 4
-                        if usize == 0xFFFF_FFFF { usize = u64(q); q += 8 }
-                        if csize == 0xFFFF_FFFF { csize = u64(q); q += 8 }
-                        if local == 0xFFFF_FFFF { local = u64(q); q += 8 }
+                        func next() throws -> Int {
+                            guard q + 8 <= min(e + 4 + len, extraEnd) else { throw bad("zip entry '\(name)': short ZIP64 extra field") }
+                            defer { q += 8 }
+                            return try u64(q, "ZIP64 extra field of '\(name)'")
+                        }
+                        if usize == 0xFFFF_FFFF { usize = try next() }
+                        if csize == 0xFFFF_FFFF { csize = try next() }
+                        if local == 0xFFFF_FFFF { local = try next() }
                     }
                     e += 4 + len
                 }
                 guard method == 0, csize == usize else { throw bad("zip entry '\(name)' is compressed; torch checkpoints store entries") }
-                guard local + 30 <= size, u32(local) == 0x0403_4b50 else { throw bad("bad zip local header for '\(name)'") }
-                let start = local + 30 + u16(local + 26) + u16(local + 28)
-                guard start + csize <= size else { throw bad("zip entry '\(name)' extends beyond the end of the file (truncated?)") }
+                guard inside(local, 30), try u32(local, "zip local header") == 0x0403_4b50 else { throw bad("bad zip local header for '\(name)'") }
+                let start = local + 30 + (try u16(local + 26, "zip local header")) + (try u16(local + 28, "zip local header"))
+                guard inside(start, csize) else { throw bad("zip entry '\(name)' extends beyond the end of the file (truncated?)") }
                 out[name] = (start, csize)
                 p += 46 + nameLen + extraLen + commentLen
             }
@@ -178,7 +247,7 @@ struct Unpickler {
         var i = 0
         var stack: [PValue] = []
         var memo: [Int: PValue] = [:]
-        func need(_ n: Int) throws { if i + n > b.count { throw bad("data.pkl is truncated") } }
+        func need(_ n: Int) throws { if n < 0 || n > b.count - i { throw bad("data.pkl is truncated") } }
         func le(_ n: Int) throws -> Int {
             try need(n)
             var v = 0

@@ -73,16 +73,33 @@ public final class AlignmentReader {
             _ = hts_close(fp)
             throw SeqIOError(.malformed, file: path, "cannot read the \(format.rawValue) header (truncated or corrupt)")
         }
-        file = fp
-        header = h
         var list: [Contig] = []
         for tid in 0..<max(0, sam_hdr_nref(h)) {
             list.append(Contig(name: String(cString: mdna_sam_hdr_tid2name(h, tid)), length: Int(mdna_sam_hdr_tid2len(h, tid))))
         }
+        // htslib takes LN up to 2^63 - 1; code that adds the lengths up (`info`, the balanced parts of `annotate`)
+        // needs their total, with room to spare, inside an Int.
+        var total = 0
+        for c in list {
+            let (sum, overflow) = total.addingReportingOverflow(c.length)
+            guard c.length >= 0, !overflow, sum <= Self.maxTotalLength else {
+                sam_hdr_destroy(h)
+                _ = hts_close(fp)
+                throw SeqIOError(.malformed, file: path, c.length < 0
+                    ? "header contig '\(c.name)' has a negative length (LN:\(c.length))"
+                    : "header contig lengths (LN) add up to more than 2^62 (at contig '\(c.name)', LN:\(c.length))")
+            }
+            total = sum
+        }
+        file = fp
+        header = h
         contigs = list
         contigNames = list.map(\.name)
         sampleNames = sam_hdr_str(h).map { Self.sampleNames(headerText: String(cString: $0)) } ?? []
     }
+
+    /// The most the header's contig lengths may add up to: 2^62 bases.
+    static let maxTotalLength = 1 << 62
 
     /// Distinct `SM` values of the `@RG` lines of SAM header text, in order.
     static func sampleNames(headerText: String) -> [String] {
@@ -148,7 +165,12 @@ public final class AlignmentReader {
     /// - Throws: `SeqIOError` `.truncated` when htslib fails to decode a record.
     public func next() throws -> AlignmentRecord? {
         guard let b = bam_init1() else { return nil }
-        guard try read(into: b) else {
+        let more: Bool
+        do { more = try read(into: b) } catch {
+            bam_destroy1(b)
+            throw error
+        }
+        guard more else {
             bam_destroy1(b)
             return nil
         }

@@ -1,4 +1,5 @@
 import CHTSLib
+import Foundation
 
 /// Random access to an indexed FASTA (plain or bgzip-compressed) through htslib's faidx.
 ///
@@ -34,6 +35,27 @@ public final class ReferenceFasta {
         }
         contigs = list
         lengths = Dictionary(list.map { ($0.name, $0.length) }, uniquingKeysWith: { a, _ in a })
+        unfetchable = Self.contigsWithoutLineGeometry(indexPath: path + ".fai")
+    }
+
+    /// Contigs whose index entry gives no usable line layout (bases per line 0, or more bases than bytes per
+    /// line), which faidx would divide by or read past when fetching. htslib builds such entries itself for a
+    /// contig whose first sequence line holds no bases (e.g. only bytes that are not letters).
+    private let unfetchable: Set<String>
+
+    /// Reads the `.fai` text (`name length offset bases-per-line bytes-per-line`) for `unfetchable`.
+    private static func contigsWithoutLineGeometry(indexPath: String) -> Set<String> {
+        guard let data = FileManager.default.contents(atPath: indexPath) else { return [] }
+        var bad: Set<String> = []
+        for line in data.split(separator: 0x0A) {
+            let fields = line.split(separator: 0x09, omittingEmptySubsequences: false)
+            guard fields.count >= 5 else { continue }
+            let number = { (i: Int) in Int(String(decoding: fields[i], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) }
+            guard let length = number(1), length > 0 else { continue }
+            if let bases = number(3), let bytes = number(4), bases > 0, bytes >= bases { continue }
+            bad.insert(String(decoding: fields[0], as: UTF8.self))
+        }
+        return bad
     }
 
     deinit { fai_destroy(fai) }
@@ -55,6 +77,10 @@ public final class ReferenceFasta {
                              "region \(region.contig):\(region.start)-\(end) (0-based) is outside 0-\(length)")
         }
         if region.start == end { return [] }
+        guard !unfetchable.contains(region.contig) else {
+            throw SeqIOError(.malformed, file: path, "contig '\(region.contig)': its index entry (.fai) has no valid line "
+                             + "layout (0 bases per line, or more than bytes per line): the first sequence line holds no bases")
+        }
         var fetched: hts_pos_t = 0
         // faidx takes 0-based inclusive coordinates.
         guard let p = faidx_fetch_seq64(fai, region.contig, hts_pos_t(region.start), hts_pos_t(end - 1), &fetched),

@@ -75,7 +75,8 @@ enum MEMEFormat {
             } else if text.hasPrefix("letter-probability matrix") {
                 guard let p = pending else { throw fail(number, "letter-probability matrix outside a MOTIF") }
                 let keys = try keyValues(text.drop(while: { $0 != ":" }).dropFirst(), file: file, line: number)
-                if let a = keys["alength"], a != 4 { throw fail(number, "alength= \(Int(a)): only DNA (alength= 4) is read") }
+                if let a = keys["alength"], a != 4 { throw fail(number, "alength= \(shown(a)): only DNA (alength= 4) is read") }
+                let width = keys["w"].map { Int($0) }   // a whole number in 1...maxWidth (keyValues)
                 let sites = keys["nsites"] ?? 20
                 guard sites > 0 else { throw fail(number, "nsites= must be positive") }
                 var columns: [[Double]] = []
@@ -85,7 +86,7 @@ enum MEMEFormat {
                     if f.isEmpty { if columns.isEmpty { i += 1; continue } else { break } }
                     // A row starts with a number; anything else (URL, MOTIF, ...) ends the matrix.
                     guard let c = f[0].first, c.isNumber || c == "." || c == "-" || c == "+" else { break }
-                    if let w = keys["w"], columns.count == Int(w) { break }
+                    if let width, columns.count == width { break }
                     let rowNumber = i + 1
                     i += 1
                     let values = try f.map { try MotifText.number($0, file: file, line: rowNumber) }
@@ -98,12 +99,12 @@ enum MEMEFormat {
                     }
                     columns.append(values.map { $0 / sum * sites })
                 }
-                if let w = keys["w"], columns.count == Int(w), i < lines.count,
+                if let width, columns.count == width, i < lines.count,
                    let c = MotifText.fields(lines[i]).first?.first, c.isNumber || c == "." {
-                    throw fail(i + 1, "MOTIF '\(p.id)': more matrix rows than w= \(Int(w))")
+                    throw fail(i + 1, "MOTIF '\(p.id)': more matrix rows than w= \(width)")
                 }
-                if let w = keys["w"], columns.count != Int(w) {
-                    throw fail(number, "MOTIF '\(p.id)': w= \(Int(w)) but \(columns.count) matrix rows")
+                if let width, columns.count != width {
+                    throw fail(number, "MOTIF '\(p.id)': w= \(width) but \(columns.count) matrix rows")
                 }
                 guard !columns.isEmpty else { throw fail(number, "MOTIF '\(p.id)': empty matrix") }
                 motifs.append(Motif(id: p.id, altID: p.alt, columns: columns))
@@ -132,7 +133,17 @@ enum MEMEFormat {
             }
             out[key] = v
         }
-        if let w = out["w"], w < 1 || w != w.rounded() { throw ToolError(file: file, line: line, "w= must be a positive integer") }
+        if let w = out["w"], !(w >= 1 && w <= Double(maxWidth) && w == w.rounded()) {
+            throw ToolError(file: file, line: line, "w= \(shown(w)) is not a motif width (a whole number from 1 to \(maxWidth))")
+        }
         return out
+    }
+
+    /// The widest motif `w=` may declare: far beyond any real motif, and small enough to count rows in an `Int`.
+    static let maxWidth = 1_000_000
+
+    /// A key's value for a message: whole numbers without a fraction, others as Swift prints them.
+    private static func shown(_ v: Double) -> String {
+        v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : String(v)
     }
 }

@@ -93,7 +93,7 @@ struct Annotate: ParsableCommand {
 
     private func runMotifModel(_ model: String, shard: Shard?) {
         guard motif.threads >= 1 else { fail("--threads must be at least 1", code: 2) }
-        var o = MotifModelAnnotator.Options(model: model)
+        var o = MotifModelAnnotator.Options(model: DefaultModels.resolve(model))
         o.input = input; o.reference = reference; o.regions = regions; o.regionsFile = regionsFile
         o.output = output; o.tsv = motif.tsv; o.window = motif.window; o.threads = motif.threads
         guard motif.bedGraphResolution >= 1 else { fail("--bedgraph-resolution must be at least 1", code: 2) }
@@ -154,7 +154,7 @@ struct MotifArguments: ParsableArguments {
     @Option(name: .customLong("pseudocount-rule"), help: "spread (over the bases by the background) or per-base (added to every count).")
     var pseudocountRule: String = "spread"
 
-    @Option(name: .customLong("motif-model"), help: "Learned motif model directory (train --task motif): bedGraph of per-base scores.")
+    @Option(name: .customLong("motif-model"), help: "Learned motif model directory (train --task motif), or `ctcf` for the bundled CTCF model: bedGraph of per-base scores.")
     var motifModel: String?
 
     @Option(name: .long, help: "With --motif-model on a reference: bases per scored window.")

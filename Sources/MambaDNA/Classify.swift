@@ -28,7 +28,7 @@ struct Classify: ParsableCommand {
     @Argument(help: "FASTA/FASTQ/SAM/BAM/CRAM input ('-' for stdin).")
     var input: String
 
-    @Option(name: .long, help: "Classifier model directory (default: the bundled species model).")
+    @Option(name: .long, help: "Classifier model directory, or a bundled model's name: `species` (the default) or `16s`.")
     var model: String?
 
     @Option(name: [.customShort("o"), .customLong("output")], help: "Output TSV (default: stdout).")
@@ -88,7 +88,7 @@ struct Classify: ParsableCommand {
         guard minLength >= 1 else { fail("--min-length must be at least 1", code: 2) }
         guard batchTokens >= 1 else { fail("--batch-tokens must be at least 1", code: 2) }
         var o = ReadClassifier.Options(input: input)
-        o.modelDirectory = model; o.output = output; o.allProbabilities = allProbs; o.report = report
+        o.modelDirectory = model.map(DefaultModels.resolve); o.output = output; o.allProbabilities = allProbs; o.report = report
         o.krakenOutput = krakenOutput; o.counts = counts
         o.threads = threads; o.batchTokens = batchTokens; o.reference = reference; o.precision = precision.value
         o.shard = shard.value

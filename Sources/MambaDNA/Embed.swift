@@ -12,13 +12,14 @@ struct Embed: ParsableCommand {
         Alignment input: primary reads, as sequenced. -r needs an indexed BAM/CRAM (.bai/.csi/.crai) or FASTA (.fai).
 
         Examples:
-          mamba-dna embed --model caduceus-ps reads.fa -o emb.tsv
-          mamba-dna embed --model caduceus-ps --pool mean reads.fq.gz -o pooled.tsv
-          mamba-dna embed --model mamba-130m -r chr1:1-50000 ref.fa --format safetensors -o region.safetensors
-          mamba-dna embed --model Fixtures/models/encoder --pool mean reads.fa --format npy -o pooled.npy
+          mamba-dna embed --model encoder reads.fa -o emb.tsv
+          mamba-dna embed --model encoder --pool mean reads.fq.gz -o pooled.tsv
+          mamba-dna embed --model encoder -r chr1:1-500 ref.fa --format safetensors -o region.safetensors
+          mamba-dna embed --model encoder --pool mean reads.fa --format npy -o pooled.npy
+          mamba-dna embed --model caduceus-ps-dir reads.fa -o emb.tsv   # a Hub checkpoint downloaded to a folder
         """)
 
-    @Option(name: .long, help: "Model directory (config.json + model.safetensors).")
+    @Option(name: .long, help: "Model directory (config.json + model.safetensors), or `encoder` for the bundled pretrained encoder.")
     var model: String
 
     @Flag(name: .customLong("per-base"), help: "One row per base (the default).")
@@ -54,7 +55,7 @@ struct Embed: ParsableCommand {
 
     func run() throws {
         if perBase && pool != nil { fail("--per-base and --pool exclude each other", code: 2) }
-        var o = EmbeddingExport.Options(modelDirectory: model, input: input)
+        var o = EmbeddingExport.Options(modelDirectory: DefaultModels.resolve(model), input: input)
         if let pool {
             guard let p = EmbeddingExport.Pooling(rawValue: pool) else { fail("--pool must be mean, max, first or last", code: 2) }
             o.pooling = p

@@ -19,12 +19,12 @@ struct Info: ParsableCommand {
           mamba-dna info reads.fq.gz
           zcat reads.fq.gz | mamba-dna info -
           mamba-dna info aln.cram -T ref.fa
-          mamba-dna info Fixtures/models/species
-          mamba-dna info --json Fixtures/models/encoder
+          mamba-dna info species
+          mamba-dna info --json encoder
           mamba-dna info --regions 8 ref.fa > regions.bed
         """)
 
-    @Argument(help: "A sequence file, alignment file or model directory ('-' for stdin).")
+    @Argument(help: "A sequence file, alignment file or model directory (or a bundled model's name: species, 16s, encoder, ctcf, variants); '-' for stdin.")
     var input: String
 
     @Option(name: [.customLong("reference"), .customShort("T")], help: "Reference FASTA for CRAM input.")
@@ -52,7 +52,7 @@ struct Info: ParsableCommand {
             return
         }
         do {
-            let pairs = try FileInfo.describe(path: input, reference: reference, threads: threads, rawConfig: json)
+            let pairs = try FileInfo.describe(path: DefaultModels.resolve(input), reference: reference, threads: threads, rawConfig: json)
             writeStandardOutput(FileInfo.render(pairs))
         } catch {
             fail(error)

@@ -72,7 +72,7 @@ struct Train: ParsableCommand {
     @Option(name: .long, help: "Two-column TSV read_id<TAB>label (instead of header labels).")
     var labels: String?
 
-    @Option(name: .customLong("init"), help: "Start from this encoder: a Mamba or Caduceus checkpoint (`train --task mlm` output, a Hugging Face caduceus directory) or a classifier directory; --task sketch, profile and calibrate: the classifier directory to extend.")
+    @Option(name: .customLong("init"), help: "Start from this encoder: a Mamba or Caduceus checkpoint (`train --task mlm` output, a Hugging Face caduceus directory) or a classifier directory; --task sketch, profile and calibrate: the classifier directory to extend. A bundled model's name (species, 16s, encoder, ctcf) stands for its directory.")
     var initFrom: String?
 
     @Option(name: .long, help: ArgumentHelp("Encoder: mamba (causal), caduceus-ps (bidirectional, reverse-complement equivariant) or caduceus-ph (bidirectional). Default: mamba for classify/motif, caduceus-ps for mlm; with --init, that of the checkpoint.", valueName: "mamba|caduceus-ps|caduceus-ph"))
@@ -143,6 +143,8 @@ struct Train: ParsableCommand {
     var calibrate: CalibrateTrainArguments
 
     func run() throws {
+        // A bundled model's name stands for its directory.
+        let initFrom = self.initFrom.map(DefaultModels.resolve)
         if task != "classify" && task != "motif" && (valGroupKey != nil || substitutionRate != 0 || indelRate != 0) {
             fail("--val-group-key, --substitution-rate and --indel-rate apply to --task classify and motif only", code: 2)
         }

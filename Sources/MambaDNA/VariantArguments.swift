@@ -4,7 +4,7 @@ import Foundation
 
 /// `annotate` options for variant calling (alignments in, VCF out).
 struct VariantArguments: ParsableArguments {
-    @Option(name: .customLong("variant-model"), help: "Variant model directory (default: the shipped model).")
+    @Option(name: .customLong("variant-model"), help: "Variant model directory (default: the bundled model, `variants`).")
     var variantModel: String?
 
     @Option(name: .long, help: "Sample ploidy: 1 (haploid) or 2 (diploid).")
@@ -60,7 +60,7 @@ struct VariantArguments: ParsableArguments {
         guard threads >= 1, minAltReads >= 1 else { fail("--threads and --min-alt-reads must be at least 1", code: 2) }
         guard (0...1).contains(haploidMinFraction) else { fail("--haploid-min-fraction must be in [0, 1]", code: 2) }
         var o = VariantAnnotator.Options(alignments: input, reference: reference, output: output ?? "-")
-        o.regions = regions; o.regionsFile = regionsFile; o.model = variantModel; o.ploidy = ploidy
+        o.regions = regions; o.regionsFile = regionsFile; o.model = variantModel.map(DefaultModels.resolve); o.ploidy = ploidy
         o.threads = threads; o.sample = sample; o.lowQual = lowQual; o.haploidMinFraction = haploidMinFraction; o.candidates = candidates
         o.allCandidates = allCandidates
         o.shard = shard
@@ -101,7 +101,7 @@ struct VariantTrainArguments: ParsableArguments {
     var realign = false
 
     @Option(name: .customLong("variant-encoder"),
-            help: "variants: also use this DNA encoder's embeddings around each candidate as features (e.g. Fixtures/models/species).")
+            help: "variants: also use this DNA encoder's embeddings around each candidate as features (a directory or a bundled name, e.g. encoder).")
     var variantEncoder: String?
 
     /// Trains a variant model with the command's shared options; exits on error.
@@ -122,7 +122,7 @@ struct VariantTrainArguments: ParsableArguments {
             fail("--mlp-hidden, --mlp-epochs and --threads must be positive", code: 2)
         }
         var o = VariantTraining.Options(datasets: sets, output: output)
-        o.contextEncoder = variantEncoder
+        o.contextEncoder = variantEncoder.map(DefaultModels.resolve)
         o.candidates.realign = realign
         o.hidden = hidden; o.epochs = mlpEpochs; o.learningRate = mlpLr; o.seed = seed; o.threads = threads; o.force = force
         FileInfo.quietLibraryLogs()

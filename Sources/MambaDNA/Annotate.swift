@@ -8,12 +8,12 @@ struct Annotate: ParsableCommand {
         discussion: """
         Variants (SNPs and indels from the pileup, genotyped by a classifier; VCF 4.3):
           mamba-dna annotate aln.bam -f ref.fa -r chr1:1-50000 -o calls.vcf.gz
-          mamba-dna annotate aln.bam -f ref.fa -R regions.bed --ploidy 2 --variant-model DIR -o calls.vcf
+          mamba-dna annotate aln.bam -f ref.fa -R regions.bed --ploidy 2 --variant-model variant-model -o calls.vcf
           mamba-dna annotate aln.bam -f ref.fa -R regions.bed --shard 1/4 -o part1.vcf.gz   # then: mamba-dna merge
         A .vcf.gz name gives BGZF output with a tabix index. Without --variant-model the bundled model is used.
 
         Motifs (PWM scan, both strands):
-          mamba-dna annotate -f ref.fa [-r chr:a-b | -R regions.bed] --motifs m.jaspar -o hits.bed [--tsv hits.tsv]
+          mamba-dna annotate -f ref.fa -r chr1:1-2000 --motifs m.jaspar -o hits.bed --tsv hits.tsv   # or -R regions.bed
           mamba-dna annotate seqs.fa --motifs m.meme -o hits.bed
         With INPUT, every record is scanned and positions are on the record; otherwise the reference
         regions (default: every contig) are scanned and positions are on the reference.
@@ -30,9 +30,9 @@ struct Annotate: ParsableCommand {
         p_value q_value matched_sequence; score is 0-1000, min(1000, round(100 * -log10 p)), bits the log-odds score.
         TSV (1-based, FIMO columns and header): motif_id motif_alt_id sequence_name start stop strand score p-value q-value matched_sequence.
 
-        Learned motif model (from `train --task motif`; per-base scores, per-sequence probability):
-          mamba-dna annotate seqs.fa --motif-model DIR -o scores.bedgraph [--tsv probabilities.tsv]
-          mamba-dna annotate -f ref.fa -r chr:a-b --motif-model DIR -o scores.bedgraph [--window 200]
+        Learned motif model (from `train --task motif`, or `ctcf`, the bundled one; per-base scores, per-sequence probability):
+          mamba-dna annotate seqs.fa --motif-model ctcf -o scores.bedgraph --tsv probabilities.tsv
+          mamba-dna annotate -f ref.fa -r chr1:1-2000 --motif-model ctcf --window 200 -o scores.bw   # bigWig
         bedGraph (0-based, one track): chrom start end score, the bound-minus-background logit
         contribution of each base (the sequence logit is their mean); with INPUT, chrom is the record
         name. Records are scored whole; reference regions in consecutive --window windows.

@@ -21,8 +21,8 @@ struct Bench: ParsableCommand {
         lengths (scripts/bench does). A TSV table goes to stdout, JSON to --json FILE.
 
         Examples:
-          mamba-dna bench scan gemm --threads 1
-          mamba-dna bench encoder --length 8192 --length 65536 --json enc.json
+          mamba-dna bench scan gemm --threads 1 --runs 1
+          mamba-dna bench encoder --length 512 --length 2048 --runs 1 --json enc.json   # scripts/bench: the full set
           mamba-dna bench encoder --save-model d256x16 --length 512 --runs 1
         """)
 

@@ -48,12 +48,12 @@ struct Train: ParsableCommand {
 
         Examples:
           mamba-dna train --task classify reads.fa --label-key species -o species-model
-          mamba-dna train --task classify reads.fq.gz --labels labels.tsv --steps 2000 --threads 2 -o my-model
-          mamba-dna train --task mlm genome-reads.fa --steps 5000 --threads 2 -o pretrained
-          mamba-dna train --task classify reads.fa --init pretrained --steps 2000 -o tuned
+          mamba-dna train --task classify reads.fq.gz --labels labels.tsv --steps 200 --threads 2 -o my-model
+          mamba-dna train --task mlm genome-reads.fa --steps 200 --threads 2 -o pretrained
+          mamba-dna train --task classify reads.fa --label-key species --init pretrained --steps 200 -o tuned
           mamba-dna train --task variants --bam aln.bam --reference ref.fa --truth truth.vcf.gz -o variant-model
           mamba-dna train --task sketch reads.fa --label-key species --init species-model -o sketched
-          mamba-dna train --task profile refs.fa --label-key class --init 16s-model -o profiled
+          mamba-dna train --task profile refs.fa --label-key species --init species-model -o profiled
           mamba-dna train --task calibrate validation.fa --label-key species --init species-model -o calibrated
         """)
 

@@ -15,29 +15,17 @@ struct Annotate: ParsableCommand {
         Motifs (PWM scan, both strands):
           mamba-dna annotate -f ref.fa -r chr1:1-2000 --motifs m.jaspar -o hits.bed --tsv hits.tsv   # or -R regions.bed
           mamba-dna annotate seqs.fa --motifs m.meme -o hits.bed
-        With INPUT, every record is scanned and positions are on the record; otherwise the reference
-        regions (default: every contig) are scanned and positions are on the reference.
-        Motif files: JASPAR (headed or plain 4-row counts) or MEME minimal format. p-values are exact
-        for the score discretised at 0.01 bit under the 0-order background; hits have p < --thresh
-        (--threshold-rule fimo, FIMO's definition) or a score at least the highest score whose upper-tail
-        probability reaches --thresh (--threshold-rule fpr, Biopython's threshold_fpr; it admits the best
-        word of a short motif whose p-value is just above the rate). --pseudocount-rule spread adds
-        --pseudocount per column spread by the background (FIMO); per-base adds it to every count
-        (Biopython's normalize(pseudocounts=...)). Biopython's scan: --threshold-rule fpr
-        --pseudocount-rule per-base --pseudocount 0.5.
+        With INPUT, every record is scanned and positions are on the record; otherwise the reference regions (default: every contig) are scanned and positions are on the reference.
+        Motif files: JASPAR (headed or plain 4-row counts) or MEME minimal format. p-values are exact for the score discretised at 0.01 bit under the 0-order background; hits have p < --thresh (--threshold-rule fimo, FIMO's definition) or a score at least the highest score whose upper-tail probability reaches --thresh (--threshold-rule fpr, Biopython's threshold_fpr; it admits the best word of a short motif whose p-value is just above the rate). --pseudocount-rule spread adds --pseudocount per column spread by the background (FIMO); per-base adds it to every count (Biopython's normalize(pseudocounts=...)). Biopython's scan: --threshold-rule fpr --pseudocount-rule per-base --pseudocount 0.5.
         q-values: Benjamini-Hochberg per motif over every window tested (both strands, all sequences).
-        BED6+4 (0-based, after a `#` line naming the columns): chrom start end motif_id score strand bits
-        p_value q_value matched_sequence; score is 0-1000, min(1000, round(100 * -log10 p)), bits the log-odds score.
+        BED6+4 (0-based, after a `#` line naming the columns): chrom start end motif_id score strand bits p_value q_value matched_sequence; score is 0-1000, min(1000, round(100 * -log10 p)), bits the log-odds score.
         TSV (1-based, FIMO columns and header): motif_id motif_alt_id sequence_name start stop strand score p-value q-value matched_sequence.
 
         Learned motif model (from `train --task motif`, or `ctcf`, the bundled one; per-base scores, per-sequence probability):
           mamba-dna annotate seqs.fa --motif-model ctcf -o scores.bedgraph --tsv probabilities.tsv
           mamba-dna annotate -f ref.fa -r chr1:1-2000 --motif-model ctcf --window 200 -o scores.bw   # bigWig
-        bedGraph (0-based, one track): chrom start end score, the bound-minus-background logit
-        contribution of each base (the sequence logit is their mean); with INPUT, chrom is the record
-        name. Records are scored whole; reference regions in consecutive --window windows.
-        TSV (`#` header): sequence_name length bound_probability logit, per record or per window
-        (chr:beg-end, 1-based).
+        bedGraph (0-based, one track): chrom start end score, the bound-minus-background logit contribution of each base (the sequence logit is their mean); with INPUT, chrom is the record name. Records are scored whole; reference regions in consecutive --window windows.
+        TSV (`#` header): sequence_name length bound_probability logit, per record or per window (chr:beg-end, 1-based).
         """)
 
     @Argument(help: "Sequences to scan: FASTA/FASTQ (or SAM/BAM/CRAM reads); '-' for stdin.")

@@ -16,9 +16,7 @@ struct Bench: ParsableCommand {
           encoder   d_model 256 × 16 layers Mamba stack, streamed over each --length: tokens/s
           caduceus  the same dims as Caduceus-PS (bidirectional + RCPS): tokens/s
           packed    150 bp reads packed into batches, d256×16 and d64×4: reads/s and tokens/s
-        Every figure is the median of --runs timed runs after one warm-up. peak_rss_MiB is the \
-        process's peak resident set so far: run one length per process to compare memory across \
-        lengths (scripts/bench does). A TSV table goes to stdout, JSON to --json FILE.
+        Every figure is the median of --runs timed runs after one warm-up. peak_rss_MiB is the process's peak resident set so far: run one length per process to compare memory across lengths (scripts/bench does). A TSV table goes to stdout, JSON to --json FILE.
 
         Examples:
           mamba-dna bench scan gemm --threads 1 --runs 1

@@ -6,8 +6,7 @@ struct Embed: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Per-base or pooled embeddings from a Mamba or Caduceus model.",
         discussion: """
-        TSV output: `seq_id<TAB>position<TAB>e0…` with one row per base (1-based positions; for a FASTA
-        region, reference coordinates), or with --pool `seq_id<TAB>length<TAB>e0…` with one row per sequence.
+        TSV output: `seq_id<TAB>position<TAB>e0…` with one row per base (1-based positions; for a FASTA region, reference coordinates), or with --pool `seq_id<TAB>length<TAB>e0…` with one row per sequence.
         RCPS Caduceus models give 2·d_model values per base (forward | reverse-complement strand).
         Alignment input: primary reads, as sequenced. -r needs an indexed BAM/CRAM (.bai/.csi/.crai) or FASTA (.fai).
 

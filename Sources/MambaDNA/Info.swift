@@ -8,12 +8,9 @@ struct Info: ParsableCommand {
         discussion: """
         Sequence files (FASTA/FASTQ, plain/gzip/BGZF): format, compression, records, bases, N50, GC.
         Alignment files (SAM/BAM/CRAM): format, contigs, index, records, mapped/unmapped.
-        Model directories (config.json + model.safetensors): what the model is (architecture, shape, classes,
-        add-ons, training, precision on this CPU); --json: its config.json as it is.
+        Model directories (config.json + model.safetensors): what the model is (architecture, shape, classes, add-ons, training, precision on this CPU); --json: its config.json as it is.
         Output is one `key<TAB>value` line per field on stdout.
-        --regions N: instead, an indexed FASTA's or an alignment file's contigs cut into N parts of
-        nearly equal length, as BED (`contig start end part_I`; a part spanning contigs has several
-        lines), for `annotate -R FILE --shard I/N`.
+        --regions N: instead, an indexed FASTA's or an alignment file's contigs cut into N parts of nearly equal length, as BED (`contig start end part_I`; a part spanning contigs has several lines), for `annotate -R FILE --shard I/N`.
 
         Examples:
           mamba-dna info reads.fq.gz

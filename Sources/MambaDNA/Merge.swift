@@ -6,17 +6,7 @@ struct Merge: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Join the outputs of `--shard I/N` runs into the output of one run.",
         discussion: """
-        Each piece is the -o file of a classify, embed or annotate run with --shard; its manifest
-        (PIECE.shard.json, written beside it) says which part it is. The pieces must be parts 1..N of one
-        run: the same task, input, model and options, none missing or given twice, each the size its
-        manifest records. They may be given in any order; the output keeps the input's order, with one
-        header: classify and embed TSV and motif-model bedGraph (header line once; --tsv merges the
-        parts' per-sequence tables), embed npy (rows joined, OUTPUT.rows.tsv too),
-        annotate VCF (records copied through htslib; the header is the first part's, without its date and
-        command lines being compared; .vcf.gz gets a tabix index). For classify pieces, --report writes
-        the Kraken 2 report of the whole run and --counts its plain per-class counts, as one classify run
-        writes them; the parts' --kraken-output files join by concatenation in part order. Nothing is
-        written when a check fails.
+        Each piece is the -o file of a classify, embed or annotate run with --shard; its manifest (PIECE.shard.json, written beside it) says which part it is. The pieces must be parts 1..N of one run: the same task, input, model and options, none missing or given twice, each the size its manifest records. They may be given in any order; the output keeps the input's order, with one header: classify and embed TSV and motif-model bedGraph (header line once; --tsv merges the parts' per-sequence tables), embed npy (rows joined, OUTPUT.rows.tsv too), annotate VCF (records copied through htslib; the header is the first part's, without its date and command lines being compared; .vcf.gz gets a tabix index). For classify pieces, --report writes the Kraken 2 report of the whole run and --counts its plain per-class counts, as one classify run writes them; the parts' --kraken-output files join by concatenation in part order. Nothing is written when a check fails.
 
         Examples:
           mamba-dna merge -o calls.tsv --report calls.kreport part1.tsv part2.tsv part3.tsv

@@ -6,43 +6,21 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a model (masked-LM pretraining or classification) on your own data.",
         discussion: """
-        --task classify: labelled reads (FASTA/FASTQ/BAM) in, a classifier model directory out
-        (config.json + model.safetensors + tokenizer files + training_summary.json), which `classify` loads.
-        Labels come from the header (`label=NAME`, or `KEY=NAME` with --label-key KEY) or from a TSV
-        (`read_id<TAB>label`, --labels). A share of the reads (--val-fraction) is held out for
-        validation and early stopping: random reads, or with --val-group-key whole groups (e.g. genera),
-        so that validation measures accuracy on groups the model has not seen. Reads longer than
-        --max-length are validated on up to 5 evenly spaced windows of that length.
-        With --kmer-sketch, the model directory also gets a k-mer sketch of the training reads (see
-        --task sketch). Progress goes to stderr. Results are deterministic for a given --seed.
-        The encoder is Mamba unless --arch or the --init checkpoint says Caduceus. A Caduceus-PS
-        classifier averages its two strands before the head, so a read and its reverse complement get
-        the same prediction.
+        --task classify: labelled reads (FASTA/FASTQ/BAM) in, a classifier model directory out (config.json + model.safetensors + tokenizer files + training_summary.json), which `classify` loads.
+        Labels come from the header (`label=NAME`, or `KEY=NAME` with --label-key KEY) or from a TSV (`read_id<TAB>label`, --labels). A share of the reads (--val-fraction) is held out for validation and early stopping: random reads, or with --val-group-key whole groups (e.g. genera), so that validation measures accuracy on groups the model has not seen. Reads longer than --max-length are validated on up to 5 evenly spaced windows of that length.
+        With --kmer-sketch, the model directory also gets a k-mer sketch of the training reads (see --task sketch). Progress goes to stderr. Results are deterministic for a given --seed.
+        The encoder is Mamba unless --arch or the --init checkpoint says Caduceus. A Caduceus-PS classifier averages its two strands before the head, so a read and its reverse complement get the same prediction.
 
-        --task motif: bound and background sequences (two classes, labelled as for classify; the
-        bound class is --bound-label, default `1` for 0/1 labels, else `bound`) in, a motif model
-        directory out (a classifier that names its bound class), which `annotate --motif-model` loads.
+        --task motif: bound and background sequences (two classes, labelled as for classify; the bound class is --bound-label, default `1` for 0/1 labels, else `bound`) in, a motif model directory out (a classifier that names its bound class), which `annotate --motif-model` loads.
 
-        --task mlm: unlabelled reads in, a masked-LM model directory out (Caduceus-PS by default,
-        see --arch), which `embed --model` loads and `--task classify --init` fine-tunes:
+        --task mlm: unlabelled reads in, a masked-LM model directory out (Caduceus-PS by default, see --arch), which `embed --model` loads and `--task classify --init` fine-tunes:
         BERT-style masking of 15% of the bases, loss on the masked bases only.
 
-        --task variants: an alignment, its reference and a truth VCF in, a variant model directory out
-        (see the Variants options), which `annotate --variant-model` loads.
+        --task variants: an alignment, its reference and a truth VCF in, a variant model directory out (see the Variants options), which `annotate --variant-model` loads.
 
-        --task sketch: labelled reads (as for classify) and a classifier directory (--init) in, a copy of
-        that directory with an exact k-mer memory of the reads (kmer_sketch.safetensors) out. `classify`
-        consults it first: a read whose sampled k-mers clearly point at one class (see the K-mer sketch
-        options) gets that class without running the model. Every read's label must be one of the
-        classifier's classes.
+        --task sketch: labelled reads (as for classify) and a classifier directory (--init) in, a copy of that directory with an exact k-mer memory of the reads (kmer_sketch.safetensors) out. `classify` consults it first: a read whose sampled k-mers clearly point at one class (see the K-mer sketch options) gets that class without running the model. Every read's label must be one of the classifier's classes.
 
-        --task profile: labelled sequences (as for classify) and a classifier directory (--init) in, a
-        copy of that directory (its k-mer sketch, if any, kept) with a naive Bayes k-mer profile of the
-        sequences (kmer_profile.safetensors, as in the RDP classifier) out. For each class it stores
-        log P(word|class) = log((n + P_w) / (N_c + 1)) for every word of --profile-k bases: N_c
-        sequences of the class, n of them containing the word, P_w = (sequences containing it + 0.5) /
-        (all sequences + 1). `classify` adds --profile-weight × a read's summed word log-probabilities
-        to the model's log-probabilities (see classify --help).
+        --task profile: labelled sequences (as for classify) and a classifier directory (--init) in, a copy of that directory (its k-mer sketch, if any, kept) with a naive Bayes k-mer profile of the sequences (kmer_profile.safetensors, as in the RDP classifier) out. For each class it stores log P(word|class) = log((n + P_w) / (N_c + 1)) for every word of --profile-k bases: N_c sequences of the class, n of them containing the word, P_w = (sequences containing it + 0.5) / (all sequences + 1). `classify` adds --profile-weight × a read's summed word log-probabilities to the model's log-probabilities (see classify --help).
 
         --task calibrate: labelled validation reads (as for classify; reads the classifier was not trained on) and a classifier directory (--init) in, a copy of that directory with calibration.json out: per read path (k-mer sketch, model), a logistic model of whether the label is right, fitted on the reads and on --random-reads random DNA reads (never right), and the default confidence threshold (see classify --help).
 

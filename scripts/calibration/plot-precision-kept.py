@@ -3,9 +3,12 @@
 `--confidence 0`, so every read past the screen has a label and a confidence), with other tools' single operating
 points beside them.
 
-Usage: scripts/calibration/plot-precision-kept.py OUT.png TITLE:TSV:FASTA:KEY[:DEFAULT_T] ... [--point TITLE:KEPT:PRECISION]...
+Usage: scripts/calibration/plot-precision-kept.py OUT.png TITLE:TSV:FASTA:KEY[:DEFAULT_T] ... [--point=TITLE:KEPT:PRECISION]...
+       [--curve=TITLE:KEPT/PRECISION,KEPT/PRECISION,...]...
   TSV     classify output; FASTA the same reads with KEY=label in their headers (the truth)
   DEFAULT_T  marks the model's default threshold on its curve
+  --curve  another tool's operating points joined into a line (e.g. kraken2 at several --confidence values,
+           from scripts/kraken2-peer --confidence-curve)
 Prints, per curve, the share kept at precision >= 0.9997, 0.999, 0.99, 0.98.
 """
 import itertools
@@ -39,7 +42,15 @@ def main():
     import matplotlib.pyplot as plt
     out, args = sys.argv[1], sys.argv[2:]
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110)
+    colors = {}
     for a in args:
+        if a.startswith("--curve="):
+            title, points = a[len("--curve="):].rsplit(":", 1)
+            pts = sorted(tuple(float(v) for v in p.split("/")) for p in points.split(","))
+            # Dashed, in the colour of the curve whose title starts with the same word (the same benchmark).
+            color = colors.get(title.split()[0])
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], "--.", color=color, label=title)
+            continue
         if a.startswith("--point="):
             title, kept, prec = a[len("--point="):].rsplit(":", 2)
             ax.plot([float(kept)], [float(prec)], "o", label=title)
@@ -49,6 +60,7 @@ def main():
         default = float(parts[4]) if len(parts) > 4 else None
         pts = curve(tsv, fasta, key)
         line, = ax.plot([p[1] for p in pts], [p[2] for p in pts], label=title)
+        colors[title.split()[0]] = line.get_color()
         for target in (0.9997, 0.999, 0.99, 0.98):
             ok = [p for p in pts if p[2] >= target]
             best = max(ok, key=lambda p: p[1]) if ok else None

@@ -25,7 +25,7 @@ struct Annotate: ParsableCommand {
           mamba-dna annotate seqs.fa --motif-model ctcf -o scores.bedgraph --tsv probabilities.tsv
           mamba-dna annotate -f ref.fa -r chr1:1-2000 --motif-model ctcf --window 200 -o scores.bw   # bigWig
         bedGraph (0-based, one track): chrom start end score, the bound-minus-background logit contribution of each base (the sequence logit is their mean); with INPUT, chrom is the record name. Records are scored whole; reference regions in consecutive --window windows.
-        TSV (`#` header): sequence_name length bound_probability logit, per record or per window (chr:beg-end, 1-based).
+        TSV (a header line, then): sequence_name length bound_probability logit, per record or per window (chr:beg-end, 1-based).
         """)
 
     @Argument(help: "Sequences to scan: FASTA/FASTQ (or SAM/BAM/CRAM reads); '-' for stdin.")

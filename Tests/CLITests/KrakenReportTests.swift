@@ -273,4 +273,44 @@ final class KrakenReportTests: XCTestCase {
         for row in try rows("table.tsv") where !row[0].hasPrefix("#") { table[row[0]] = Double(row[1]) }
         XCTAssertEqual(table, expected)
     }
+
+    /// Krona (Debian's `radiant`, KronaTools) draws the per-read lines with the model's own NCBI taxonomy dump: each
+    /// species node holds as many reads as the table gives that class.
+    func testKronaReadsThePerReadLines() throws {
+        let importer: URL, lib: URL
+        do {
+            importer = try CLIRunner.tool("ktImportTaxonomy")
+            let l = try CLIRunner.launch(try CLIRunner.tool("ktGetLibPath"), [])
+            lib = URL(fileURLWithPath: l.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        } catch { throw XCTSkip("KronaTools is not installed (scripts/setup installs Debian's radiant)") }
+        _ = try writeReads()
+        let r = try CLIRunner.run(["classify", path("reads.fa"), "--threads", "2", "-q", "-o", path("calls.tsv"),
+                                   "--kraken-output", path("calls.kraken")])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        // Krona's taxonomy.tab, built from the NCBI dump the models' taxids come from.
+        let tax = work.appendingPathComponent("krona-taxonomy")
+        try FileManager.default.createDirectory(at: tax, withIntermediateDirectories: true)
+        for f in ["nodes.dmp", "names.dmp"] {
+            try FileManager.default.copyItem(at: CLIRunner.repository.appendingPathComponent("Fixtures/taxonomy/" + f),
+                                             to: tax.appendingPathComponent(f))
+        }
+        let x = try CLIRunner.launch(URL(fileURLWithPath: "/usr/bin/perl"),
+                                     [lib.deletingLastPathComponent().appendingPathComponent("scripts/extractTaxonomy.pl").path, tax.path])
+        XCTAssertEqual(x.status, 0, x.stderr)
+        let k = try CLIRunner.launch(importer, ["-tax", tax.path, "-q", "2", "-t", "3", path("calls.kraken"), "-o", path("krona.html")])
+        XCTAssertEqual(k.status, 0, k.stderr)
+        let html = try text("krona.html")
+        var expected: [String: Int] = [:]
+        for row in try rows("calls.tsv").dropFirst() where row[1] != "unclassified" { expected[row[1], default: 0] += 1 }
+        XCTAssertFalse(expected.isEmpty)
+        let lineages = try taxonomy("species")
+        for (label, n) in expected {
+            let name = try XCTUnwrap(lineages[label]?.lineage.last?.name)
+            // <node name="Escherichia coli"> ... <count><val>N</val></count>, before any child node.
+            let pattern = "<node name=\"\(NSRegularExpression.escapedPattern(for: name))\">(?:(?!<node)[\\s\\S])*?<count><val>(\\d+)</val></count>"
+            let re = try NSRegularExpression(pattern: pattern)
+            let m = try XCTUnwrap(re.firstMatch(in: html, range: NSRange(html.startIndex..., in: html)), "\(name) not in krona.html")
+            XCTAssertEqual(Int((html as NSString).substring(with: m.range(at: 1))), n, name)
+        }
+    }
 }

@@ -104,4 +104,42 @@ final class ClassifyConfidenceTests: XCTestCase {
         let range = try CLIRunner.run(["classify", reads, "--confidence", "1.5"])
         XCTAssertEqual(range.status, 2)
     }
+
+    /// The bundled species calibration is fitted with its k-mer sketch: with the sketch turned off it does not apply,
+    /// so the model's own probability is the confidence and no read is held back (the run does not fail).
+    func testCalibrationFittedWithASketchIsSetAsideWithoutIt() throws {
+        let dir = try temporaryDirectory()
+        let four = dir.appendingPathComponent("four.fa").path
+        try firstReads(4).write(toFile: four, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("calls.tsv").path
+        let r = try CLIRunner.run(["classify", four, "--model", species, "--no-kmer-sketch", "--no-kmer-profile",
+                                   "--all-probs", "-o", out, "--threads", "2"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let table = try rows(out)
+        XCTAssertEqual(table.count, 4)
+        let labels = try XCTUnwrap(try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").first)
+            .split(separator: "\t").map(String.init).dropFirst(3).dropLast()
+        for row in table {
+            XCTAssertEqual(row["reason"], "-")
+            XCTAssertNotEqual(row["label"], "unclassified")
+            // The confidence is the top probability: to within the 4-decimal probability columns and its own digits.
+            let top = labels.compactMap { Double(row[$0] ?? "") }.max()
+            XCTAssertEqual(try XCTUnwrap(Double(row["confidence"] ?? "")), try XCTUnwrap(top), accuracy: 0.5e-4 + 0.5e-6)
+        }
+        // --confidence still moves the cut: halfway between two reads' confidences, the reads below it are unclassified
+        // and the others keep their labels.
+        let confidences = try table.map { try XCTUnwrap(Double($0["confidence"] ?? "")) }
+        let sorted = confidences.sorted()
+        guard let i = (1..<sorted.count).first(where: { sorted[$0] - sorted[$0 - 1] > 1e-4 }) else { return }
+        let cut = (sorted[i - 1] + sorted[i]) / 2
+        let cutOut = dir.appendingPathComponent("cut.tsv").path
+        let strict = try CLIRunner.run(["classify", four, "--model", species, "--no-kmer-sketch", "--no-kmer-profile",
+                                        "--confidence", String(cut), "-o", cutOut, "--threads", "2"])
+        XCTAssertEqual(strict.status, 0, strict.stderr)
+        for (before, after) in zip(table, try rows(cutOut)) {
+            let below = try XCTUnwrap(Double(before["confidence"] ?? "")) < cut
+            XCTAssertEqual(after["label"], below ? "unclassified" : before["label"])
+            XCTAssertEqual(after["reason"], below ? "low-confidence" : "-")
+        }
+    }
 }

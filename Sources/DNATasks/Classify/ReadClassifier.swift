@@ -71,7 +71,21 @@ public enum ReadClassifier {
         let taxonomy = try ClassTaxonomy.load(directory: dir, labels: model.labels)
         let sketch = o.useKmerSketch ? try KmerSketch.load(directory: dir) : nil
         let (profile, profileWeight, hasProfile) = try loadProfile(o, directory: dir)
-        let confidence = try ReadConfidence.load(directory: dir, hasSketch: sketch != nil, hasProfile: profile != nil)
+        // A calibration fitted with a sketch or profile that this run leaves out (--no-kmer-sketch, --no-kmer-profile,
+        // --profile-weight 0) does not describe this run's scores: they are reported as they are, and every read is
+        // kept unless --confidence says otherwise. A directory whose add-ons differ from its calibration is an error.
+        let used = ReadConfidence.modelFeatureNames(hasSketch: sketch != nil, hasProfile: profile != nil)
+        let turnedOff = !o.useKmerSketch || !o.useKmerProfile || o.profileWeight == 0
+        let confidence: ReadConfidence
+        if turnedOff, let fitted = try ReadConfidence.fittedFeatures(directory: dir), fitted != used,
+           Set(used).isSubset(of: Set(fitted)) {
+            log("\(ReadConfidence.fileName) not used: it was fitted with \(fitted.joined(separator: " and ")), which this "
+                + "run leaves out; the confidence is the deciding score as it is, and no read is held back below a threshold "
+                + "unless --confidence is given")
+            confidence = ReadConfidence(calibration: nil)
+        } else {
+            confidence = try ReadConfidence.load(directory: dir, hasSketch: sketch != nil, hasProfile: profile != nil)
+        }
         if let t = o.confidence, !(0...1).contains(t) { throw ToolError("--confidence must be between 0 and 1 (got \(t))") }
         let threshold = o.confidence ?? confidence.defaultThreshold
         let C = model.classCount

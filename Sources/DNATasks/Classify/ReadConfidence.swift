@@ -124,6 +124,16 @@ public struct ReadConfidence: Sendable, Equatable {
 
     /// The directory's calibration, or an uncalibrated confidence when it has none. Throws one line naming the file
     /// when it is not a valid calibration, or when it was fitted with features the directory cannot give.
+    /// The model features the directory's calibration was fitted with, or nil when it has none. Throws as `load`
+    /// for a file that cannot be read or decoded.
+    public static func fittedFeatures(directory: String) throws -> [String]? {
+        let path = (directory as NSString).appendingPathComponent(fileName)
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        do { return try JSONDecoder().decode(Calibration.self, from: Data(contentsOf: URL(fileURLWithPath: path))).modelFeatures }
+        catch let e as DecodingError { throw ToolError(file: path, "not a valid calibration: \(describe(e))") }
+        catch { throw ToolError(file: path, "cannot read: \(ErrorText.reason(error))") }
+    }
+
     public static func load(directory: String, hasSketch: Bool, hasProfile: Bool) throws -> ReadConfidence {
         let path = (directory as NSString).appendingPathComponent(fileName)
         guard FileManager.default.fileExists(atPath: path) else { return ReadConfidence(calibration: nil) }

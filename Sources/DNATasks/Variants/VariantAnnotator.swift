@@ -103,7 +103,8 @@ public enum VariantAnnotator {
                     return candidates.indices.compactMap { i in
                         let p = probs[(3 * i)..<(3 * i + 3)]
                         return Genotyper.call(candidates[i], probabilities: p, ploidy: o.ploidy,
-                                              haploidMinFraction: o.haploidMinFraction)
+                                              haploidMinFraction: o.haploidMinFraction,
+                                              calibration: model.qualCalibration)
                             ?? (o.allCandidates ? Genotyper.refCall(candidates[i], probabilities: p, ploidy: o.ploidy) : nil)
                     }
                 }

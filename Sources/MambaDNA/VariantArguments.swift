@@ -47,7 +47,7 @@ struct VariantArguments: ParsableArguments {
 
     @Option(name: .customLong("haplotype-evidence"),
             help: "Which indel candidates count reads against haplotypes instead of the pileup: off, clipped (indels that reads soft-clip at), all.")
-    var haplotypeEvidence: String = HaplotypeEvidenceMode.clipped.rawValue
+    var haplotypeEvidence: String = HaplotypeEvidenceMode.all.rawValue
 
     var candidates: CandidateOptions {
         var c = CandidateOptions()
@@ -55,7 +55,7 @@ struct VariantArguments: ParsableArguments {
         c.filter.minMappingQuality = minMapq; c.filter.minBaseQuality = minBaseq
         c.filter.excludeFlags = .init(rawValue: excludeFlags)
         c.realign = realign
-        c.haplotypeEvidence = HaplotypeEvidenceMode(rawValue: haplotypeEvidence) ?? .clipped
+        c.haplotypeEvidence = HaplotypeEvidenceMode(rawValue: haplotypeEvidence) ?? .all
         return c
     }
 

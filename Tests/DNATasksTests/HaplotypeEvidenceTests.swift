@@ -102,4 +102,39 @@ final class HaplotypeEvidenceTests: XCTestCase {
             Allele(contig: 0, position: 1395, ref: Array(ref[395...399]) + [65], alt: [ref[395]])])
         XCTAssertEqual(outside.sequences.count, 1)
     }
+
+    func testReadWithTwoNearbyInsertionsSupportsEach() {
+        // Insertions of one base after 1200 and after 1206: a read carrying both fits neither
+        // one-allele haplotype, but the haplotype with both.
+        let i1 = Allele(contig: 0, position: 1200, ref: [ref[200]], alt: [ref[200], UInt8(ascii: "T")])
+        let i2 = Allele(contig: 0, position: 1206, ref: [ref[206]], alt: [ref[206], UInt8(ascii: "T")])
+        let sample = Array(ref[...200]) + [UInt8(ascii: "T")] + Array(ref[201...206]) + [UInt8(ascii: "T")] + Array(ref[207...])
+        let r = read(sample[150..<250], leftStart: 1150, rightEnd: 1248)
+        let first = HaplotypeEvidence.Haplotypes(start: start, reference: ref, alleles: [i1, i2])
+        XCTAssertEqual(first.sequences.count, 4)
+        XCTAssertEqual(HaplotypeEvidence.support(r, first), .allele)
+        let second = HaplotypeEvidence.Haplotypes(start: start, reference: ref, alleles: [i2, i1])
+        XCTAssertEqual(HaplotypeEvidence.support(r, second), .allele)
+        // A reference read is against both; one with only the first insertion is against the second.
+        XCTAssertEqual(HaplotypeEvidence.support(read(ref[150..<250], leftStart: 1150, rightEnd: 1250), second), .against)
+        let only1 = Array(ref[...200]) + [UInt8(ascii: "T")] + Array(ref[201...])
+        XCTAssertEqual(HaplotypeEvidence.support(read(only1[150..<250], leftStart: 1150, rightEnd: 1249), second), .against)
+        XCTAssertEqual(HaplotypeEvidence.support(read(only1[150..<250], leftStart: 1150, rightEnd: 1249), first), .allele)
+    }
+
+    func testClipThatFitsNoHaplotypeCountsForNeither() {
+        // A read clipped at a breakpoint: 60 aligned bases, then 40 bases of unrelated sequence that happen to
+        // start like the deleted bases' replacement. Its best fit costs far more than its own alignment's edits.
+        var bases = Array(alt[90..<153])
+        var x: UInt32 = 777
+        while bases.count < 100 { x = x &* 1_103_515_245 &+ 12345; bases.append(Array("ACGT".utf8)[Int((x >> 16) & 3)]) }
+        var r = read(bases[...], leftStart: 1090, rightEnd: 1190)
+        r.maxCost = 60   // NM 0: what `Read(AlignedRead)` sets for a read whose aligned part has no edits
+        XCTAssertNil(HaplotypeEvidence.assign(r, to: haps))
+        XCTAssertEqual(HaplotypeEvidence.support(r, haps), .misfit)
+        // The true deletion read passes the same bound.
+        var good = read(alt[90..<190], leftStart: 1090, rightEnd: 1190)
+        good.maxCost = 60
+        XCTAssertEqual(HaplotypeEvidence.support(good, haps), .allele)
+    }
 }

@@ -19,7 +19,7 @@ public struct CandidateOptions: Sendable {
     public var realign = false
     /// Which indel candidates get their read counts from haplotype comparison (`HaplotypeEvidence`)
     /// instead of the pileup.
-    public var haplotypeEvidence: HaplotypeEvidenceMode = .clipped
+    public var haplotypeEvidence: HaplotypeEvidenceMode = .all
     /// Read and base filters. Unlike `samtools mpileup`, improperly paired reads are kept: in
     /// diverged segments mates often map discordantly, and their MAPQ is a feature anyway.
     public var filter: PileupFilter = {

@@ -231,9 +231,17 @@ final class CandidateScanner {
         guard !haplotypeSites.isEmpty, !haplotypeReads.isEmpty else { return [:] }
         let reads = haplotypeReads.sorted { $0.position < $1.position }
         let longest = reads.reduce(0) { max($0, $1.extendedSpan.count) }
+        // Candidate alleles that may share a read with a site, sorted.
+        let neighbours = alleles.compactMap { b, ev -> Allele? in
+            guard ev.count >= options.minAltReads, abs(b.lengthChange) <= HaplotypeEvidence.maxIndel else { return nil }
+            if b.isSNP {
+                guard let ci = columns.index(b.position), Double(ev.count) >= 0.2 * Double(columns.depth[ci]) else { return nil }
+            }
+            return b
+        }.sorted()
         var out: [Allele: HaplotypeCounts] = [:]
         var lo = 0
-        for (si, a) in haplotypeSites.enumerated() {
+        for a in haplotypeSites {
             let event = a.position..<(a.position + a.ref.count + 1)
             while lo < reads.count && reads[lo].position < event.lowerBound - longest { lo += 1 }
             var overlapping: [Int] = []
@@ -254,13 +262,12 @@ final class CandidateScanner {
                 }
                 guard clipped else { continue }
             }
-            // Competing alleles: other sites whose events lie within `competitorDistance` of this one.
-            var others: [Allele] = []
-            for j in max(0, si - 8)..<min(haplotypeSites.count, si + 9) where j != si {
-                let b = haplotypeSites[j]
-                if b.position + b.ref.count + HaplotypeEvidence.competitorDistance >= a.position
-                    && b.position <= a.position + a.ref.count + HaplotypeEvidence.competitorDistance { others.append(b) }
-            }
+            // Nearby candidates (indels, and SNPs on at least a fifth of the reads) become haplotype alleles too:
+            // a read carrying one of them must not be pushed onto this allele's haplotype for want of its own.
+            let near = (a.position - HaplotypeEvidence.competitorDistance)...(a.position + a.ref.count + HaplotypeEvidence.competitorDistance)
+            let others = neighbours.filter { b in
+                b != a && b.position + b.ref.count >= near.lowerBound && b.position <= near.upperBound
+            }.sorted { abs($0.position - a.position) < abs($1.position - a.position) }
             let lower = overlapping.reduce(Int.max) { min($0, reads[$1].extendedSpan.lowerBound) } - 2 * HaplotypeEvidence.maxIndel
             let upper = overlapping.reduce(Int.min) { max($0, reads[$1].extendedSpan.upperBound) } + 2 * HaplotypeEvidence.maxIndel
             let start = max(lower, windowStart), end = min(upper, windowStart + window.count)
@@ -271,10 +278,12 @@ final class CandidateScanner {
             var c = HaplotypeCounts()
             for i in overlapping {
                 let r = reads[i]
-                guard let h = HaplotypeEvidence.assign(HaplotypeEvidence.Read(r), to: haps) else { continue }
+                let s = HaplotypeEvidence.support(HaplotypeEvidence.Read(r), haps)
+                guard s != .neither else { continue }
                 c.informative += 1
                 if r.mappingQuality == 0 { c.informativeMapq0 += 1 }
-                if h == 0 { c.ref += 1 } else if h == 1 {
+                if s == .misfit { continue }
+                if s == .against { c.ref += 1 } else {
                     c.alt += 1
                     if r.isReverse { c.reverse += 1 } else { c.forward += 1 }
                     c.mapqSum += Float(r.mappingQuality)
@@ -290,7 +299,7 @@ final class CandidateScanner {
 
 /// Reads of one indel site assigned to haplotypes (`HaplotypeEvidence`).
 struct HaplotypeCounts {
-    /// Reads that fit one haplotype clearly better than the others.
+    /// Reads that fit the allele's haplotypes clearly better or worse than the others, or fit none.
     var informative = 0
     var informativeMapq0 = 0
     /// Reads on the reference haplotype and on the allele's.
@@ -302,7 +311,7 @@ struct HaplotypeCounts {
     var mapqSum: Float = 0
     var altMapq0 = 0
     var clipped = 0
-    /// Reads on another allele's haplotype.
+    /// Reads that fit no candidate haplotype (`HaplotypeEvidence.Support.misfit`).
     var other: Int { informative - ref - alt }
 }
 

@@ -15,6 +15,8 @@ enum HaplotypeEvidence {
     static let maxIndel = 50
     /// Other indel alleles whose events lie within this many bases become haplotypes of the same comparison.
     static let competitorDistance = 20
+    /// Alleles per comparison (the measured one and its nearest neighbours): at most 2^5 haplotypes.
+    static let maxAlleles = 5
 
     /// Alignment costs in Phred units (a mismatch costs its base quality).
     enum Scoring {
@@ -42,54 +44,101 @@ enum HaplotypeEvidence {
         var leftStart: Int
         /// 0-based exclusive reference end with its trailing clip laid on ungapped (alignment end + trailing clip).
         var rightEnd: Int
+        /// The read is assigned to no haplotype when even its best fit costs more than this (a clip of
+        /// breakpoint or adapter sequence that no candidate haplotype explains).
+        var maxCost: Int32 = .max
     }
 
-    /// The reference and one haplotype per allele over a reference window.
+    /// Haplotypes over a reference window: the reference with every combination of the given alleles
+    /// that do not overlap one another (the first allele is the one whose support is measured, the others
+    /// nearby candidates, so a read carrying two nearby events fits the haplotype with both).
     struct Haplotypes {
         /// 0-based reference position of `reference[0]`.
         let start: Int
         let reference: [UInt8]
         let alleles: [Allele]
-        /// Index 0 is the reference; index k the reference with `alleles[k − 1]` applied.
+        /// Bit k set: haplotype holds `alleles[k]`. Index 0 is the reference (mask 0).
+        let masks: [Int]
         let sequences: [[UInt8]]
 
-        /// - Parameter alleles: alleles whose REF lies inside the window (others are dropped).
+        /// - Parameter alleles: at most `maxAlleles`; alleles whose REF does not lie inside the window are dropped.
         init(start: Int, reference: [UInt8], alleles: [Allele]) {
             self.start = start
             self.reference = reference
             let inside = alleles.filter { $0.position >= start && $0.position + $0.ref.count <= start + reference.count }
-            self.alleles = inside
-            var seqs = [reference]
-            for a in inside {
-                let i = a.position - start
-                seqs.append(Array(reference[..<i]) + a.alt + Array(reference[(i + a.ref.count)...]))
+                .prefix(HaplotypeEvidence.maxAlleles)
+            let list = Array(inside)
+            self.alleles = list
+            var masks: [Int] = [], seqs: [[UInt8]] = []
+            for mask in 0..<(1 << list.count) {
+                let chosen = list.indices.filter { mask & (1 << $0) != 0 }.map { list[$0] }
+                    .sorted { $0.position < $1.position }
+                if zip(chosen, chosen.dropFirst()).contains(where: { $0.position + $0.ref.count > $1.position }) { continue }
+                var seq: [UInt8] = [], at = 0
+                for a in chosen {
+                    let i = a.position - start
+                    seq += reference[at..<i]
+                    seq += a.alt
+                    at = i + a.ref.count
+                }
+                seq += reference[at...]
+                masks.append(mask)
+                seqs.append(seq)
             }
+            self.masks = masks
             sequences = seqs
         }
 
         /// Position on haplotype `h` of 0-based reference position `x` (positions past an allele shift by its length change).
         func map(_ x: Int, haplotype h: Int) -> Int {
-            guard h > 0 else { return x - start }
-            let a = alleles[h - 1]
-            return x >= a.position + a.ref.count ? x - start + a.lengthChange : x - start
+            var y = x - start
+            for (k, a) in alleles.enumerated() where masks[h] & (1 << k) != 0 && x >= a.position + a.ref.count {
+                y += a.lengthChange
+            }
+            return y
         }
     }
 
-    /// The haplotype index (0 = reference, k = `alleles[k − 1]`) that `read` supports, or `nil` when
-    /// no haplotype fits clearly better than the others.
+    /// The haplotype index that `read` fits best, or `nil` when none fits clearly better than all others
+    /// (or the best fit costs more than the read's `maxCost`).
     static func assign(_ read: Read, to haps: Haplotypes) -> Int? {
-        guard abs(read.rightEnd - read.leftStart - read.sequence.count) <= Scoring.maxAnchorShift else { return nil }
-        let costs = self.costs(read, haps)
-        guard costs.count >= 2 else { return nil }
+        guard let costs = self.costs(read, haps), costs.count >= 2 else { return nil }
         var best = 0
         for h in 1..<costs.count where costs[h] < costs[best] { best = h }
+        guard costs[best] <= read.maxCost else { return nil }
         var second = Int32.max
         for h in costs.indices where h != best { second = min(second, costs[h]) }
         return second - costs[best] >= Scoring.margin ? best : nil
     }
 
+    /// What a read says about one allele.
+    enum Support: Equatable {
+        case allele, against, neither
+        /// The read fits no haplotype within its `maxCost`: it carries sequence that none of the candidates
+        /// explains (a breakpoint, another copy of a repeat), so it is evidence for none of them.
+        case misfit
+    }
+
+    /// Whether `read` supports `haps.alleles[k]`: its best haplotype holding the allele beats its best
+    /// haplotype without it by `Scoring.margin` (`.allele`), or the reverse (`.against`); `.neither` when
+    /// the two are closer, `.misfit` when the read fits no haplotype within its `maxCost`.
+    static func support(_ read: Read, _ haps: Haplotypes, allele k: Int = 0) -> Support {
+        guard let costs = self.costs(read, haps) else { return .neither }
+        var with = Int32.max, without = Int32.max
+        for (h, c) in costs.enumerated() {
+            if haps.masks[h] & (1 << k) != 0 { with = min(with, c) } else { without = min(without, c) }
+        }
+        guard with < Int32.max, without < Int32.max else { return .neither }
+        // A misfit only when the allele's haplotypes differ from the others near the read at all.
+        guard min(with, without) <= read.maxCost else { return with == without ? .neither : .misfit }
+        if without - with >= Scoring.margin { return .allele }
+        if with - without >= Scoring.margin { return .against }
+        return .neither
+    }
+
     /// The alignment cost of `read` against every haplotype.
-    static func costs(_ read: Read, _ haps: Haplotypes) -> [Int32] {
+    static func costs(_ read: Read, _ haps: Haplotypes) -> [Int32]? {
+        guard abs(read.rightEnd - read.leftStart - read.sequence.count) <= Scoring.maxAnchorShift else { return nil }
         let n = read.sequence.count
         return haps.sequences.indices.map { h in
             let d1 = haps.map(read.leftStart, haplotype: h)
@@ -160,5 +209,7 @@ extension HaplotypeEvidence.Read {
         qualities = r.qualities
         leftStart = r.position - r.leadingClip
         rightEnd = r.referenceEnd + r.trailingClip
+        // About what its own alignment's edits (NM) cost, plus two confident bases.
+        maxCost = Int32(min(r.summary.editDistance, 1000)) * HaplotypeEvidence.Scoring.maxQuality + 3 * HaplotypeEvidence.Scoring.margin
     }
 }

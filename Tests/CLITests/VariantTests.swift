@@ -71,16 +71,42 @@ final class VariantTests: XCTestCase {
         }
     }
 
+    func testHaplotypeEvidenceCountsReadsEndingAtAnIndelForNeither() throws {
+        // In the pileup, reads that end inside or next to the fixture's indels show the reference at the
+        // anchor; compared against the haplotypes they fit both equally and count for neither.
+        let pileup = try run(["annotate", fixture("aln.bam"), "-f", fixture("ref.fa"), "--haplotype-evidence", "off"])
+        let haplotypes = try run(["annotate", fixture("aln.bam"), "-f", fixture("ref.fa")])
+        XCTAssertEqual(pileup.status, 0, pileup.stderr)
+        XCTAssertEqual(haplotypes.status, 0, haplotypes.stderr)
+        func ad(_ out: String, _ pos: String) -> [Int] {
+            let lines = out.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { $0.split(separator: "\t") }
+            guard let f = lines.first(where: { $0.count > 9 && $0[1] == pos }) else { return [] }
+            let keys = f[8].split(separator: ":"), values = f[9].split(separator: ":")
+            guard let i = keys.firstIndex(of: "AD"), i < values.count else { return [] }
+            return values[i].split(separator: ",").compactMap { Int($0) }
+        }
+        for pos in ["2000", "2500"] {
+            XCTAssertGreaterThan(ad(pileup.stdout, pos).first ?? 0, 0, pileup.stdout)
+            XCTAssertEqual(ad(haplotypes.stdout, pos).first, 0, haplotypes.stdout)
+            XCTAssertGreaterThanOrEqual(ad(haplotypes.stdout, pos).last ?? 0, 18, haplotypes.stdout)
+        }
+        // The SNP keeps its pileup counts.
+        XCTAssertEqual(ad(pileup.stdout, "1000"), ad(haplotypes.stdout, "1000"))
+        let bad = try run(["annotate", fixture("aln.bam"), "-f", fixture("ref.fa"), "--haplotype-evidence", "some"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("--haplotype-evidence"), bad.stderr)
+    }
+
     func testHaploidMinFraction() throws {
         let model = try fixtureModel()
         // The fixture's variants are on most reads: a majority floor keeps them, a floor above their
-        // allele fraction drops them.
+        // allele fraction drops them (pileup counts: reads that end at an indel count as reference there).
         let r = try run(["annotate", fixture("aln.bam"), "-f", fixture("ref.fa"), "--variant-model", model,
                          "--haploid-min-fraction", "0.5"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(records(r.stdout).count, 3, r.stdout)
         let all = try run(["annotate", fixture("aln.bam"), "-f", fixture("ref.fa"), "--variant-model", model,
-                           "--haploid-min-fraction", "1"])
+                           "--haploid-min-fraction", "1", "--haplotype-evidence", "off"])
         XCTAssertEqual(all.status, 0, all.stderr)
         XCTAssertLessThan(records(all.stdout).count, 3, all.stdout)
         let bad = try run(["annotate", fixture("aln.bam"), "-f", fixture("ref.fa"), "--variant-model", model,
@@ -94,7 +120,7 @@ final class VariantTests: XCTestCase {
         // A floor above the variants' allele fraction makes the genotyper reject some of them; with
         // --all-candidates they come back as reference calls, and the variant calls stay the same.
         let base = ["annotate", fixture("aln.bam"), "-f", fixture("ref.fa"), "--variant-model", model,
-                    "--haploid-min-fraction", "1"]
+                    "--haploid-min-fraction", "1", "--haplotype-evidence", "off"]
         let calls = try run(base)
         XCTAssertEqual(calls.status, 0, calls.stderr)
         XCTAssertFalse(calls.stdout.contains("RefCall"), calls.stdout)

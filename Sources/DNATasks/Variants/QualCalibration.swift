@@ -4,12 +4,12 @@ import Foundation
 /// Maps the classifier's raw QUAL (−10·log10 P(no variant)) to a Phred-scaled QUAL that matches the
 /// precision measured on held-out validation data (`scripts/calibrate-variant-qual`).
 ///
-/// Calls fall into two classes: strongly supported ones (at least `strongMinReads` reads on the allele
-/// and an allele share of at least `strongMinShare`) and the others; each class has its own monotone
-/// table from raw QUAL to calibrated QUAL (knots of an isotonic fit of precision in raw-QUAL bins,
-/// interpolated linearly, flat below the first knot, slope 1 above the last so the order of the
-/// best-supported calls is kept). A model directory holds it as `qual_calibration.json`; a model without
-/// one writes the raw QUAL.
+/// Calls fall into support classes, each defined by the fewest reads on the allele and the smallest
+/// allele share (of the call's depth, the VCF's DP) it takes (the first class a call meets is its class; the last takes every call). Each
+/// class has its own monotone table from raw QUAL to calibrated QUAL (knots of an isotonic fit of
+/// precision in raw-QUAL bins, interpolated linearly, flat below the first knot, slope 1 above the last
+/// so the order of the best-supported calls is kept). A model directory holds it as
+/// `qual_calibration.json`; a model without one writes the raw QUAL.
 public struct QualCalibration: Sendable, Equatable {
     public static let fileName = "qual_calibration.json"
 
@@ -31,25 +31,28 @@ public struct QualCalibration: Sendable, Equatable {
         }
     }
 
-    public var strong: Table
-    public var other: Table
-    public var strongMinReads: Int
-    public var strongMinShare: Double
+    /// One support class and its table.
+    public struct SupportClass: Sendable, Equatable {
+        public var minReads: Int
+        public var minShare: Double
+        public var table: Table
+        public init(minReads: Int, minShare: Double, table: Table) {
+            self.minReads = minReads; self.minShare = minShare; self.table = table
+        }
 
-    public init(strong: Table, other: Table, strongMinReads: Int = 10, strongMinShare: Double = 0.9) {
-        self.strong = strong; self.other = other
-        self.strongMinReads = strongMinReads; self.strongMinShare = strongMinShare
+        public func contains(altCount: Int, depth: Int) -> Bool {
+            altCount >= minReads && Double(altCount) >= minShare * Double(max(depth, altCount))
+        }
     }
 
-    /// Whether a call with `altCount` of `depth` reads is in the strongly supported class.
-    public func isStrong(altCount: Int, depth: Int) -> Bool {
-        altCount >= strongMinReads && Double(altCount) >= strongMinShare * Double(max(depth, altCount))
-    }
+    public var classes: [SupportClass]
 
-    /// The calibrated QUAL (capped at `Genotyper.maxQual`, two decimals).
+    public init(classes: [SupportClass]) { self.classes = classes }
+
+    /// The calibrated QUAL (capped at `Genotyper.maxQual`, two decimals); the raw QUAL when no class matches.
     public func qual(raw: Float, altCount: Int, depth: Int) -> Float {
-        let q = (isStrong(altCount: altCount, depth: depth) ? strong : other).apply(raw)
-        return (min(max(q, 0), Genotyper.maxQual) * 100).rounded() / 100
+        guard let c = classes.first(where: { $0.contains(altCount: altCount, depth: depth) }) else { return raw }
+        return (min(max(c.table.apply(raw), 0), Genotyper.maxQual) * 100).rounded() / 100
     }
 
     /// Reads `qual_calibration.json` from a model directory; `nil` when there is none.
@@ -57,17 +60,21 @@ public struct QualCalibration: Sendable, Equatable {
     public static func load(directory: String) throws -> QualCalibration? {
         let path = (directory as NSString).appendingPathComponent(fileName)
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        func table(_ v: Any?) -> Table? {
+        func supportClass(_ v: Any) -> SupportClass? {
             guard let d = v as? [String: Any], let r = (d["raw_qual"] as? [NSNumber])?.map({ $0.floatValue }),
                   let q = (d["qual"] as? [NSNumber])?.map({ $0.floatValue }), r.count == q.count, !r.isEmpty,
-                  zip(r, r.dropFirst()).allSatisfy({ $0 < $1 }), zip(q, q.dropFirst()).allSatisfy({ $0 <= $1 }) else { return nil }
-            return Table(raw: r, qual: q)
+                  zip(r, r.dropFirst()).allSatisfy({ $0 < $1 }), zip(q, q.dropFirst()).allSatisfy({ $0 <= $1 }),
+                  let minReads = d["min_reads"] as? Int, let minShare = (d["min_share"] as? NSNumber)?.doubleValue else { return nil }
+            return SupportClass(minReads: minReads, minShare: minShare, table: Table(raw: r, qual: q))
         }
         guard let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let strong = table(json["strong"]), let other = table(json["other"]),
-              let minReads = json["strong_min_reads"] as? Int, let minShare = (json["strong_min_share"] as? NSNumber)?.doubleValue else {
-            throw ToolError(file: path, "not a QUAL calibration (strong/other tables of increasing raw_qual and non-decreasing qual, strong_min_reads, strong_min_share)")
+              let list = json["classes"] as? [Any], !list.isEmpty else {
+            throw ToolError(file: path, "not a QUAL calibration (a list 'classes' of min_reads, min_share and raw_qual/qual tables)")
         }
-        return QualCalibration(strong: strong, other: other, strongMinReads: minReads, strongMinShare: minShare)
+        let classes = list.compactMap(supportClass)
+        guard classes.count == list.count else {
+            throw ToolError(file: path, "a class needs min_reads, min_share, increasing raw_qual and non-decreasing qual of one length")
+        }
+        return QualCalibration(classes: classes)
     }
 }

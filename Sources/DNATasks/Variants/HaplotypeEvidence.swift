@@ -15,8 +15,10 @@ enum HaplotypeEvidence {
     static let maxIndel = 50
     /// Other indel alleles whose events lie within this many bases become haplotypes of the same comparison.
     static let competitorDistance = 20
-    /// Alleles per comparison (the measured one and its nearest neighbours): at most 2^5 haplotypes.
-    static let maxAlleles = 5
+    /// Alleles per comparison (the measured one and its nearest neighbours): at most 2^4 haplotypes.
+    static let maxAlleles = 4
+    /// Read bases aligned on each side of the alleles (the rest of a read costs the same on every haplotype).
+    static let trimFlank = 40
 
     /// Alignment costs in Phred units (a mismatch costs its base quality).
     enum Scoring {
@@ -25,7 +27,7 @@ enum HaplotypeEvidence {
         /// A gap of `k` bases costs `gapOpen + k · gapExtend` (indel sequencing errors are rare on Illumina reads).
         static let gapOpen: Int32 = 40, gapExtend: Int32 = 6
         /// Diagonals searched on each side of the read's anchor diagonals (room for other small indels in the read).
-        static let bandPadding = 8
+        static let bandPadding = 6
         /// Reads whose two anchor diagonals differ by more than this (a spliced `N` gap, a long
         /// indel of their own) are not compared.
         static let maxAnchorShift = 60
@@ -137,8 +139,13 @@ enum HaplotypeEvidence {
     }
 
     /// The alignment cost of `read` against every haplotype.
-    static func costs(_ read: Read, _ haps: Haplotypes) -> [Int32]? {
-        guard abs(read.rightEnd - read.leftStart - read.sequence.count) <= Scoring.maxAnchorShift else { return nil }
+    static func costs(_ whole: Read, _ haps: Haplotypes) -> [Int32]? {
+        guard abs(whole.rightEnd - whole.leftStart - whole.sequence.count) <= Scoring.maxAnchorShift else { return nil }
+        // The haplotypes differ only around their alleles: the read's bases further away cost the same on
+        // every haplotype, so only the part within `trimFlank` of the alleles is aligned.
+        let lo = (haps.alleles.map(\.position).min() ?? haps.start) - trimFlank
+        let hi = (haps.alleles.map { $0.position + $0.ref.count }.max() ?? haps.start) + trimFlank
+        let read = whole.trimmed(to: lo..<hi)
         let n = read.sequence.count
         return haps.sequences.indices.map { h in
             let d1 = haps.map(read.leftStart, haplotype: h)
@@ -203,6 +210,18 @@ enum HaplotypeEvidence {
 }
 
 extension HaplotypeEvidence.Read {
+    /// The part of the read that either anchor lays inside the reference range `r` (with anchors moved to match);
+    /// the whole read when that part is empty.
+    func trimmed(to r: Range<Int>) -> Self {
+        let n = sequence.count
+        let rightStart = rightEnd - n
+        let first = max(0, min(r.lowerBound - leftStart, r.lowerBound - rightStart))
+        let end = min(n, max(r.upperBound - leftStart, r.upperBound - rightStart))
+        guard first < end, first > 0 || end < n else { return self }
+        return Self(sequence: Array(sequence[first..<end]), qualities: Array(qualities[first..<end]),
+                    leftStart: leftStart + first, rightEnd: rightEnd - (n - end), maxCost: maxCost)
+    }
+
     /// The read of an alignment, anchored on its aligned part.
     init(_ r: AlignedRead) {
         sequence = r.sequence

@@ -167,45 +167,59 @@ enum HaplotypeEvidence {
         let nBase = UInt8(ascii: "N")
         // Row i, band slot k ↔ haplotype prefix length j = i + lo + k. H: best; X: ends in a read base
         // against a gap (insertion in the read); Y: ends in a haplotype base against a gap (deletion).
-        var hPrev = [Int32](repeating: inf, count: width + 1), xPrev = hPrev
-        var hCur = hPrev, xCur = hPrev
+        // Four rows of `width + 1` slots in one buffer: H and X of the previous and of the current row.
+        let stride = width + 1
+        let buffer = UnsafeMutablePointer<Int32>.allocate(capacity: 4 * stride)
+        defer { buffer.deallocate() }
+        buffer.initialize(repeating: inf, count: 4 * stride)
+        var hPrev = buffer, xPrev = buffer + stride, hCur = buffer + 2 * stride, xCur = buffer + 3 * stride
         for k in 0..<width {
             let j = lo + k
             if j >= 0 && j <= m { hPrev[k] = 0 }   // free start anywhere on the haplotype
         }
-        return read.withUnsafeBufferPointer { r in
-            haplotype.withUnsafeBufferPointer { hp in
-                for i in 1...n {
-                    let b = r[i - 1]
-                    let qRaw = qualities[i - 1]
-                    let q = qRaw == 0xFF ? Scoring.unknownQuality
-                        : min(Scoring.maxQuality, max(Scoring.minQuality, Int32(qRaw)))
-                    var yLeft = inf, hLeft = inf
-                    for k in 0..<width {
-                        let j = i + lo + k
-                        guard j >= 0 && j <= m else { hCur[k] = inf; xCur[k] = inf; yLeft = inf; hLeft = inf; continue }
-                        // Diagonal: (i − 1, j − 1) is slot k of the previous row.
-                        var best = inf
-                        if j >= 1 && hPrev[k] < inf {
-                            let a = hp[j - 1]
-                            best = hPrev[k] + (a == b || a == nBase || b == nBase ? 0 : q)
+        read.withUnsafeBufferPointer { r in
+            qualities.withUnsafeBufferPointer { qs in
+                haplotype.withUnsafeBufferPointer { hp in
+                    for i in 1...n {
+                        let b = r[i - 1]
+                        let qRaw = qs[i - 1]
+                        let q = qRaw == 0xFF ? Scoring.unknownQuality
+                            : min(Scoring.maxQuality, max(Scoring.minQuality, Int32(qRaw)))
+                        let bIsN = b == nBase
+                        // Slots whose haplotype position j lies in [0, m].
+                        let kLo = max(0, -(i + lo)), kHi = min(width - 1, m - i - lo)
+                        var k = 0
+                        while k < min(kLo, width) { hCur[k] = inf; xCur[k] = inf; k += 1 }
+                        var yLeft = inf, hLeft = inf
+                        k = kLo
+                        while k <= kHi {
+                            let j = i + lo + k
+                            // Diagonal: (i − 1, j − 1) is slot k of the previous row.
+                            var best = inf
+                            if j >= 1 {
+                                let a = hp[j - 1]
+                                best = hPrev[k] &+ (a == b || a == nBase || bIsN ? 0 : q)
+                            }
+                            // Insertion: (i − 1, j) is slot k + 1 of the previous row (slot `width` stays inf).
+                            let x = min(hPrev[k + 1] &+ open, xPrev[k + 1] &+ extend)
+                            // Deletion: (i, j − 1) is slot k − 1 of this row.
+                            let y = min(hLeft &+ open, yLeft &+ extend)
+                            xCur[k] = min(x, inf)
+                            let h = min(best, x, y, inf)
+                            hCur[k] = h
+                            yLeft = min(y, inf); hLeft = h
+                            k += 1
                         }
-                        // Insertion: (i − 1, j) is slot k + 1 of the previous row.
-                        let x = k + 1 < width ? min(hPrev[k + 1] + open, xPrev[k + 1] + extend) : inf
-                        // Deletion: (i, j − 1) is slot k − 1 of this row.
-                        let y = min(hLeft + open, yLeft + extend)
-                        xCur[k] = x
-                        let h = min(best, x, y)
-                        hCur[k] = h
-                        yLeft = y; hLeft = h
+                        k = max(kHi + 1, 0)
+                        while k < width { hCur[k] = inf; xCur[k] = inf; k += 1 }
+                        swap(&hPrev, &hCur); swap(&xPrev, &xCur)
                     }
-                    swap(&hPrev, &hCur); swap(&xPrev, &xCur)
                 }
-                var best = inf
-                for k in 0..<width where hPrev[k] < best { best = hPrev[k] }
-                return best
             }
         }
+        var best = inf
+        for k in 0..<width where hPrev[k] < best { best = hPrev[k] }
+        return best
     }
 }
 

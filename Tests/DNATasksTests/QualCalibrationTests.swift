@@ -54,4 +54,17 @@ final class QualCalibrationTests: XCTestCase {
         // A call with ≥ 10 reads, ≥ 90 % of them on the allele, is never LowQual.
         XCTAssertGreaterThanOrEqual(c.qual(raw: 0, altCount: 10, depth: 11), 20)
     }
+
+    func testCalibrationFittedWithOtherCandidateSettingsIsNotUsed() {
+        var c = calibration
+        c.settings = ["haplotype_evidence": "all", "realign": "false"]
+        var options = CandidateOptions()
+        XCTAssertNil(c.mismatch(options))
+        options.haplotypeEvidence = .off
+        XCTAssertEqual(c.mismatch(options)?.contains("haplotype_evidence=all"), true)
+        options.haplotypeEvidence = .all
+        options.realign = true
+        XCTAssertEqual(c.mismatch(options)?.contains("realign=true"), true)
+        XCTAssertNil(calibration.mismatch(options))   // no recorded settings: fits any run
+    }
 }

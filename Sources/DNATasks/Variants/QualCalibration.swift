@@ -46,8 +46,28 @@ public struct QualCalibration: Sendable, Equatable {
     }
 
     public var classes: [SupportClass]
+    /// Candidate settings the calls it was fitted on were made with (`haplotype_evidence`, `realign`): read
+    /// counts, and so support classes and raw QUAL, depend on them. Empty = any.
+    public var settings: [String: String]
 
-    public init(classes: [SupportClass]) { self.classes = classes }
+    public init(classes: [SupportClass], settings: [String: String] = [:]) {
+        self.classes = classes
+        self.settings = settings
+    }
+
+    /// The settings of `options` that a calibration records.
+    public static func settings(of options: CandidateOptions) -> [String: String] {
+        ["haplotype_evidence": options.haplotypeEvidence.rawValue, "realign": String(options.realign)]
+    }
+
+    /// Why this calibration does not fit calls made with `options` (one line), or `nil` when it does.
+    public func mismatch(_ options: CandidateOptions) -> String? {
+        let run = Self.settings(of: options)
+        let differing = settings.keys.sorted().filter { run[$0] != nil && run[$0] != settings[$0] }
+        guard !differing.isEmpty else { return nil }
+        return "the model's QUAL calibration was fitted with " + differing.map { "\($0)=\(settings[$0]!)" }.joined(separator: ", ")
+            + " and this run uses " + differing.map { "\($0)=\(run[$0]!)" }.joined(separator: ", ") + ": QUAL is written uncalibrated"
+    }
 
     /// The calibrated QUAL (capped at `Genotyper.maxQual`, two decimals); the raw QUAL when no class matches.
     public func qual(raw: Float, altCount: Int, depth: Int) -> Float {
@@ -75,6 +95,8 @@ public struct QualCalibration: Sendable, Equatable {
         guard classes.count == list.count else {
             throw ToolError(file: path, "a class needs min_reads, min_share, increasing raw_qual and non-decreasing qual of one length")
         }
-        return QualCalibration(classes: classes)
+        var settings: [String: String] = [:]
+        for (k, v) in json["settings"] as? [String: Any] ?? [:] { settings[k] = "\(v)" }
+        return QualCalibration(classes: classes, settings: settings)
     }
 }

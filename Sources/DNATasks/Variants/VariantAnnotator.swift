@@ -93,6 +93,11 @@ public enum VariantAnnotator {
         }
         var candidateOptions = o.candidates
         candidateOptions.ploidy = o.ploidy
+        var calibration = model.qualCalibration
+        if let why = calibration?.mismatch(candidateOptions) {
+            log("note: " + why)
+            calibration = nil
+        }
         let started = Date()
         // The workers already use every core: products and encoder kernels stay single-threaded inside them.
         let perChunk = try KernelThreads.withSingleThreadedKernels { _ in
@@ -104,7 +109,7 @@ public enum VariantAnnotator {
                         let p = probs[(3 * i)..<(3 * i + 3)]
                         return Genotyper.call(candidates[i], probabilities: p, ploidy: o.ploidy,
                                               haploidMinFraction: o.haploidMinFraction,
-                                              calibration: model.qualCalibration)
+                                              calibration: calibration)
                             ?? (o.allCandidates ? Genotyper.refCall(candidates[i], probabilities: p, ploidy: o.ploidy) : nil)
                     }
                 }

@@ -66,5 +66,9 @@ final class QualCalibrationTests: XCTestCase {
         options.realign = true
         XCTAssertEqual(c.mismatch(options)?.contains("realign=true"), true)
         XCTAssertNil(calibration.mismatch(options))   // no recorded settings: fits any run
+        c.settings["ploidy"] = "1"
+        options = CandidateOptions()
+        options.ploidy = 2
+        XCTAssertEqual(c.mismatch(options)?.contains("ploidy=2"), true)
     }
 }

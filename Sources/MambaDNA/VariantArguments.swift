@@ -45,12 +45,17 @@ struct VariantArguments: ParsableArguments {
           help: "Realign reads locally where they show indels, soft clips or mismatch runs (use with a model trained with --realign).")
     var realign = false
 
+    @Option(name: .customLong("haplotype-evidence"),
+            help: "Which indel candidates count reads against haplotypes instead of the pileup: off, clipped (indels that reads soft-clip at), all (default for --ploidy 1; off for --ploidy 2, whose genotypes the shipped model learned from pileup counts).")
+    var haplotypeEvidence: String?
+
     var candidates: CandidateOptions {
         var c = CandidateOptions()
         c.minAltReads = minAltReads; c.minSNPFraction = snpFraction; c.minIndelFraction = indelFraction
         c.filter.minMappingQuality = minMapq; c.filter.minBaseQuality = minBaseq
         c.filter.excludeFlags = .init(rawValue: excludeFlags)
         c.realign = realign
+        c.haplotypeEvidence = haplotypeEvidence.flatMap(HaplotypeEvidenceMode.init) ?? (ploidy == 2 ? .off : .all)
         return c
     }
 
@@ -59,6 +64,9 @@ struct VariantArguments: ParsableArguments {
         guard let reference else { fail("variant calling needs the reference: -f ref.fa", code: 2) }
         guard threads >= 1, minAltReads >= 1 else { fail("--threads and --min-alt-reads must be at least 1", code: 2) }
         guard (0...1).contains(haploidMinFraction) else { fail("--haploid-min-fraction must be in [0, 1]", code: 2) }
+        guard haplotypeEvidence.map({ HaplotypeEvidenceMode(rawValue: $0) != nil }) ?? true else {
+            fail("--haplotype-evidence must be one of: " + HaplotypeEvidenceMode.allCases.map(\.rawValue).joined(separator: ", "), code: 2)
+        }
         var o = VariantAnnotator.Options(alignments: input, reference: reference, output: output ?? "-")
         o.regions = regions; o.regionsFile = regionsFile; o.model = variantModel.map(DefaultModels.resolve); o.ploidy = ploidy
         o.threads = threads; o.sample = sample; o.lowQual = lowQual; o.haploidMinFraction = haploidMinFraction; o.candidates = candidates

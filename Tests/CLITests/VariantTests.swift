@@ -71,16 +71,99 @@ final class VariantTests: XCTestCase {
         }
     }
 
+    func testHaplotypeEvidenceCountsReadsEndingAtAnIndelForNeither() throws {
+        // In the pileup, reads that end inside or next to the fixture's indels show the reference at the
+        // anchor; compared against the haplotypes they fit both equally and count for neither.
+        let pileup = try run(["annotate", fixture("aln.bam"), "-f", fixture("ref.fa"), "--haplotype-evidence", "off"])
+        let haplotypes = try run(["annotate", fixture("aln.bam"), "-f", fixture("ref.fa")])
+        XCTAssertEqual(pileup.status, 0, pileup.stderr)
+        XCTAssertEqual(haplotypes.status, 0, haplotypes.stderr)
+        func ad(_ out: String, _ pos: String) -> [Int] {
+            let lines = out.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { $0.split(separator: "\t") }
+            guard let f = lines.first(where: { $0.count > 9 && $0[1] == pos }) else { return [] }
+            let keys = f[8].split(separator: ":"), values = f[9].split(separator: ":")
+            guard let i = keys.firstIndex(of: "AD"), i < values.count else { return [] }
+            return values[i].split(separator: ",").compactMap { Int($0) }
+        }
+        for pos in ["2000", "2500"] {
+            XCTAssertGreaterThan(ad(pileup.stdout, pos).first ?? 0, 0, pileup.stdout)
+            XCTAssertEqual(ad(haplotypes.stdout, pos).first, 0, haplotypes.stdout)
+            XCTAssertGreaterThanOrEqual(ad(haplotypes.stdout, pos).last ?? 0, 18, haplotypes.stdout)
+        }
+        // The SNP keeps its pileup counts.
+        XCTAssertEqual(ad(pileup.stdout, "1000"), ad(haplotypes.stdout, "1000"))
+        let bad = try run(["annotate", fixture("aln.bam"), "-f", fixture("ref.fa"), "--haplotype-evidence", "some"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("--haplotype-evidence"), bad.stderr)
+    }
+
+    /// Reads soft-clipped at a 20-bp deletion among reads with odd records (CIGAR `=`/`X`/`N`/`P`/`H`, no MD,
+    /// QUAL `*` or 0, secondary and supplementary records) and an all-N contig: the deletion is called with the
+    /// clipped reads on it, and nothing crashes.
+    func testLongDeletionWithClippedAndOddReads() throws {
+        let samtools = try CLIRunner.tool("samtools")
+        var x: UInt32 = 4242
+        let ref: [Character] = (0..<800).map { _ in x = x &* 1_103_515_245 &+ 12345; return Array("ACGT")[Int((x >> 16) & 3)] }
+        let alt = Array(ref[...400]) + Array(ref[421...])      // deletes 0-based 401..<421
+        let fasta = path("odd.fa")
+        try (">chrA\n" + String(ref) + "\n>chrN\n" + String(repeating: "N", count: 300) + "\n").write(toFile: fasta, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try run(["faidx", fasta], executable: samtools).status, 0)
+        var sam = "@HD\tVN:1.6\tSO:unsorted\n@SQ\tSN:chrA\tLN:800\n@SQ\tSN:chrN\tLN:300\n"
+        var n = 0
+        func add(_ pos: Int, _ cigar: String, _ seq: [Character], flag: Int = 0, qual: String? = nil, contig: String = "chrA") {
+            n += 1
+            sam += "r\(n)\t\(flag)\t\(contig)\t\(pos + 1)\t60\t\(cigar)\t*\t0\t0\t\(String(seq))\t\(qual ?? String(repeating: "I", count: seq.count))\n"
+        }
+        for (i, s) in stride(from: 304, through: 396, by: 4).enumerated() {
+            let left = 401 - s   // aligned bases before the deletion
+            let seq = Array(alt[s..<(s + 100)])
+            if i % 3 == 0 { add(s, "\(left)M20D\(100 - left)M", seq) } else { add(s, "\(left)M\(100 - left)S", seq) }
+        }
+        for t in stride(from: 402, through: 520, by: 6) { add(t + 20, "100M", Array(alt[t..<(t + 100)])) }
+        for s in stride(from: 100, through: 200, by: 10) { add(s, "100M", Array(ref[s..<(s + 100)])) }
+        add(150, "50=50X", Array(ref[150..<250]))
+        add(120, "30M100N70M", Array(ref[120..<150]) + Array(ref[250..<320]))
+        add(300, "5H95M", Array(ref[300..<395]))
+        add(310, "50M1P50M", Array(ref[310..<410]))
+        add(330, "\(71)M29S", Array(alt[330..<430]), qual: "*")
+        add(340, "\(61)M39S", Array(alt[340..<440]), qual: String(repeating: "!", count: 100))
+        add(350, "\(51)M49S", Array(alt[350..<450]), flag: 256)
+        add(360, "\(41)M59S", Array(alt[360..<460]), flag: 2048)
+        for s in stride(from: 0, through: 180, by: 20) { add(s, "40M20D60M", Array(repeating: "N", count: 100), contig: "chrN") }
+        let samPath = path("odd.sam"), bam = path("odd.bam")
+        try sam.write(toFile: samPath, atomically: true, encoding: .utf8)
+        let sorted = try run(["sort", "-o", bam, samPath], executable: samtools)
+        XCTAssertEqual(sorted.status, 0, sorted.stderr)
+        XCTAssertEqual(try run(["index", bam], executable: samtools).status, 0)
+        let r = try run(["annotate", bam, "-f", fasta])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let deletion = r.stdout.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { $0.split(separator: "\t") }
+            .first { $0[3].count == 21 && $0[4].count == 1 }
+        XCTAssertNotNil(deletion, r.stdout)
+        if let d = deletion {
+            XCTAssertEqual(String(d[6]), "PASS", r.stdout)
+            // Clipped reads count for the deletion: more alt reads than the 8 that span it, and one reference read
+            // (the `P` read, made from the reference through the deleted bases).
+            let ad = d[9].split(separator: ":")[3].split(separator: ",").compactMap { Int(String($0)) }
+            XCTAssertEqual(ad.first, 1, r.stdout)
+            XCTAssertGreaterThan(ad.last ?? 0, 15, r.stdout)
+        }
+        let pileupCounts = try run(["annotate", bam, "-f", fasta, "--haplotype-evidence", "off"])
+        XCTAssertEqual(pileupCounts.status, 0, pileupCounts.stderr)
+        XCTAssertFalse(pileupCounts.stdout.split(separator: "\n").contains { !$0.hasPrefix("#") && $0.split(separator: "\t")[3].count == 21 },
+                       "pileup counts (clipped reads counted as reference) should reject it: \(pileupCounts.stdout)")
+    }
+
     func testHaploidMinFraction() throws {
         let model = try fixtureModel()
         // The fixture's variants are on most reads: a majority floor keeps them, a floor above their
-        // allele fraction drops them.
+        // allele fraction drops them (pileup counts: reads that end at an indel count as reference there).
         let r = try run(["annotate", fixture("aln.bam"), "-f", fixture("ref.fa"), "--variant-model", model,
                          "--haploid-min-fraction", "0.5"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(records(r.stdout).count, 3, r.stdout)
         let all = try run(["annotate", fixture("aln.bam"), "-f", fixture("ref.fa"), "--variant-model", model,
-                           "--haploid-min-fraction", "1"])
+                           "--haploid-min-fraction", "1", "--haplotype-evidence", "off"])
         XCTAssertEqual(all.status, 0, all.stderr)
         XCTAssertLessThan(records(all.stdout).count, 3, all.stdout)
         let bad = try run(["annotate", fixture("aln.bam"), "-f", fixture("ref.fa"), "--variant-model", model,
@@ -94,7 +177,7 @@ final class VariantTests: XCTestCase {
         // A floor above the variants' allele fraction makes the genotyper reject some of them; with
         // --all-candidates they come back as reference calls, and the variant calls stay the same.
         let base = ["annotate", fixture("aln.bam"), "-f", fixture("ref.fa"), "--variant-model", model,
-                    "--haploid-min-fraction", "1"]
+                    "--haploid-min-fraction", "1", "--haplotype-evidence", "off"]
         let calls = try run(base)
         XCTAssertEqual(calls.status, 0, calls.stderr)
         XCTAssertFalse(calls.stdout.contains("RefCall"), calls.stdout)

@@ -36,9 +36,14 @@ public enum CandidateGenerator {
         }
         let pileup = try Pileup(reader: reader, region: region, filter: options.filter, readSummaries: true)
         while let column = try pileup.next() { scanner.add(position: column.position, entries: column.entries) }
+        // Indel sites known from the pileup; the pass over the reads below keeps the reads overlapping them.
+        scanner.prepareHaplotypeSites()
         if options.realign {
             scanner.addRealigned(windows, reads: reads, minBaseQuality: options.filter.minBaseQuality)
-            for r in reads { rescue(r, scanner: scanner, minBaseQuality: options.filter.minBaseQuality) }
+            for r in reads {
+                rescue(r, scanner: scanner, minBaseQuality: options.filter.minBaseQuality)
+                scanner.collect(r)
+            }
         } else {
             try rescueClips(reader: reader, region: region, scanner: scanner, filter: options.filter)
         }
@@ -64,8 +69,16 @@ public enum CandidateGenerator {
             let soft = UInt8(ascii: "S")
             let leading = cigar.first.map { $0.op == soft ? $0.length : 0 } ?? 0
             let trailing = cigar.count > 1 ? (cigar.last!.op == soft ? cigar.last!.length : 0) : 0
-            guard max(leading, trailing) >= SoftClipRescue.minClip, let qualities = r.qualities else { continue }
             let span = cigar.reduce(0) { $0 + ($1.consumesReference ? $1.length : 0) }
+            if scanner.wantsRead((r.position - leading)..<(r.position + span + trailing)) {
+                let sequence = r.sequence
+                if !sequence.isEmpty {
+                    scanner.collect(AlignedRead(position: r.position, cigar: cigar, sequence: sequence,
+                                                qualities: r.qualities ?? [UInt8](repeating: 0xFF, count: sequence.count),
+                                                isReverse: r.isReverse, mappingQuality: r.mappingQuality, summary: r.summary))
+                }
+            }
+            guard max(leading, trailing) >= SoftClipRescue.minClip, let qualities = r.qualities else { continue }
             let bases = SoftClipRescue.place(position: r.position, referenceLength: span, leadingClip: leading,
                                              trailingClip: trailing, sequence: r.sequence, qualities: qualities,
                                              minBaseQuality: filter.minBaseQuality, reference: scanner.refBase)

@@ -17,6 +17,9 @@ public struct CandidateOptions: Sendable {
     /// of SNPs that the aligner wrote as gap pairs or soft clips are counted as SNPs. Off by default: on a
     /// held-out K. pneumoniae validation pair it left SNP F1 level and lowered indel F1.
     public var realign = false
+    /// Which indel candidates get their read counts from haplotype comparison (`HaplotypeEvidence`)
+    /// instead of the pileup.
+    public var haplotypeEvidence: HaplotypeEvidenceMode = .all
     /// Read and base filters. Unlike `samtools mpileup`, improperly paired reads are kept: in
     /// diverged segments mates often map discordantly, and their MAPQ is a feature anyway.
     public var filter: PileupFilter = {
@@ -29,6 +32,16 @@ public struct CandidateOptions: Sendable {
     }()
 
     public init() {}
+}
+
+/// Which indel candidates `annotate` counts against haplotypes (`HaplotypeEvidence`).
+public enum HaplotypeEvidenceMode: String, Sendable, CaseIterable {
+    /// Pileup counts only.
+    case off
+    /// Indels that reads soft-clip at (a clip of at least 5 bases ending within 10 bases of the event).
+    case clipped
+    /// Every indel candidate.
+    case all
 }
 
 /// One candidate allele with the pileup evidence the classifier sees.

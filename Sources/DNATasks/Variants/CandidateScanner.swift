@@ -157,21 +157,162 @@ final class CandidateScanner {
     /// The candidates whose position is in the kept range, sorted as a VCF.
     func finish() -> [Candidate] {
         let median = columns.medianDepth()
+        let haplotypeCounts = countHaplotypes()
         var out: [Candidate] = []
         for (allele, ev) in alleles where keepRange.contains(allele.position) {
             guard ev.count >= options.minAltReads, let ci = columns.index(allele.position) else { continue }
             let depth = Int(columns.depth[ci])
             guard depth > 0 else { continue }
-            let fraction = Double(ev.count) / Double(max(depth, ev.count))
-            guard fraction >= (allele.isSNP ? options.minSNPFraction : options.minIndelFraction) else { continue }
+            let hc = haplotypeCounts[allele]
+            if let hc {
+                guard hc.alt >= options.minAltReads,
+                      Double(hc.alt) / Double(hc.informative) >= options.minIndelFraction else { continue }
+            } else {
+                let fraction = Double(ev.count) / Double(max(depth, ev.count))
+                guard fraction >= (allele.isSNP ? options.minSNPFraction : options.minIndelFraction) else { continue }
+            }
             let features = VariantFeatures.compute(allele: allele, evidence: ev, column: ci, stats: columns,
-                                                   medianDepth: median, readLength: readLength, scanner: self)
-            out.append(Candidate(allele: allele, depth: max(depth, ev.count), refCount: Int(columns.refReads[ci]),
-                                 altCount: ev.count, depthMapq0: Int(columns.mapq0[ci]), altMapq0: ev.mapq0,
-                                 features: features))
+                                                   medianDepth: median, readLength: readLength, scanner: self,
+                                                   haplotype: hc)
+            if let hc {
+                out.append(Candidate(allele: allele, depth: hc.informative, refCount: hc.ref, altCount: hc.alt,
+                                     depthMapq0: hc.informativeMapq0, altMapq0: hc.altMapq0, features: features))
+            } else {
+                out.append(Candidate(allele: allele, depth: max(depth, ev.count), refCount: Int(columns.refReads[ci]),
+                                     altCount: ev.count, depthMapq0: Int(columns.mapq0[ci]), altMapq0: ev.mapq0,
+                                     features: features))
+            }
         }
         return out.sorted { $0.allele < $1.allele }
     }
+
+    // MARK: Haplotype evidence for indels
+
+    /// Indel alleles whose reads are compared against haplotypes (`HaplotypeEvidence`), sorted; set by
+    /// `prepareHaplotypeSites` once the pileup is scanned.
+    private(set) var haplotypeSites: [Allele] = []
+    /// Prefix sums over the scanned range of the positions the sites touch (`wantsRead`).
+    private var siteCover: [Int32] = []
+    /// Reads that overlap a site, in file order (`collect`).
+    private(set) var haplotypeReads: [AlignedRead] = []
+
+    /// Picks the indel alleles that get haplotype evidence: in the kept range, with at least
+    /// `minAltReads` pileup reads and at most `HaplotypeEvidence.maxIndel` bases. Call after the pileup.
+    func prepareHaplotypeSites() {
+        guard options.haplotypeEvidence != .off else { return }
+        haplotypeSites = alleles.compactMap { a, ev in
+            !a.isSNP && ev.count >= options.minAltReads && abs(a.lengthChange) <= HaplotypeEvidence.maxIndel
+                && keepRange.contains(a.position) ? a : nil
+        }.sorted()
+        guard !haplotypeSites.isEmpty else { return }
+        var touched = [Int32](repeating: 0, count: columns.count + 1)
+        for a in haplotypeSites {
+            for p in a.position..<(a.position + a.ref.count + 1) { if let i = columns.index(p) { touched[i + 1] = 1 } }
+        }
+        for i in 1..<touched.count { touched[i] += touched[i - 1] }
+        siteCover = touched
+    }
+
+    /// Whether a read covering `span` (soft clips laid on ungapped) overlaps a haplotype site.
+    func wantsRead(_ span: Range<Int>) -> Bool {
+        guard !siteCover.isEmpty else { return false }
+        let lo = max(0, min(columns.count, span.lowerBound - columns.start))
+        let hi = max(0, min(columns.count, span.upperBound - columns.start))
+        return lo < hi && siteCover[hi] > siteCover[lo]
+    }
+
+    /// Keeps a read for the haplotype comparison when it overlaps a site.
+    func collect(_ r: AlignedRead) {
+        if wantsRead(r.extendedSpan) { haplotypeReads.append(r) }
+    }
+
+    /// Per-haplotype read counts of the sites (only those `options.haplotypeEvidence` selects).
+    private func countHaplotypes() -> [Allele: HaplotypeCounts] {
+        guard !haplotypeSites.isEmpty, !haplotypeReads.isEmpty else { return [:] }
+        let reads = haplotypeReads.sorted { $0.position < $1.position }
+        let longest = reads.reduce(0) { max($0, $1.extendedSpan.count) }
+        // Candidate alleles that may share a read with a site, sorted.
+        let neighbours = alleles.compactMap { b, ev -> Allele? in
+            guard ev.count >= options.minAltReads, abs(b.lengthChange) <= HaplotypeEvidence.maxIndel else { return nil }
+            if b.isSNP {
+                guard let ci = columns.index(b.position), Double(ev.count) >= 0.2 * Double(columns.depth[ci]) else { return nil }
+            }
+            return b
+        }.sorted()
+        var out: [Allele: HaplotypeCounts] = [:]
+        var lo = 0
+        for a in haplotypeSites {
+            let event = a.position..<(a.position + a.ref.count + 1)
+            while lo < reads.count && reads[lo].position < event.lowerBound - longest { lo += 1 }
+            var overlapping: [Int] = []
+            var k = lo
+            while k < reads.count && reads[k].position - reads[k].leadingClip < event.upperBound {
+                let span = reads[k].extendedSpan
+                if span.lowerBound < event.upperBound && span.upperBound > event.lowerBound { overlapping.append(k) }
+                k += 1
+            }
+            guard !overlapping.isEmpty else { continue }
+            if options.haplotypeEvidence == .clipped {
+                // Only events that reads clip at: a clip of ≥ 5 bases whose boundary lies near the event.
+                let near = (event.lowerBound - 10)...(event.upperBound + 10)
+                let clipped = overlapping.contains { i in
+                    let r = reads[i]
+                    return (r.leadingClip >= 5 && near.contains(r.position))
+                        || (r.trailingClip >= 5 && near.contains(r.referenceEnd))
+                }
+                guard clipped else { continue }
+            }
+            // Nearby candidates (indels, and SNPs on at least a fifth of the reads) become haplotype alleles too:
+            // a read carrying one of them must not be pushed onto this allele's haplotype for want of its own.
+            let near = (a.position - HaplotypeEvidence.competitorDistance)...(a.position + a.ref.count + HaplotypeEvidence.competitorDistance)
+            let others = neighbours.filter { b in
+                b != a && b.position + b.ref.count >= near.lowerBound && b.position <= near.upperBound
+            }.sorted { abs($0.position - a.position) < abs($1.position - a.position) }
+            let lower = overlapping.reduce(Int.max) { min($0, reads[$1].extendedSpan.lowerBound) } - 2 * HaplotypeEvidence.maxIndel
+            let upper = overlapping.reduce(Int.min) { max($0, reads[$1].extendedSpan.upperBound) } + 2 * HaplotypeEvidence.maxIndel
+            let start = max(lower, windowStart), end = min(upper, windowStart + window.count)
+            guard start < end, a.position >= start, a.position + a.ref.count <= end else { continue }
+            let haps = HaplotypeEvidence.Haplotypes(start: start, reference: Array(window[(start - windowStart)..<(end - windowStart)]),
+                                                    alleles: [a] + others)
+            guard haps.alleles.first == a else { continue }
+            var c = HaplotypeCounts()
+            for i in overlapping {
+                let r = reads[i]
+                let s = HaplotypeEvidence.support(HaplotypeEvidence.Read(r), haps)
+                guard s != .neither else { continue }
+                c.informative += 1
+                if r.mappingQuality == 0 { c.informativeMapq0 += 1 }
+                if s == .misfit { continue }
+                if s == .against { c.ref += 1 } else {
+                    c.alt += 1
+                    if r.isReverse { c.reverse += 1 } else { c.forward += 1 }
+                    c.mapqSum += Float(r.mappingQuality)
+                    if r.mappingQuality == 0 { c.altMapq0 += 1 }
+                    if r.leadingClip >= SoftClipRescue.minClip || r.trailingClip >= SoftClipRescue.minClip { c.clipped += 1 }
+                }
+            }
+            if c.informative > 0 { out[a] = c }
+        }
+        return out
+    }
+}
+
+/// Reads of one indel site assigned to haplotypes (`HaplotypeEvidence`).
+struct HaplotypeCounts {
+    /// Reads that fit the allele's haplotypes clearly better or worse than the others, or fit none.
+    var informative = 0
+    var informativeMapq0 = 0
+    /// Reads on the reference haplotype and on the allele's.
+    var ref = 0
+    var alt = 0
+    /// The allele's reads by strand, their MAPQ sum, MAPQ-0 count and how many are soft-clipped.
+    var forward = 0
+    var reverse = 0
+    var mapqSum: Float = 0
+    var altMapq0 = 0
+    var clipped = 0
+    /// Reads that fit no candidate haplotype (`HaplotypeEvidence.Support.misfit`).
+    var other: Int { informative - ref - alt }
 }
 
 /// One read at one column, as the scanner counts it: a pileup entry or a realigned observation.

@@ -38,8 +38,10 @@ public enum Genotyper {
     /// quality above 0 when there are at least `minPlacedReads` of them: a MAPQ-0 read fits another
     /// place as well, so it says nothing about this copy's allele (bcftools weighs it 0 for the same
     /// reason). Diploid: the most likely class.
+    /// With `calibration`, QUAL is the calibrated one (`QualCalibration`).
     public static func call(_ c: Candidate, probabilities p: ArraySlice<Float>, ploidy: Int,
-                            haploidMinFraction: Double = Genotyper.haploidMinFraction) -> VariantCall? {
+                            haploidMinFraction: Double = Genotyper.haploidMinFraction,
+                            calibration: QualCalibration? = nil) -> VariantCall? {
         let p0 = Double(p[p.startIndex]), p1 = Double(p[p.startIndex + 1]), p2 = Double(p[p.startIndex + 2])
         let genotype: [Int]
         let pGenotype: Double
@@ -52,9 +54,10 @@ public enum Genotyper {
             genotype = p1 > p2 ? [0, 1] : [1, 1]
             pGenotype = max(p1, p2)
         }
-        let qual = Float(min(phred(p0), Double(maxQual)))
+        var qual = (Float(min(phred(p0), Double(maxQual))) * 100).rounded() / 100
+        if let calibration { qual = calibration.qual(raw: qual, altCount: c.altCount, depth: c.depth) }
         let gq = Int(min(99, phred(1 - pGenotype)).rounded())
-        return VariantCall(allele: c.allele, genotype: genotype, qual: (qual * 100).rounded() / 100,
+        return VariantCall(allele: c.allele, genotype: genotype, qual: qual,
                            genotypeQuality: gq, depth: c.depth, refCount: c.refCount, altCount: c.altCount)
     }
 

@@ -93,6 +93,11 @@ public enum VariantAnnotator {
         }
         var candidateOptions = o.candidates
         candidateOptions.ploidy = o.ploidy
+        var calibration = model.qualCalibration
+        if let why = calibration?.mismatch(candidateOptions) {
+            log("note: " + why)
+            calibration = nil
+        }
         let started = Date()
         // The workers already use every core: products and encoder kernels stay single-threaded inside them.
         let perChunk = try KernelThreads.withSingleThreadedKernels { _ in
@@ -103,7 +108,8 @@ public enum VariantAnnotator {
                     return candidates.indices.compactMap { i in
                         let p = probs[(3 * i)..<(3 * i + 3)]
                         return Genotyper.call(candidates[i], probabilities: p, ploidy: o.ploidy,
-                                              haploidMinFraction: o.haploidMinFraction)
+                                              haploidMinFraction: o.haploidMinFraction,
+                                              calibration: calibration)
                             ?? (o.allCandidates ? Genotyper.refCall(candidates[i], probabilities: p, ploidy: o.ploidy) : nil)
                     }
                 }

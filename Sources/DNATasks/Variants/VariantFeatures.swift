@@ -33,14 +33,22 @@ public enum VariantFeatures {
     public static var count: Int { names.count }
 
     static func compute(allele: Allele, evidence ev: AlleleEvidence, column ci: Int, stats: ColumnStats,
-                        medianDepth: Float, readLength: Int, scanner: CandidateScanner) -> [Float] {
-        let depth = Float(max(Int(stats.depth[ci]), ev.count))
-        let alt = Float(ev.count)
-        let ref = Float(stats.refReads[ci])
+                        medianDepth: Float, readLength: Int, scanner: CandidateScanner,
+                        haplotype hc: HaplotypeCounts? = nil) -> [Float] {
+        // Pileup counts; with haplotype evidence (`HaplotypeEvidence`) the allele's and the reference's
+        // read counts, shares and strands come from the haplotype assignment instead, while per-base
+        // means (base quality, read-end distance) stay those of the pileup reads they were summed over.
+        let pileupAlt = Float(ev.count), pileupRef = Float(stats.refReads[ci])
+        let depth = Float(max(Int(stats.depth[ci]), ev.count, hc?.informative ?? 0))
+        let alt = hc.map { Float($0.alt) } ?? pileupAlt
+        let ref = hc.map { Float($0.ref) } ?? pileupRef
+        let shareDepth = hc.map { Float(max(1, $0.informative)) } ?? depth
         let refFwd = Float(stats.refForward[ci])
         let half = Float(max(1, readLength / 2))
-        let altFwdFrac = Float(ev.forward) / max(alt, 1)
-        let refFwdFrac = ref > 0 ? refFwd / ref : 0.5
+        let forward = hc?.forward ?? ev.forward, reverse = hc?.reverse ?? ev.reverse
+        let altFwdFrac = Float(forward) / max(alt, 1)
+        let refFwdFrac = pileupRef > 0 ? refFwd / pileupRef : 0.5
+        let altMapqSum = hc?.mapqSum ?? ev.mapqSum, altMapq0 = hc?.altMapq0 ?? ev.mapq0
         let position = allele.position
         let indel = !allele.isSNP
         let change = allele.lengthChange
@@ -81,12 +89,12 @@ public enum VariantFeatures {
         return [
             indel ? 1 : 0, change > 0 ? 1 : 0, log1p(Float(abs(change))),
             log1p(depth), log1p(alt), log1p(ref), medianDepth > 0 ? min(depth / medianDepth, 5) : 1,
-            alt / depth, ref / depth, max(0, depth - alt - ref) / depth,
-            altFwdFrac, refFwdFrac, abs(altFwdFrac - refFwdFrac), ev.forward > 0 && ev.reverse > 0 ? 1 : 0,
-            ev.qualSum / max(alt, 1) / 40, ref > 0 ? stats.refQualSum[ci] / ref / 40 : 0,
-            ev.mapqSum / max(alt, 1) / 60, ref > 0 ? stats.refMapqSum[ci] / ref / 60 : 0,
-            Float(ev.mapq0) / max(alt, 1), Float(stats.mapq0[ci]) / depth,
-            ev.endDistanceSum / max(alt, 1) / half, ref > 0 ? stats.refEndDistanceSum[ci] / ref / half : 0,
+            alt / shareDepth, ref / shareDepth, max(0, shareDepth - alt - ref) / shareDepth,
+            altFwdFrac, refFwdFrac, abs(altFwdFrac - refFwdFrac), forward > 0 && reverse > 0 ? 1 : 0,
+            ev.qualSum / max(pileupAlt, 1) / 40, pileupRef > 0 ? stats.refQualSum[ci] / pileupRef / 40 : 0,
+            altMapqSum / max(alt, 1) / 60, pileupRef > 0 ? stats.refMapqSum[ci] / pileupRef / 60 : 0,
+            Float(altMapq0) / max(alt, 1), Float(stats.mapq0[ci]) / depth,
+            ev.endDistanceSum / max(pileupAlt, 1) / half, pileupRef > 0 ? stats.refEndDistanceSum[ci] / pileupRef / half : 0,
             stats.mismatchDensity(around: position, radius: 10), stats.mismatchDensity(around: position, radius: 50),
             log1p(Float(stats.variantLikeSites(around: position, radius: 50))),
             log1p(Float(homopolymer)), log1p(Float(strSpan)), log1p(Float(eventCopies)), n > 0 ? gc / n : 0.5,

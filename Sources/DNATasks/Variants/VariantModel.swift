@@ -26,6 +26,8 @@ public final class VariantModel {
     public var trainingInfo: [String: Any] = [:]
     /// The encoder whose embeddings are features; `nil` for pileup features only.
     public let contextEmbedding: ContextEmbedding?
+    /// QUAL calibration fitted on validation data for these weights (`qual_calibration.json`); `nil` = raw QUAL.
+    public var qualCalibration: QualCalibration?
 
     /// The feature names of a model with or without encoder features.
     public static func featureNames(contextEmbedding: Bool) -> [String] {
@@ -80,6 +82,7 @@ public final class VariantModel {
         self.mean = mean
         self.scale = scale
         trainingInfo = json["training"] as? [String: Any] ?? [:]
+        qualCalibration = try QualCalibration.load(directory: directory)
         let weightsPath = (directory as NSString).appendingPathComponent("model.safetensors")
         do {
             let file = try SafetensorsFile(path: weightsPath)
@@ -98,6 +101,9 @@ public final class VariantModel {
     /// Writes config.json and model.safetensors (and the encoder, `encoder/`) into `directory` (created if needed).
     public func save(to directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // A calibration belongs to the weights it was fitted for: new weights start without one.
+        let calibration = (directory as NSString).appendingPathComponent(QualCalibration.fileName)
+        if FileManager.default.fileExists(atPath: calibration) { try FileManager.default.removeItem(atPath: calibration) }
         let encoderDirectory = (directory as NSString).appendingPathComponent(ContextEmbedding.directoryName)
         if FileManager.default.fileExists(atPath: encoderDirectory) { try FileManager.default.removeItem(atPath: encoderDirectory) }
         try contextEmbedding?.model.save(to: encoderDirectory)

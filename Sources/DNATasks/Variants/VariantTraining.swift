@@ -120,6 +120,7 @@ public enum VariantTraining {
             "candidate_floors": ["min_alt_reads": o.candidates.minAltReads, "snp_fraction": o.candidates.minSNPFraction,
                                  "indel_fraction": o.candidates.minIndelFraction],
             "local_realignment": o.candidates.realign,
+            "haplotype_evidence": o.candidates.haplotypeEvidence.rawValue,
         ]
         if let e = o.contextEncoder {
             model.trainingInfo["context_encoder"] = ["source": e, "flank": ContextEmbedding.flank]

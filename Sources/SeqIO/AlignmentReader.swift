@@ -182,6 +182,12 @@ public final class AlignmentReader {
         let r = iterator.map { mdna_sam_itr_next(file, $0, b) } ?? sam_read1(file, header, b)
         if r >= 0 {
             recordCount += 1
+            // htslib checks a SAM line's contig against the header, not a BAM record's index.
+            let core = b.pointee.core
+            for (what, index) in [("contig", core.tid), ("mate contig", core.mtid)] where index < -1 || Int(index) >= contigNames.count {
+                throw SeqIOError(.malformed, file: path, "record \(recordCount) has \(what) index \(index), but the header lists "
+                                 + "\(contigNames.count) contig\(contigNames.count == 1 ? "" : "s")")
+            }
             return true
         }
         if r == -1 { return false }

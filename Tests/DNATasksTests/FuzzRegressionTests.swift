@@ -1,5 +1,6 @@
 import DNATasks
 import Foundation
+import TestSupport
 import XCTest
 
 /// Motif files that crashed the fuzz harness (`Fixtures/fuzz/crashers/motifs/`, see Fuzz/README.md), read as
@@ -7,12 +8,7 @@ import XCTest
 /// file in the folder is checked, so a new crasher needs no change here.
 final class FuzzRegressionTests: XCTestCase {
     func testMotifCrashers() throws {
-        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Fixtures/fuzz/crashers/motifs")
-        guard FileManager.default.fileExists(atPath: dir.path) else { return }
-        let files = try FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil)
-            .filter { !$0.lastPathComponent.hasPrefix(".") }
-            .sorted { $0.lastPathComponent < $1.lastPathComponent }
+        let files = try FuzzCrashers.files("motifs")
         let sequence = Array("ACGTTGCCGCGGTACCCTAGAGGGCGCTATNNACGTACGATCGATCGGGCCCTTTAAAGGTACC".utf8)
         for file in files {
             let path = file.path

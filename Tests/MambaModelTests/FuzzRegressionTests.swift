@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import MambaModel
 
@@ -13,14 +14,14 @@ final class FuzzRegressionTests: XCTestCase {
         """
 
     func testTorchCheckpointCrashers() throws {
-        for crasher in try crashers("torch-checkpoint") {
+        for crasher in try FuzzCrashers.files("torch-checkpoint") {
             let dir = temporaryDirectory("fuzz-torch")
             defer { try? FileManager.default.removeItem(atPath: dir) }
             let data = try Data(contentsOf: crasher)
             let path = dir + "/pytorch_model.bin"
             try data.write(to: URL(fileURLWithPath: path))
             try Data(Self.torchConfig.utf8).write(to: URL(fileURLWithPath: dir + "/config.json"))
-            let errors = collectErrors(
+            let errors = FuzzCrashers.errors(
                 {
                     let file = try TorchCheckpointFile(path: path, data: data)
                     for name in file.shapes.keys.sorted() {
@@ -34,7 +35,7 @@ final class FuzzRegressionTests: XCTestCase {
     }
 
     func testSafetensorsCrashers() throws {
-        for crasher in try crashers("safetensors") {
+        for crasher in try FuzzCrashers.files("safetensors") {
             let dir = temporaryDirectory("fuzz-safetensors")
             defer { try? FileManager.default.removeItem(atPath: dir) }
             // The harness's split: a 2-byte little-endian length, config.json, then model.safetensors.
@@ -45,7 +46,7 @@ final class FuzzRegressionTests: XCTestCase {
             let weights = bytes.count >= 2 ? Data(bytes[(2 + n)...]) : Data(bytes)
             try config.write(to: URL(fileURLWithPath: dir + "/config.json"))
             try weights.write(to: URL(fileURLWithPath: dir + "/model.safetensors"))
-            let errors = collectErrors(
+            let errors = FuzzCrashers.errors(
                 {
                     let file = try SafetensorsFile(path: dir + "/model.safetensors", data: weights)
                     for name in file.names { _ = try file.floats(name) }
@@ -58,25 +59,6 @@ final class FuzzRegressionTests: XCTestCase {
     }
 
     // MARK: - helpers
-
-    /// The files of `Fixtures/fuzz/crashers/HARNESS/` (none when the folder does not exist).
-    private func crashers(_ harness: String) throws -> [URL] {
-        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Fixtures/fuzz/crashers/\(harness)")
-        guard FileManager.default.fileExists(atPath: dir.path) else { return [] }
-        return try FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil)
-            .filter { !$0.lastPathComponent.hasPrefix(".") }
-            .sorted { $0.lastPathComponent < $1.lastPathComponent }
-    }
-
-    private func collectErrors(_ steps: () throws -> Void...) -> [Error] {
-        steps.compactMap { step in
-            do {
-                try step()
-                return nil
-            } catch { return error }
-        }
-    }
 
     /// At least one step failed, and every failure is a `ModelError` naming a file of the model directory.
     private func check(_ errors: [Error], name: String, dir: String) {

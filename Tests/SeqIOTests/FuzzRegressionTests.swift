@@ -1,5 +1,6 @@
 import Foundation
 import SeqIO
+import TestSupport
 import XCTest
 
 /// Inputs that crashed the fuzz harnesses (`Fixtures/fuzz/crashers/HARNESS/`, see Fuzz/README.md), read through the
@@ -10,9 +11,9 @@ final class FuzzRegressionTests: XCTestCase {
     override func tearDown() { HTSLibLogLevel.warning.apply() }
 
     func testSequenceReaderCrashers() throws {
-        for crasher in try crashers("sequence-reader") {
+        for crasher in try FuzzCrashers.files("sequence-reader") {
             let path = try unpack(crasher, as: "reads.fa")
-            var errors = collectErrors(
+            var errors = FuzzCrashers.errors(
                 { _ = try SequenceFileSummary.compute(path: path) },
                 {
                     switch try InputFile.open(path: path) {
@@ -20,7 +21,7 @@ final class FuzzRegressionTests: XCTestCase {
                     case .alignments(let reader): while let r = try reader.next() { _ = r.originalOrientation }
                     }
                 })
-            errors += collectErrors({
+            errors += FuzzCrashers.errors({
                 let reference = try ReferenceFasta(path: path, createIndex: true)
                 for contig in reference.contigs.prefix(16) {
                     _ = try reference.fetch(Region(contig: contig.name, start: 0, end: min(contig.length, 1 << 16)))
@@ -32,9 +33,9 @@ final class FuzzRegressionTests: XCTestCase {
 
     func testAlignmentReaderCrashers() throws {
         let reference = fixture("ref.fa")
-        for crasher in try crashers("alignment-reader") {
+        for crasher in try FuzzCrashers.files("alignment-reader") {
             let path = try unpack(crasher, as: "aln")
-            let errors = collectErrors(
+            let errors = FuzzCrashers.errors(
                 { _ = try AlignmentFileSummary.compute(path: path, reference: reference) },
                 {
                     guard case .alignments(let reader) = try InputFile.open(path: path, reference: reference) else { return }
@@ -58,29 +59,20 @@ final class FuzzRegressionTests: XCTestCase {
     func testRegionCrashers() throws {
         let contigs = [Contig(name: "chr1", length: 320), Contig(name: "chr2", length: 10),
                        Contig(name: "HLA-A*01:01", length: 7), Contig(name: "chr1:100", length: 4)]
-        for crasher in try crashers("region") {
+        for crasher in try FuzzCrashers.files("region") {
             let data = try Data(contentsOf: crasher)
             var errors: [Error] = []
             for line in data.split(separator: 0x0A, omittingEmptySubsequences: false).prefix(64) {
                 let text = String(decoding: line, as: UTF8.self)
-                errors += collectErrors({ _ = try Region.parse(text) }, { _ = try Region.parse(text, contigs: contigs) })
+                errors += FuzzCrashers.errors({ _ = try Region.parse(text) }, { _ = try Region.parse(text, contigs: contigs) })
             }
-            errors += collectErrors({ _ = try BEDReader.read(path: crasher.path) },
+            errors += FuzzCrashers.errors({ _ = try BEDReader.read(path: crasher.path) },
                                     { _ = try BEDReader.read(path: crasher.path, contigs: contigs) })
             XCTAssertFalse(errors.isEmpty, "\(crasher.lastPathComponent): read without an error")
         }
     }
 
     // MARK: - helpers
-
-    /// The files of `Fixtures/fuzz/crashers/HARNESS/` (none when the folder does not exist).
-    private func crashers(_ harness: String) throws -> [URL] {
-        let dir = fixtures.deletingLastPathComponent().appendingPathComponent("fuzz/crashers/\(harness)")
-        guard FileManager.default.fileExists(atPath: dir.path) else { return [] }
-        return try FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil)
-            .filter { !$0.lastPathComponent.hasPrefix(".") }
-            .sorted { $0.lastPathComponent < $1.lastPathComponent }
-    }
 
     /// Writes the file a harness reads from `crasher`: byte 0 is the packing (0 as is, 1 gzip, 2 BGZF), the rest
     /// the content (the harnesses' `Packing`).
@@ -100,15 +92,6 @@ final class FuzzRegressionTests: XCTestCase {
             try content.write(to: URL(fileURLWithPath: path))
         }
         return path
-    }
-
-    private func collectErrors(_ steps: () throws -> Void...) -> [Error] {
-        steps.compactMap { step in
-            do {
-                try step()
-                return nil
-            } catch { return error }
-        }
     }
 
     /// At least one step failed, and every failure is a `SeqIOError` naming the file.

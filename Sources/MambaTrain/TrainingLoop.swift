@@ -18,6 +18,10 @@ final class TrainingLoop {
     let warmup: Int
     let evalEvery: Int
     let validates: Bool
+    /// How the learning rate moves: `schedule` per step, or a cosine over whole epochs (the dense heads).
+    var epochCosine = false
+    /// A validation loss counts as better when it is this much below the best so far.
+    var minImprovement = 1e-5
 
     // Run state (saved in checkpoints).
     var step = 0
@@ -29,13 +33,14 @@ final class TrainingLoop {
     var bestResult: ValidationResult?
 
     /// `lengths`: the training sequences' lengths; `validates`: whether there is a validation set.
-    init(parameters: [(String, Tensor)], lengths: [Int], validates: Bool, options: ClassifierTrainingOptions) {
+    init(parameters: [(String, Tensor)], lengths: [Int], validates: Bool, options: ClassifierTrainingOptions,
+         order: TrainingBatches.Order = .packed) {
         self.options = options; self.validates = validates
         shardGrads = (0..<max(1, options.shards)).map { _ in ParameterSet(parameters) }
         optimizer = ResumableAdamW(config: .init(weightDecay: options.weightDecay))
         let maxLen = options.windowLength
         batches = TrainingBatches(lengths: lengths.map { min($0, maxLen) }, batchTokens: options.batchTokens,
-                                  seed: options.seed)
+                                  seed: options.seed, order: order)
         let perEpoch = batches.batches(epoch: 0).count
         totalSteps = max(1, options.steps ?? Int((options.epochs * Double(perEpoch)).rounded(.up)))
         warmup = min(options.warmupSteps ?? min(500, totalSteps / 20), totalSteps)
@@ -50,6 +55,13 @@ final class TrainingLoop {
     var schedule: WarmupCosineSchedule {
         WarmupCosineSchedule(peak: options.learningRate, floor: options.learningRate * options.minLearningRateRatio,
                              warmupSteps: warmup, totalSteps: totalSteps)
+    }
+
+    /// The learning rate of 0-based step s.
+    func learningRate(at s: Int) -> Float {
+        guard epochCosine else { return schedule.learningRate(at: s) }
+        let epochs = max(1, Int(options.epochs.rounded(.up))), e = batches.position(ofStep: s).epoch
+        return options.learningRate * Float(0.5 * (1 + cos(Double.pi * Double(e) / Double(epochs))))
     }
 
     func epochs(at s: Int) -> Double {
@@ -85,7 +97,7 @@ final class TrainingLoop {
                 log(.progress(TrainingProgress(
                     step: step, totalSteps: totalSteps, epoch: epochs(at: step), loss: lastLoss,
                     accuracy: objective.reportsAccuracy ? Double(windowCorrect) / Double(max(windowSeqs, 1)) : .nan,
-                    learningRate: schedule.learningRate(at: step - 1),
+                    learningRate: learningRate(at: step - 1),
                     tokensPerSecond: Double(tokensSeen) / max(elapsed, 1e-9), elapsed: elapsed,
                     eta: elapsed / Double(step) * Double(totalSteps - step))))
                 windowLoss = 0; windowCorrect = 0; windowSeqs = 0; windowSteps = 0
@@ -93,7 +105,7 @@ final class TrainingLoop {
             var stop = false
             if validates && (step % evalEvery == 0 || step == totalSteps) {
                 let r = objective.validate(tapes: tapes)
-                let improved = r.loss < bestLoss - 1e-5
+                let improved = r.loss < bestLoss - minImprovement
                 if improved {
                     bestLoss = r.loss; bestStep = step; bestResult = r; evalsWithoutImprovement = 0
                     try objective.keepBest()
@@ -160,7 +172,7 @@ final class TrainingLoop {
             }
         }
         let norm = GradientClipping.clipGlobalNorm(main, maxNorm: options.clipNorm)
-        if norm.isFinite && trains { optimizer.step(main, learningRate: schedule.learningRate(at: step)) }
+        if norm.isFinite && trains { optimizer.step(main, learningRate: learningRate(at: step)) }
         return (results.reduce(0.0) { $0 + Double($1.loss) }, results.reduce(0) { $0 + $1.correct },
                 lengths.count, lengths.reduce(0, +))
     }

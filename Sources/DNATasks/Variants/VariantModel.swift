@@ -121,6 +121,21 @@ public final class VariantModel {
         try Safetensors.write(tensors, to: (directory as NSString).appendingPathComponent("model.safetensors"))
     }
 
+    /// Sets `mean` and `scale` to the per-feature mean and standard deviation of `x` (rows × features; a feature
+    /// that does not vary keeps scale 1).
+    func setStandardisation(fromRows x: [Float]) {
+        let f = featureNames.count
+        let rows = x.count / max(f, 1)
+        for j in 0..<f {
+            var s = 0.0, s2 = 0.0
+            for r in 0..<rows { let v = Double(x[r * f + j]); s += v; s2 += v * v }
+            let m = s / Double(max(rows, 1))
+            let sd = (max(0, s2 / Double(max(rows, 1)) - m * m)).squareRoot()
+            mean[j] = Float(m)
+            scale[j] = sd > 1e-6 ? Float(sd) : 1
+        }
+    }
+
     /// Standardised copy of row-major features (rows × features).
     func standardise(_ x: [Float]) -> [Float] {
         let f = featureNames.count
@@ -131,7 +146,7 @@ public final class VariantModel {
 
     /// Forward pass over standardised inputs; returns every layer's output (pre-activation for the
     /// last, post-ReLU for hidden layers), the last being the logits (rows × 3).
-    func forward(_ x: [Float], rows: Int) -> [[Float]] {
+    public func forward(_ x: [Float], rows: Int) -> [[Float]] {
         var acts: [[Float]] = []
         var input = x
         for (i, l) in layers.enumerated() {

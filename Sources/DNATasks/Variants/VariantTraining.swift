@@ -1,6 +1,8 @@
 import FileOutput
 import Foundation
 import MambaKernels
+import MambaModel
+import MambaTrain
 import SeqIO
 
 /// `train --task variants`: candidates from alignments with known truth → labelled feature rows →
@@ -107,10 +109,21 @@ public enum VariantTraining {
         }
         let (vx, vy) = take(order[0..<nVal])
         let (tx, ty) = take(order[nVal...])
-        var trainer = MLPTrainer()
+        guard !ty.isEmpty else {
+            throw ToolError(file: o.datasets[0].alignments, "no candidate sites to train on in the given regions")
+        }
+        model.setStandardisation(fromRows: tx)
+        var trainer = DenseHeadTrainer()
         trainer.epochs = o.epochs; trainer.batchSize = o.batchSize; trainer.learningRate = o.learningRate
         trainer.weightDecay = o.weightDecay; trainer.seed = o.seed
-        let result = trainer.train(model, x: tx, y: ty, validation: (vx, vy), log: log)
+        let result = try trainer.train(model, x: model.standardise(tx), y: ty,
+                                       validation: (model.standardise(vx), vy)) { event in
+            guard case .validation(let step, let r, _) = event else { return }
+            let epoch = step / max(1, (ty.count + o.batchSize - 1) / max(1, o.batchSize))
+            if epoch == 1 || epoch % 5 == 0 {
+                log(String(format: "epoch %d: validation loss %.4f, accuracy %.4f", epoch, r.loss, r.accuracy))
+            }
+        }
         log(String(format: "best epoch %d: validation loss %.4f, accuracy %.4f", result.epochs, result.validationLoss,
                    result.validationAccuracy))
         model.trainingInfo = [
@@ -132,3 +145,6 @@ public enum VariantTraining {
         }
     }
 }
+
+/// The genotyper trains as a dense head on its standardised feature rows.
+extension VariantModel: DenseHead {}

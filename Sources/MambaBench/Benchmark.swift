@@ -60,7 +60,6 @@ public enum Benchmark {
 
     /// Runs the chosen suites; `report` sees each figure as soon as it is measured.
     public static func run(_ o: Options, report: (Result) -> Void) throws {
-        setComputeThreads(o.threads)
         for suite in o.suites {
             switch suite {
             case .scan: BenchKernels.scan(o, report)

@@ -119,6 +119,7 @@ enum BenchEncoders {
         try withoutActuallyEscaping(report) { report in
             for p in o.precisions {
                 var m = model
+                m.compute = Compute(threads: o.threads)
                 let choice = m.usePrecision(p)
                 try body(m) { result in
                     var r = result

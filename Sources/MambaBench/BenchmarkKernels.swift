@@ -58,7 +58,6 @@ enum BenchKernels {
             let flop = 2.0 * Double(rows * k * nOut)
             let shape = "(\(rows)×\(k))·(\(k)×\(nOut)) GFLOP/s"
             for t in Set([1, o.threads]).sorted() {
-                Gemm.setThreads(t)
                 // Repeat small products so one timed run lasts long enough for the clock.
                 let reps = max(1, Int(2e8 / flop))
                 // fp32; bf16 on oneDNN's OpenMP team; with several threads also bf16 split into row blocks.
@@ -77,7 +76,7 @@ enum BenchKernels {
                                                         threads: t, threading: threading)
                                     } else {
                                         Gemm.linear(x: xx.baseAddress!, rows: rows, inFeatures: k, weight: w,
-                                                    outFeatures: nOut, y: yy.baseAddress!)
+                                                    outFeatures: nOut, y: yy.baseAddress!, threads: t)
                                     }
                                 }
                             }
@@ -95,7 +94,6 @@ enum BenchKernels {
                     report(r)
                 }
             }
-            Gemm.setThreads(o.threads)
         }
         // The per-call rounding of x to bf16 that the bf16 rows include, alone: one thread.
         let count = rows * dInner

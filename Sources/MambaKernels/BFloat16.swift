@@ -32,7 +32,7 @@ public enum BFloat16 {
                                    to dst: UnsafeMutablePointer<UInt16>, threads: Int = 1) {
         // At least 64 Ki values per part: below that a thread costs more than it saves.
         let parts = Swift.max(1, Swift.min(threads, rows, rows * columns / 65_536))
-        KernelThreads.run(parts) { p in
+        Parallel.run(parts) { p in
             let r0 = rows * p / parts, r1 = rows * (p + 1) / parts
             if lds == columns {
                 convert(src + r0 * columns, to: dst + r0 * columns, count: (r1 - r0) * columns)

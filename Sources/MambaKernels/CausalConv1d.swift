@@ -39,12 +39,12 @@ public enum CausalConv1d {
                                weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, kernelSize: Int,
                                history: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
                                resetBefore: UnsafePointer<UInt8>? = nil, silu: Bool = false,
-                               threads: Int = KernelThreads.count) {
+                               threads: Int = 1) {
         if length <= 0 || channels <= 0 { return }
         // Rows are independent; split them when there is enough work (~64K outputs ≈ tens of µs).
         let parts = length * channels < 65_536 ? 1 : Swift.max(1, Swift.min(threads, length / 16))
         nonisolated(unsafe) let y = y
-        KernelThreads.run(parts) { p in
+        Parallel.run(parts) { p in
             forwardRows((p * length / parts)..<((p + 1) * length / parts), x: x, ldx: ldx, length: length,
                         channels: channels, weight: weight, bias: bias, kernelSize: kernelSize, history: history,
                         y: y, resetBefore: resetBefore, silu: silu)

@@ -3,14 +3,16 @@ import CBLAS
 /// Matrix products through CBLAS (OpenBLAS on Linux). All matrices are row-major fp32.
 public enum Gemm {
     /// C[m,n] = alpha · op(A)[m,k] · op(B)[k,n] + beta · C[m,n], row-major.
-    /// `transA`/`transB` select op(X) = Xᵀ; `lda`/`ldb`/`ldc` default to the packed row strides.
+    /// `transA`/`transB` select op(X) = Xᵀ; `lda`/`ldb`/`ldc` default to the packed row strides. `threads`: OpenBLAS
+    /// threads for this product (1 inside a worker of a larger fan-out); the result does not depend on it.
     @inlinable
     public static func sgemm(transA: Bool = false, transB: Bool = false,
                              m: Int, n: Int, k: Int,
                              alpha: Float = 1, a: UnsafePointer<Float>, lda: Int? = nil,
                              b: UnsafePointer<Float>, ldb: Int? = nil,
-                             beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int? = nil) {
+                             beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int? = nil, threads: Int = 1) {
         if m == 0 || n == 0 { return }
+        useThreads(threads)
         let la = lda ?? (transA ? m : k)
         let lb = ldb ?? (transB ? k : n)
         let lc = ldc ?? n
@@ -30,7 +32,7 @@ public enum Gemm {
     public static func linear(x: UnsafePointer<Float>, rows: Int, inFeatures: Int, ldx: Int? = nil,
                               weight: UnsafePointer<Float>, bias: UnsafePointer<Float>? = nil,
                               outFeatures: Int, y: UnsafeMutablePointer<Float>, ldy: Int? = nil,
-                              accumulate: Bool = false) {
+                              accumulate: Bool = false, threads: Int = 1) {
         let ly = ldy ?? outFeatures, lx = ldx ?? inFeatures
         if rows == 0 || outFeatures == 0 { return }
         if outFeatures * inFeatures <= rowwiseWeightLimit {
@@ -50,12 +52,12 @@ public enum Gemm {
                 if accumulate { (yp + r * outFeatures).update(from: y + r * ly, count: outFeatures) }
             }
             linearBLAS(x: xp, rows: padded, inFeatures: inFeatures, ldx: inFeatures, weight: weight, bias: bias,
-                       outFeatures: outFeatures, y: yp, ldy: outFeatures, accumulate: accumulate)
+                       outFeatures: outFeatures, y: yp, ldy: outFeatures, accumulate: accumulate, threads: threads)
             for r in 0..<rows { (y + r * ly).update(from: yp + r * outFeatures, count: outFeatures) }
             return
         }
         linearBLAS(x: x, rows: rows, inFeatures: inFeatures, ldx: lx, weight: weight, bias: bias,
-                   outFeatures: outFeatures, y: y, ldy: ly, accumulate: accumulate)
+                   outFeatures: outFeatures, y: y, ldy: ly, accumulate: accumulate, threads: threads)
     }
 
     /// Products of at most this many multiply-adds are padded with zero rows (OpenBLAS's small-matrix kernels take
@@ -67,13 +69,13 @@ public enum Gemm {
     @usableFromInline
     static func linearBLAS(x: UnsafePointer<Float>, rows: Int, inFeatures: Int, ldx: Int,
                            weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                           outFeatures: Int, y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool) {
+                           outFeatures: Int, y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool, threads: Int) {
         if let bias, !accumulate {
             for r in 0..<rows { (y + r * ldy).update(from: bias, count: outFeatures) }
         }
         sgemm(transB: true, m: rows, n: outFeatures, k: inFeatures,
               a: x, lda: ldx, b: weight, ldb: inFeatures,
-              beta: (bias != nil || accumulate) ? 1 : 0, c: y, ldc: ldy)
+              beta: (bias != nil || accumulate) ? 1 : 0, c: y, ldc: ldy, threads: threads)
     }
 
     /// `linear` for small weights, one row at a time: y[r] = W · x[r] (+ bias, or + the old y[r] when `accumulate`)
@@ -83,6 +85,7 @@ public enum Gemm {
                                      outFeatures: Int, y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool) {
         let n = Int32(outFeatures), k = Int32(inFeatures)
         let beta: Float = (bias != nil || accumulate) ? 1 : 0
+        useThreads(1)
         for r in 0..<rows {
             let yr = y + r * ldy
             if let bias, !accumulate { yr.update(from: bias, count: outFeatures) }
@@ -90,12 +93,16 @@ public enum Gemm {
         }
     }
 
-    /// Number of threads OpenBLAS uses for one product (process-wide setting). Set 1 when the caller
-    /// already splits its work over threads, or the two thread pools oversubscribe the cores.
-    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
+    /// Sets OpenBLAS's process-wide thread count to `n` before a product, when it differs (a read, no write, in the
+    /// common case of many one-thread products from several workers).
+    @inlinable
+    public static func useThreads(_ n: Int) {
+        let n = Int32(max(1, n))
+        if openblas_get_num_threads() != n { openblas_set_num_threads(n) }
+    }
 
-    /// Threads OpenBLAS uses now.
-    public static var threads: Int { Int(openblas_get_num_threads()) }
+    /// The thread count OpenBLAS was last set to (by the last product's `threads`).
+    public static var lastThreads: Int { Int(openblas_get_num_threads()) }
 
     /// The CPU kernel set OpenBLAS chose when it was loaded ("SkylakeX", "Cooperlake", "Haswell", …).
     /// A CPU newer than the library can fall back to the generic "Prescott" (SSE3) kernels, about 3–4x

@@ -102,12 +102,12 @@ extension Gemm {
     /// wider buffer; `accumulate` adds to y instead of overwriting it (bias then ignored, as in `linear`).
     /// `threads` and `threading` choose how the product is spread (see `BF16Threading`).
     /// Returns the path taken: `.none` when `weight` is on the fp32 fallback, which then runs `Gemm.linear` on the
-    /// fp32 weights with OpenBLAS's own thread setting.
+    /// fp32 weights on `threads` OpenBLAS threads.
     @discardableResult
     public static func linearBF16(x: UnsafePointer<Float>, rows: Int, ldx: Int? = nil,
                                   weight: BF16LinearWeights, bias: UnsafePointer<Float>? = nil,
                                   y: UnsafeMutablePointer<Float>, ldy: Int? = nil, accumulate: Bool = false,
-                                  threads: Int = KernelThreads.count,
+                                  threads: Int = 1,
                                   threading: BF16Threading = .oneDNN) -> BF16Path {
         let k = weight.inFeatures, n = weight.outFeatures
         let lx = ldx ?? k, ly = ldy ?? n
@@ -115,7 +115,7 @@ extension Gemm {
         guard let wb = weight.bf16 else {
             weight.fp32.withUnsafeBufferPointer { w in
                 linear(x: x, rows: rows, inFeatures: k, ldx: lx, weight: w.baseAddress!, bias: bias, outFeatures: n,
-                       y: y, ldy: ly, accumulate: accumulate)
+                       y: y, ldy: ly, accumulate: accumulate, threads: threads)
             }
             return .none
         }
@@ -133,7 +133,7 @@ extension Gemm {
         }
         // .rowBlocks: one block of rows per thread, each rounded and multiplied by a one-thread primitive.
         let parts = Swift.max(1, Swift.min(threads, rows / 16))
-        KernelThreads.run(parts) { part in
+        Parallel.run(parts) { part in
             let r0 = rows * part / parts, r1 = rows * (part + 1) / parts, m = r1 - r0
             if m == 0 { return }
             if let bias, !accumulate {
@@ -204,7 +204,7 @@ public enum BF16Threading: String, Sendable, CaseIterable {
     /// 2 threads, x_proj ≈ 200 and out_proj ≈ 320 GFLOP/s. When another process holds a core, the team waits for
     /// its missing member: x_proj fell to 12.6 GFLOP/s.
     case oneDNN
-    /// One block of rows per thread through `KernelThreads.run` (Dispatch), each a one-thread oneDNN product: the
+    /// One block of rows per thread through `Parallel.run` (Dispatch), each a one-thread oneDNN product: the
     /// blocks of a thread that gets no core are run by the others, so a busy core costs at most its share; on idle
     /// cores small products are slower (x_proj ≈ 145, out_proj ≈ 215 GFLOP/s on 2 threads).
     case rowBlocks

@@ -51,7 +51,7 @@ public enum SelectiveScan {
                                deltaBias: UnsafePointer<Float>?, state: UnsafeMutablePointer<Float>,
                                y: UnsafeMutablePointer<Float>, length: Int, d: Int, n: Int,
                                resetBefore: UnsafePointer<UInt8>? = nil, ldz: Int? = nil, ldy: Int? = nil,
-                               accumulate: Bool = false, threads: Int = KernelThreads.count,
+                               accumulate: Bool = false, threads: Int = 1,
                                scratch: UnsafeMutableRawBufferPointer? = nil) {
         if length <= 0 || d <= 0 || n <= 0 {
             if n <= 0, length > 0, d > 0 {  // no state: y is the D skip (and gate) alone
@@ -75,7 +75,7 @@ public enum SelectiveScan {
         let base = scratch?.baseAddress ?? UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
         defer { if scratch == nil { base.deallocate() } }
         nonisolated(unsafe) let vectors = base.bindMemory(to: SIMD16<Float>.self, capacity: bytes / 64)
-        KernelThreads.run(parts) { p in
+        Parallel.run(parts) { p in
             let first = p * blocks / parts
             scanBlocks(args, first..<((p + 1) * blocks / parts), scratch: vectors + scratchOffset(blocks: first, part: p, n: n))
         }

@@ -21,27 +21,27 @@ public struct BiMambaMixer {
     /// Sequences up to `chunkRows` rows run as one block; longer ones run in chunks (left to right for fwd,
     /// right to left for rev) carrying conv history and scan state, so temporaries stay O(chunkRows · dInner).
     public func forward(_ h: UnsafePointer<Float>, ldh: Int, segments: Segments, out: UnsafeMutablePointer<Float>, ldo: Int,
-                        chunkRows: Int, ws: BiMambaWorkspace) {
+                        chunkRows: Int, ws: BiMambaWorkspace, threads: Int) {
         let L = segments.length
         if L == 0 { return }
         if let rev, weightTie, strategy == .add {
-            forwardTiedAdd(rev, h, ldh: ldh, segments: segments, out: out, ldo: ldo, chunkRows: chunkRows, ws: ws)
-        } else if L <= chunkRows { forwardWhole(h, ldh: ldh, segments: segments, out: out, ldo: ldo, ws: ws) }
-        else { forwardChunked(h, ldh: ldh, segments: segments, out: out, ldo: ldo, chunkRows: chunkRows, ws: ws) }
+            forwardTiedAdd(rev, h, ldh: ldh, segments: segments, out: out, ldo: ldo, chunkRows: chunkRows, ws: ws,
+                           threads: threads)
+        } else if L <= chunkRows { forwardWhole(h, ldh: ldh, segments: segments, out: out, ldo: ldo, ws: ws, threads: threads) }
+        else { forwardChunked(h, ldh: ldh, segments: segments, out: out, ldo: ldo, chunkRows: chunkRows, ws: ws, threads: threads) }
     }
 
     /// Tied weights, `add`, with the input rows read from h and the output rows written to out.
     private func forwardTiedAdd(_ rev: MambaMixer, _ h: UnsafePointer<Float>, ldh: Int, segments s: Segments,
-                                out: UnsafeMutablePointer<Float>, ldo: Int, chunkRows: Int, ws: BiMambaWorkspace) {
+                                out: UnsafeMutablePointer<Float>, ldo: Int, chunkRows: Int, ws: BiMambaWorkspace,
+                                threads: Int) {
         let d = config.dModel
         nonisolated(unsafe) let out = out
-        KernelThreads.withSingleThreadedKernels { threads in
-            forwardTiedAdd(rev, segments: s, chunkRows: chunkRows, ws: ws, threads: threads,
-                           input: { rr, _ in (h + rr.lowerBound * ldh, ldh) },
-                           output: { rr, src in
-                               Ops.copyRows(src, ld: d, to: out + rr.lowerBound * ldo, ld: ldo, rows: rr.count, cols: d)
-                           })
-        }
+        forwardTiedAdd(rev, segments: s, chunkRows: chunkRows, ws: ws, threads: threads,
+                       input: { rr, _ in (h + rr.lowerBound * ldh, ldh) },
+                       output: { rr, src in
+                           Ops.copyRows(src, ld: d, to: out + rr.lowerBound * ldo, ld: ldo, rows: rr.count, cols: d)
+                       })
     }
 
     /// Rows handed to `input`/`output` at a time: a block's normed input (512 KiB at d_model 256) is still cached when
@@ -65,7 +65,7 @@ public struct BiMambaMixer {
         if L == 0 { return }
         let xc = ws.xcAll.reserve(L * di), z = ws.zAll.reserve(L * di), ysum = ws.ySum.reserve(L * di)
         let fwd = self.fwd, B = BiMambaMixer.rowBlock
-        KernelThreads.runRowSlices(L, threads: threads) { rr in
+        Parallel.rowSlices(L, threads: threads) { rr in
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: B * dm)
             defer { scratch.deallocate() }
             var a = rr.lowerBound
@@ -99,14 +99,14 @@ public struct BiMambaMixer {
                 b = a
             }
         }
-        KernelThreads.runRowSlices(L, threads: threads) { rr in
+        Parallel.rowSlices(L, threads: threads) { rr in
             let o = UnsafeMutablePointer<Float>.allocate(capacity: B * dm)
             defer { o.deallocate() }
             var a = rr.lowerBound
             while a < rr.upperBound {
                 let block = a..<min(a + B, rr.upperBound)
                 fwd.outProjectRows(ysum + a * di, rows: 0..<block.count, out: o, ldo: dm)
-                if let bias = fwd.outProjBias { for r in 0..<block.count { Ops.addInPlace(o + r * dm, bias.ptr, count: dm) } }
+                if let bias = fwd.outProjBias { for r in 0..<block.count { Ops.addInPlace(o + r * dm, bias.ptr, count: dm, threads: 1) } }
                 output(block, o)
                 a = block.upperBound
             }
@@ -114,43 +114,47 @@ public struct BiMambaMixer {
     }
 
     private func forwardWhole(_ h: UnsafePointer<Float>, ldh: Int, segments s: Segments, out: UnsafeMutablePointer<Float>,
-                              ldo: Int, ws: BiMambaWorkspace) {
+                              ldo: Int, ws: BiMambaWorkspace, threads: Int) {
         let c = config, L = s.length, di = c.dInner
-        fwd.inProject(h, ldh: ldh, rows: L, into: ws.fwd)
-        s.forwardResets.withUnsafeBufferPointer { fwd.core(ws.fwd, rows: L, state: nil, resetBefore: $0.baseAddress) }
+        fwd.inProject(h, ldh: ldh, rows: L, into: ws.fwd, threads: threads)
+        s.forwardResets.withUnsafeBufferPointer {
+            fwd.core(ws.fwd, rows: L, state: nil, resetBefore: $0.baseAddress, threads: threads)
+        }
         guard let rev else {
-            fwd.outProject(ws.fwd.y.ptr, rows: L, out: out, ldo: ldo)
+            fwd.outProject(ws.fwd.y.ptr, rows: L, out: out, ldo: ldo, threads: threads)
             return
         }
         // rev runs over the buffer flipped as a whole: the order of packed sequences does not matter,
         // and the flipped buffer starts a sequence wherever the original ends one (reverseResets).
         if weightTie {
             ws.rev.reserve(rows: L, c)
-            Ops.reverseRows(ws.fwd.xc.ptr, ld: di, to: ws.rev.xc.ptr, ld: di, rows: L, cols: di)
-            Ops.reverseRows(ws.fwd.z.ptr, ld: di, to: ws.rev.z.ptr, ld: di, rows: L, cols: di)
+            Ops.reverseRows(ws.fwd.xc.ptr, ld: di, to: ws.rev.xc.ptr, ld: di, rows: L, cols: di, threads: threads)
+            Ops.reverseRows(ws.fwd.z.ptr, ld: di, to: ws.rev.z.ptr, ld: di, rows: L, cols: di, threads: threads)
         } else {
             let hr = ws.flippedInput.reserve(L * c.dModel)
-            Ops.reverseRows(h, ld: ldh, to: hr, ld: c.dModel, rows: L, cols: c.dModel)
-            rev.inProject(hr, ldh: c.dModel, rows: L, into: ws.rev)
+            Ops.reverseRows(h, ld: ldh, to: hr, ld: c.dModel, rows: L, cols: c.dModel, threads: threads)
+            rev.inProject(hr, ldh: c.dModel, rows: L, into: ws.rev, threads: threads)
         }
-        s.reverseResets.withUnsafeBufferPointer { rev.core(ws.rev, rows: L, state: nil, resetBefore: $0.baseAddress) }
+        s.reverseResets.withUnsafeBufferPointer {
+            rev.core(ws.rev, rows: L, state: nil, resetBefore: $0.baseAddress, threads: threads)
+        }
 
         if weightTie && strategy == .add {
             let ysum = ws.ySum.reserve(L * di)
-            Ops.reverseRows(ws.rev.y.ptr, ld: di, to: ysum, ld: di, rows: L, cols: di)
-            Ops.addInPlace(ysum, ws.fwd.y.ptr, count: L * di)
-            fwd.outProject(ysum, rows: L, out: out, ldo: ldo)
-            if let b = fwd.outProjBias { for r in 0..<L { Ops.addInPlace(out + r * ldo, b.ptr, count: c.dModel) } }
+            Ops.reverseRows(ws.rev.y.ptr, ld: di, to: ysum, ld: di, rows: L, cols: di, threads: threads)
+            Ops.addInPlace(ysum, ws.fwd.y.ptr, count: L * di, threads: threads)
+            fwd.outProject(ysum, rows: L, out: out, ldo: ldo, threads: threads)
+            if let b = fwd.outProjBias { for r in 0..<L { Ops.addInPlace(out + r * ldo, b.ptr, count: c.dModel, threads: threads) } }
         } else {
-            fwd.outProject(ws.fwd.y.ptr, rows: L, out: out, ldo: ldo)
+            fwd.outProject(ws.fwd.y.ptr, rows: L, out: out, ldo: ldo, threads: threads)
             let tmp = ws.revOut.reserve(L * c.dModel)
-            rev.outProject(ws.rev.y.ptr, rows: L, out: tmp, ldo: c.dModel)
-            combine(out, ldo: ldo, reversed: tmp, rows: L)
+            rev.outProject(ws.rev.y.ptr, rows: L, out: tmp, ldo: c.dModel, threads: threads)
+            combine(out, ldo: ldo, reversed: tmp, rows: L, threads: threads)
         }
     }
 
     private func forwardChunked(_ h: UnsafePointer<Float>, ldh: Int, segments s: Segments, out: UnsafeMutablePointer<Float>,
-                                ldo: Int, chunkRows: Int, ws: BiMambaWorkspace) {
+                                ldo: Int, chunkRows: Int, ws: BiMambaWorkspace, threads: Int) {
         let c = config, L = s.length
         let stateF = MixerState(c)
         s.forwardResets.withUnsafeBufferPointer { resets in
@@ -158,7 +162,7 @@ public struct BiMambaMixer {
             while a < L {
                 let n = min(chunkRows, L - a)
                 fwd.forward(h + a * ldh, ldh: ldh, rows: n, out: out + a * ldo, ldo: ldo, state: stateF,
-                            resetBefore: resets.baseAddress! + a, act: ws.fwd)
+                            resetBefore: resets.baseAddress! + a, act: ws.fwd, threads: threads)
                 a += n
             }
         }
@@ -170,24 +174,25 @@ public struct BiMambaMixer {
             var b = L  // chunk [a, b) taken from the right end, flipped
             while b > 0 {
                 let n = min(chunkRows, b), a = b - n
-                Ops.reverseRows(h + a * ldh, ld: ldh, to: hr, ld: c.dModel, rows: n, cols: c.dModel)
+                Ops.reverseRows(h + a * ldh, ld: ldh, to: hr, ld: c.dModel, rows: n, cols: c.dModel, threads: threads)
                 // Row i of the flipped chunk is original row b−1−i, i.e. reversed index L−b+i.
                 rev.forward(hr, ldh: c.dModel, rows: n, out: tmp, ldo: c.dModel, state: stateR,
-                            resetBefore: resets.baseAddress! + (L - b), act: ws.rev)
-                combine(out + a * ldo, ldo: ldo, reversed: tmp, rows: n)
+                            resetBefore: resets.baseAddress! + (L - b), act: ws.rev, threads: threads)
+                combine(out + a * ldo, ldo: ldo, reversed: tmp, rows: n, threads: threads)
                 b = a
             }
         }
     }
 
     /// out[r] ⊕= rev[rows−1−r]
-    private func combine(_ out: UnsafeMutablePointer<Float>, ldo: Int, reversed tmp: UnsafePointer<Float>, rows: Int) {
+    private func combine(_ out: UnsafeMutablePointer<Float>, ldo: Int, reversed tmp: UnsafePointer<Float>, rows: Int,
+                         threads: Int) {
         let d = config.dModel
         for r in 0..<rows {
             let o = out + r * ldo, t = tmp + (rows - 1 - r) * d
             switch strategy {
-            case .add: Ops.addInPlace(o, t, count: d)
-            case .ewMultiply: Ops.mulInPlace(o, t, count: d)
+            case .add: Ops.addInPlace(o, t, count: d, threads: threads)
+            case .ewMultiply: Ops.mulInPlace(o, t, count: d, threads: threads)
             }
         }
     }

@@ -29,6 +29,8 @@ public struct CaduceusModel: SequenceModel {
     public var lmHead: Tensor          // (paddedVocab, dModel); the embedding itself when tied
     public var complementMap: [Int]    // (paddedVocab) id → complement id
     public var chunkRows = 8192
+    /// Threads of a call that is not told otherwise.
+    public var compute = Compute.allCores
 
     public var architecture: String { "caduceus" }
     public var modelDim: Int { config.dModel }
@@ -95,23 +97,24 @@ public struct CaduceusModel: SequenceModel {
 
     /// Sequences run in blocks of whole sequences, shared out over threads when there are several
     /// (`PackedParallel`); the result does not depend on the thread count.
-    public func hiddenStates(packed tokens: [Int32], segments: Segments) -> [Float] {
+    public func hiddenStates(packed tokens: [Int32], segments: Segments, threads: Int) -> [Float] {
         precondition(tokens.count == segments.length, "tokens and segments differ in length")
         let L = tokens.count, W = outputDim
         if L == 0 { return [] }
         let blocks = segments.blocks(rows: PackedParallel.blockRows(chunkRows: chunkRows))
-        if blocks.count == 1 { return hiddenStatesOnePass(tokens, segments: segments) }
+        if blocks.count == 1 { return hiddenStatesOnePass(tokens, segments: segments, threads: threads) }
         return [Float](unsafeUninitializedCapacity: L * W) { o, n in
             nonisolated(unsafe) let out = o.baseAddress!
-            PackedParallel.run(blocks, threads: KernelThreads.count, makeWorker: { () }) { _, offset, segs in
-                let part = hiddenStatesOnePass(Array(tokens[offset..<(offset + segs.length)]), segments: segs)
+            PackedParallel.run(blocks, threads: threads, makeWorker: { $0 }) { workerThreads, offset, segs in
+                let part = hiddenStatesOnePass(Array(tokens[offset..<(offset + segs.length)]), segments: segs,
+                                               threads: workerThreads)
                 part.withUnsafeBufferPointer { (out + offset * W).update(from: $0.baseAddress!, count: part.count) }
             }
             n = L * W
         }
     }
 
-    private func hiddenStatesOnePass(_ tokens: [Int32], segments: Segments) -> [Float] {
+    private func hiddenStatesOnePass(_ tokens: [Int32], segments: Segments, threads: Int) -> [Float] {
         let L = tokens.count, d = config.dModel, W = outputDim
         if L == 0 { return [] }
         let hs = Scratch(L * W)      // (L, W) block output
@@ -122,58 +125,61 @@ public struct CaduceusModel: SequenceModel {
         tokens.withUnsafeBufferPointer { embed($0.baseAddress!, count: L, into: hp) }
         if !config.rcps {
             for (i, layer) in layers.enumerated() {
-                if i == 0 { r.ptr.update(from: hp, count: L * d) } else { Ops.addInPlace(r.ptr, hp, count: L * d) }
-                layer.norm.forward(r.ptr, ldx: d, rows: L, y: x.ptr, ldy: d)
-                layer.mixer.forward(x.ptr, ldh: d, segments: segments, out: hp, ldo: d, chunkRows: chunkRows, ws: ws)
+                if i == 0 { r.ptr.update(from: hp, count: L * d) } else { Ops.addInPlace(r.ptr, hp, count: L * d, threads: threads) }
+                layer.norm.forward(r.ptr, ldx: d, rows: L, y: x.ptr, ldy: d, threads: threads)
+                layer.mixer.forward(x.ptr, ldh: d, segments: segments, out: hp, ldo: d, chunkRows: chunkRows, ws: ws,
+                                    threads: threads)
             }
-            Ops.addInPlace(r.ptr, hp, count: L * d)
+            Ops.addInPlace(r.ptr, hp, count: L * d, threads: threads)
             var out = [Float](repeating: 0, count: L * W)
-            out.withUnsafeMutableBufferPointer { normF.forward(r.ptr, ldx: d, rows: L, y: $0.baseAddress!, ldy: d) }
+            out.withUnsafeMutableBufferPointer { normF.forward(r.ptr, ldx: d, rows: L, y: $0.baseAddress!, ldy: d, threads: threads) }
             return withExtendedLifetime((hs, r, x)) { out }
         }
 
-        rcpsLayers(r: r.ptr, h: hp, segments: segments)
-        Ops.addInPlace(r.ptr, hp, count: L * W)
+        rcpsLayers(r: r.ptr, h: hp, segments: segments, threads: threads)
+        Ops.addInPlace(r.ptr, hp, count: L * W, threads: threads)
         // Allocated only now that the layers' temporaries are gone: it is the largest buffer at the peak otherwise.
         var out = [Float](repeating: 0, count: L * W)
         out.withUnsafeMutableBufferPointer { o in
-            normF.forward(r.ptr, ldx: W, rows: L, y: o.baseAddress!, ldy: W)
+            normF.forward(r.ptr, ldx: W, rows: L, y: o.baseAddress!, ldy: W, threads: threads)
             // Reversed from the current weights on each call (d values), so weights updated in place by training
             // are never read through a stale copy.
-            normF.channelReversed().forward(r.ptr + d, ldx: W, rows: L, y: o.baseAddress! + d, ldy: W)
+            normF.channelReversed().forward(r.ptr + d, ldx: W, rows: L, y: o.baseAddress! + d, ldy: W, threads: threads)
         }
         return withExtendedLifetime((hs, r, x)) { out }
     }
 
     /// The RCPS blocks over (L, 2d) rows: h holds the embedding on entry and the last block's output on return,
     /// r the residual stream before that output is added.
-    private func rcpsLayers(r: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>, segments: Segments) {
+    private func rcpsLayers(r: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>, segments: Segments, threads: Int) {
         let tiedAdd = layers.allSatisfy { $0.mixer.rev != nil && $0.mixer.weightTie && $0.mixer.strategy == .add }
-        if tiedAdd { rcpsLayersTiedAdd(r: r, h: h, segments: segments) } else { rcpsLayersStrands(r: r, h: h, segments: segments) }
+        if tiedAdd { rcpsLayersTiedAdd(r: r, h: h, segments: segments, threads: threads) }
+        else { rcpsLayersStrands(r: r, h: h, segments: segments, threads: threads) }
     }
 
     /// `rcpsLayers` for tied `add` BiMamba mixers (Caduceus-PS): no strand buffers. Each strand's normed input is
     /// made block by block inside the in_proj workers (the rc strand's rows read reversed in both axes), and the
     /// out_proj blocks are written straight into their half of h (the rc strand's reversed back). Temporaries:
     /// the mixer's 3·L·dInner floats.
-    private func rcpsLayersTiedAdd(r: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>, segments: Segments) {
+    private func rcpsLayersTiedAdd(r: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>, segments: Segments,
+                                   threads: Int) {
         let L = segments.length, d = config.dModel, W = 2 * d
         let ws = BiMambaWorkspace()
         let revSegments = segments.reversed()
         nonisolated(unsafe) let r = r, h = h
-        KernelThreads.withSingleThreadedKernels { threads in
+        do {
             for (i, layer) in layers.enumerated() {
                 // s = r + h, kept in r (halves swapped when fused_add_norm)
-                KernelThreads.runRowSlices(L, threads: threads) { rr in
+                Parallel.rowSlices(L, threads: threads) { rr in
                     let n = rr.count, ra = r + rr.lowerBound * W, ha = h + rr.lowerBound * W
-                    if i == 0 { ra.update(from: ha, count: n * W) } else { Ops.addInPlace(ra, ha, count: n * W) }
-                    if config.fusedAddNorm { Ops.swapHalves(ra, rows: n, half: d) }
+                    if i == 0 { ra.update(from: ha, count: n * W) } else { Ops.addInPlace(ra, ha, count: n * W, threads: 1) }
+                    if config.fusedAddNorm { Ops.swapHalves(ra, rows: n, half: d, threads: 1) }
                 }
                 let norm = layer.norm
                 // forward strand: M(norm(r₀)) into h₀
                 layer.mixer.forwardTiedAdd(layer.mixer.rev!, segments: segments, chunkRows: chunkRows, ws: ws, threads: threads,
                     input: { rr, buf in
-                        norm.forward(r + rr.lowerBound * W, ldx: W, rows: rr.count, y: buf, ldy: d)
+                        norm.forward(r + rr.lowerBound * W, ldx: W, rows: rr.count, y: buf, ldy: d, threads: 1)
                         return (UnsafePointer(buf), d)
                     },
                     output: { rr, src in Ops.copyRows(src, ld: d, to: h + rr.lowerBound * W, ld: W, rows: rr.count, cols: d) })
@@ -181,12 +187,14 @@ public struct CaduceusModel: SequenceModel {
                 // packed sequences appear in reverse order. Row t of the rc input is row L−1−t of r₁, channels reversed.
                 layer.mixer.forwardTiedAdd(layer.mixer.rev!, segments: revSegments, chunkRows: chunkRows, ws: ws, threads: threads,
                     input: { rr, buf in
-                        Ops.reverseComplement(r + (L - rr.upperBound) * W + d, ld: W, to: buf, ld: d, rows: rr.count, cols: d)
-                        norm.forward(buf, ldx: d, rows: rr.count, y: buf, ldy: d)
+                        Ops.reverseComplement(r + (L - rr.upperBound) * W + d, ld: W, to: buf, ld: d, rows: rr.count, cols: d,
+                                              threads: 1)
+                        norm.forward(buf, ldx: d, rows: rr.count, y: buf, ldy: d, threads: 1)
                         return (UnsafePointer(buf), d)
                     },
                     output: { rr, src in
-                        Ops.reverseComplement(src, ld: d, to: h + (L - rr.upperBound) * W + d, ld: W, rows: rr.count, cols: d)
+                        Ops.reverseComplement(src, ld: d, to: h + (L - rr.upperBound) * W + d, ld: W, rows: rr.count, cols: d,
+                                              threads: 1)
                     })
             }
         }
@@ -194,25 +202,27 @@ public struct CaduceusModel: SequenceModel {
 
     /// `rcpsLayers` for any mixers: each strand runs through an (L, d) buffer of its own, so the temporaries
     /// (freed on return) are 2·L·d floats here plus the mixer's.
-    private func rcpsLayersStrands(r: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>, segments: Segments) {
+    private func rcpsLayersStrands(r: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>, segments: Segments,
+                                   threads: Int) {
         let L = segments.length, d = config.dModel, W = 2 * d
         let strand = Scratch(L * d), strandOut = Scratch(L * d)
         let ws = BiMambaWorkspace()
         let revSegments = segments.reversed()
         for (i, layer) in layers.enumerated() {
             // s = r + h, kept in r
-            if i == 0 { r.update(from: h, count: L * W) } else { Ops.addInPlace(r, h, count: L * W) }
-            if config.fusedAddNorm { Ops.swapHalves(r, rows: L, half: d) }
+            if i == 0 { r.update(from: h, count: L * W) } else { Ops.addInPlace(r, h, count: L * W, threads: threads) }
+            if config.fusedAddNorm { Ops.swapHalves(r, rows: L, half: d, threads: threads) }
             // forward strand: M(norm(r₀)), written into h₀
-            layer.norm.forward(r, ldx: W, rows: L, y: strand.ptr, ldy: d)
-            layer.mixer.forward(strand.ptr, ldh: d, segments: segments, out: h, ldo: W, chunkRows: chunkRows, ws: ws)
+            layer.norm.forward(r, ldx: W, rows: L, y: strand.ptr, ldy: d, threads: threads)
+            layer.mixer.forward(strand.ptr, ldh: d, segments: segments, out: h, ldo: W, chunkRows: chunkRows, ws: ws,
+                                threads: threads)
             // rc strand: rc(M(rc(norm_rev(r₁)))), and rc∘norm_rev = norm∘rc; rc flips the whole buffer, so the packed
             // sequences appear in reverse order
-            Ops.reverseComplement(r + d, ld: W, to: strand.ptr, ld: d, rows: L, cols: d)
-            layer.norm.forward(strand.ptr, ldx: d, rows: L, y: strand.ptr, ldy: d)
+            Ops.reverseComplement(r + d, ld: W, to: strand.ptr, ld: d, rows: L, cols: d, threads: threads)
+            layer.norm.forward(strand.ptr, ldx: d, rows: L, y: strand.ptr, ldy: d, threads: threads)
             layer.mixer.forward(strand.ptr, ldh: d, segments: revSegments, out: strandOut.ptr, ldo: d,
-                                chunkRows: chunkRows, ws: ws)
-            Ops.reverseComplement(strandOut.ptr, ld: d, to: h + d, ld: W, rows: L, cols: d)
+                                chunkRows: chunkRows, ws: ws, threads: threads)
+            Ops.reverseComplement(strandOut.ptr, ld: d, to: h + d, ld: W, rows: L, cols: d, threads: threads)
         }
     }
 
@@ -243,7 +253,7 @@ public struct CaduceusModel: SequenceModel {
         hidden.withUnsafeBufferPointer { h in
             out.withUnsafeMutableBufferPointer { o in
                 Gemm.linear(x: h.baseAddress!, rows: rows, inFeatures: head.shape[1], weight: head.ptr, outFeatures: V,
-                            y: o.baseAddress!)
+                            y: o.baseAddress!, threads: compute.threads)
             }
         }
         return out

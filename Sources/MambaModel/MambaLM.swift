@@ -16,10 +16,13 @@ public struct MambaLMModel: SequenceModel {
     public var layers: [Layer]
     public var normF: NormLayer
     public var lmHead: Tensor     // (paddedVocab, dModel); the embedding itself when tied
-    /// Rows per streamed block: 8,192, or 4,096 per kernel thread when there are more than two (so that the layer
-    /// pipeline has 8 tiles or more per worker and idles little while it fills, and every thread's time slice is
-    /// long enough for efficient products); set when the model is made.
-    public var chunkRows = Swift.max(8192, 4096 * KernelThreads.count)
+    /// Threads of a call that is not told otherwise; setting it also sets `chunkRows` for that many threads.
+    public var compute = Compute.allCores { didSet { chunkRows = Self.defaultChunkRows(threads: compute.threads) } }
+    /// Rows per streamed block: 8,192, or 4,096 per thread of `compute` when there are more than two (so that the
+    /// layer pipeline has 8 tiles or more per worker and idles little while it fills, and every thread's time slice
+    /// is long enough for efficient products).
+    public var chunkRows = MambaLMModel.defaultChunkRows(threads: Compute.allCores.threads)
+    static func defaultChunkRows(threads: Int) -> Int { Swift.max(8192, 4096 * threads) }
     /// Whether long chunks run as a layer pipeline over threads (`forwardPipelined`); off, every layer runs with
     /// all threads on its time slices and channel blocks. Same result either way.
     public var layerPipeline = true
@@ -77,14 +80,14 @@ public struct MambaLMModel: SequenceModel {
     /// T tokens through the stack: out (T, dModel). `states` (one per layer) carry conv history and scan state
     /// across calls; `resetBefore` (T) marks packed-sequence starts.
     ///
-    /// Threads: per layer, the per-position work runs in T/threads-row time slices, one worker per slice with
+    /// Threads (`threads` of them): per layer, the per-position work runs in T/threads-row time slices, one worker per slice with
     /// single-threaded products (out_proj + residual of the layer before, norm and in_proj in one fork; conv,
     /// SiLU, x_proj and dt_proj in a second), and the scan runs over channel blocks. OpenBLAS stays on one thread
     /// throughout, so its pool never competes with the workers.
     public func forwardChunk(_ tokens: UnsafePointer<Int32>, rows T: Int, resetBefore: UnsafePointer<UInt8>?,
-                             states: [MixerState], out: UnsafeMutablePointer<Float>, ws: MambaLMWorkspace) {
+                             states: [MixerState], out: UnsafeMutablePointer<Float>, ws: MambaLMWorkspace, threads: Int) {
         if T == 0 { return }
-        let workers = pipelineWorkers(rows: T, threads: KernelThreads.count)
+        let workers = pipelineWorkers(rows: T, threads: threads)
         if workers > 1 {
             forwardPipelined(tokens, rows: T, resetBefore: resetBefore, states: states, out: out, ws: ws, workers: workers)
             return
@@ -95,7 +98,7 @@ public struct MambaLMModel: SequenceModel {
         let act = ws.act
         act.reserve(rows: T, config.mixer)
         nonisolated(unsafe) let out = out
-        KernelThreads.withSingleThreadedKernels { threads in
+        do {
             // Rows `rr` after layer i−1's mixer: add its out_proj into the residual stream (one pass over r fewer
             // than a separate output buffer), then layer i's norm and in_proj, or the final norm after the last layer.
             // In blocks of `rowBlock` rows, so that a block's rows are still cached from one step to the next.
@@ -104,15 +107,15 @@ public struct MambaLMModel: SequenceModel {
                 if i == 0 { Ops.embed(tokens + a, count: n, table: embedding, dim: d, out: r + a * d, ld: d) }
                 else { layers[i - 1].mixer.outProjectRows(act.y.ptr, rows: rr, out: r, ldo: d, accumulate: true) }
                 if i < layers.count {
-                    layers[i].norm.forward(r + a * d, ldx: d, rows: n, y: x + a * d, ldy: d)
+                    layers[i].norm.forward(r + a * d, ldx: d, rows: n, y: x + a * d, ldy: d, threads: 1)
                     layers[i].mixer.inProjectRows(x, ldh: d, rows: rr, into: act)
                 } else {
-                    normF.forward(r + a * d, ldx: d, rows: n, y: out + a * d, ldy: d)
+                    normF.forward(r + a * d, ldx: d, rows: n, y: out + a * d, ldy: d, threads: 1)
                 }
             }
             for i in 0...layers.count {
                 if i > 0 { layers[i - 1].mixer.core(act, rows: T, state: states[i - 1], resetBefore: resetBefore, threads: threads) }
-                KernelThreads.runRowSlices(T, threads: threads) { rr in
+                Parallel.rowSlices(T, threads: threads) { rr in
                     var a = rr.lowerBound
                     while a < rr.upperBound {
                         let b = Swift.min(a + MambaLMModel.rowBlock, rr.upperBound)
@@ -145,18 +148,18 @@ public struct MambaLMModel: SequenceModel {
         nonisolated(unsafe) let out = out
         let work = ws.workerWorkspaces(workers, rows: R, config.mixer)
         let schedule = WavefrontSchedule(groups: L, tiles: tiles)
-        KernelThreads.runSingleThreadedWorkers(workers) { w in
+        Parallel.run(workers) { w in
             let (act, x) = work[w]
             while let item = schedule.next(home: w * L / workers) {
                 let (i, k) = (item.group, item.tile)
                 let a = k * R, n = Swift.min(R, T - a), rt = r + a * d
                 if i == 0 { Ops.embed(tokens + a, count: n, table: embedding, dim: d, out: rt, ld: d) }
                 let m = layers[i].mixer
-                layers[i].norm.forward(rt, ldx: d, rows: n, y: x, ldy: d)
+                layers[i].norm.forward(rt, ldx: d, rows: n, y: x, ldy: d, threads: 1)
                 m.inProjectRows(x, ldh: d, rows: 0..<n, into: act)
                 m.core(act, rows: n, state: states[i], resetBefore: resetBefore.map { $0 + a }, threads: 1)
                 m.outProjectRows(act.y.ptr, rows: 0..<n, out: rt, ldo: d, accumulate: true)
-                if i == L - 1 { normF.forward(rt, ldx: d, rows: n, y: out + a * d, ldy: d) }
+                if i == L - 1 { normF.forward(rt, ldx: d, rows: n, y: out + a * d, ldy: d, threads: 1) }
                 schedule.finish(group: i)
             }
         }
@@ -164,7 +167,7 @@ public struct MambaLMModel: SequenceModel {
 
     /// Sequences run in blocks of whole sequences, shared out over threads when there are several
     /// (`PackedParallel`); the result does not depend on the thread count.
-    public func hiddenStates(packed tokens: [Int32], segments: Segments) -> [Float] {
+    public func hiddenStates(packed tokens: [Int32], segments: Segments, threads: Int) -> [Float] {
         precondition(tokens.count == segments.length, "tokens and segments differ in length")
         let d = config.dModel, L = tokens.count
         if L == 0 { return [] }
@@ -173,7 +176,7 @@ public struct MambaLMModel: SequenceModel {
             nonisolated(unsafe) let out = o.baseAddress!
             tokens.withUnsafeBufferPointer { tk in
                 nonisolated(unsafe) let tokens = tk.baseAddress!
-                PackedParallel.run(blocks, threads: KernelThreads.count, makeWorker: { StreamingEncoder(model: self) }) {
+                PackedParallel.run(blocks, threads: threads, makeWorker: { StreamingEncoder(model: self, threads: $0) }) {
                     enc, offset, segs in
                     enc.reset()
                     segs.forwardResets.withUnsafeBufferPointer { rs in
@@ -190,7 +193,7 @@ public struct MambaLMModel: SequenceModel {
         hidden.withUnsafeBufferPointer { h in
             out.withUnsafeMutableBufferPointer { o in
                 Gemm.linear(x: h.baseAddress!, rows: rows, inFeatures: config.dModel, weight: lmHead.ptr,
-                            outFeatures: vocabSize, y: o.baseAddress!)
+                            outFeatures: vocabSize, y: o.baseAddress!, threads: compute.threads)
             }
         }
         return out
@@ -237,11 +240,15 @@ public final class MambaLMWorkspace {
 /// its hidden rows out, feed the next.
 public final class StreamingEncoder {
     public let model: MambaLMModel
+    /// Threads each chunk runs on.
+    public let threads: Int
     private let states: [MixerState]
     private let ws = MambaLMWorkspace()
 
-    public init(model: MambaLMModel) {
+    /// An encoder on `threads` threads (default: the model's `compute`).
+    public init(model: MambaLMModel, threads: Int? = nil) {
         self.model = model
+        self.threads = Swift.max(1, threads ?? model.compute.threads)
         states = model.makeStates()
     }
 
@@ -265,7 +272,7 @@ public final class StreamingEncoder {
         while a < count {
             let n = min(max(model.chunkRows, 1), count - a)
             model.forwardChunk(tokens + a, rows: n, resetBefore: resetBefore.map { $0 + a }, states: states,
-                               out: out + a * d, ws: ws)
+                               out: out + a * d, ws: ws, threads: threads)
             a += n
         }
     }

@@ -138,9 +138,9 @@ extension MambaMixer {
     /// act.xc, act.z = in_proj(h): h (T, dModel) with row stride ldh. Rows run in time slices over `threads`
     /// threads, one single-threaded product per slice.
     public func inProject(_ h: UnsafePointer<Float>, ldh: Int, rows T: Int, into act: MixerActivations,
-                          threads: Int = KernelThreads.count) {
+                          threads: Int) {
         act.reserve(rows: T, config)
-        KernelThreads.runRowSlices(T, threads: threads) { rr in inProjectRows(h, ldh: ldh, rows: rr, into: act) }
+        Parallel.rowSlices(T, threads: threads) { rr in inProjectRows(h, ldh: ldh, rows: rr, into: act) }
     }
 
     /// Rows `rows` (0-based, half-open) of `inProject` on the calling thread; act must already hold rows.upperBound rows.
@@ -172,7 +172,7 @@ extension MambaMixer {
     /// `state` (optional) supplies the conv history and scan state before row 0 and receives them after row T−1;
     /// without it both start at zero. `resetBefore` (T) marks packed-sequence starts.
     public func core(_ act: MixerActivations, rows T: Int, state: MixerState?, resetBefore: UnsafePointer<UInt8>?,
-                     threads: Int = KernelThreads.count) {
+                     threads: Int) {
         precondition(act.rows >= T)
         core(xc: act.xc.ptr, z: act.z.ptr, y: act.y.ptr, rows: T, state: state, resetBefore: resetBefore, act: act,
              threads: threads)
@@ -187,14 +187,14 @@ extension MambaMixer {
     public func core(xc: UnsafePointer<Float>, ldx: Int? = nil, z: UnsafePointer<Float>, ldz: Int? = nil,
                      y: UnsafeMutablePointer<Float>, ldy: Int? = nil, accumulate: Bool = false, rows T: Int,
                      state: MixerState?, resetBefore: UnsafePointer<UInt8>?, act: MixerActivations,
-                     threads: Int = KernelThreads.count) {
+                     threads: Int) {
         let c = config, di = c.dInner
         if act.rows < T { act.reserve(rows: T, c) }
         let dxp = c.dtRank + 2 * c.dState, lx = ldx ?? di
         let history = state.map { UnsafePointer($0.convHistory.data) }
         let taps = act.convTaps.reserve(CausalConv1d.tapsCount(channels: di, kernelSize: c.dConv))
         CausalConv1d.transposeTaps(convWeight.ptr, channels: di, kernelSize: c.dConv, into: taps)
-        KernelThreads.runRowSlices(T, threads: threads) { rr in
+        Parallel.rowSlices(T, threads: threads) { rr in
             // In blocks of 256 rows, so that u is still in L2 when x_proj reads it (and delta when OpenBLAS,
             // which clears C before accumulating, writes it a second time).
             var a = rr.lowerBound
@@ -233,9 +233,9 @@ extension MambaMixer {
 
     /// out (T, dModel, row stride ldo) = out_proj(y) (or += when accumulating), in time slices over `threads` threads.
     public func outProject(_ y: UnsafePointer<Float>, rows T: Int, out: UnsafeMutablePointer<Float>, ldo: Int,
-                           accumulate: Bool = false, threads: Int = KernelThreads.count) {
+                           accumulate: Bool = false, threads: Int) {
         nonisolated(unsafe) let out = out
-        KernelThreads.runRowSlices(T, threads: threads) { rr in
+        Parallel.rowSlices(T, threads: threads) { rr in
             outProjectRows(y, rows: rr, out: out, ldo: ldo, accumulate: accumulate)
         }
     }
@@ -245,7 +245,7 @@ extension MambaMixer {
                                accumulate: Bool = false) {
         let c = config, a = rr.lowerBound, o = out + a * ldo
         if accumulate, let b = outProjBias {
-            for r in 0..<rr.count { Ops.addInPlace(o + r * ldo, b.ptr, count: c.dModel) }
+            for r in 0..<rr.count { Ops.addInPlace(o + r * ldo, b.ptr, count: c.dModel, threads: 1) }
         }
         if let lp = lowPrecision {
             Gemm.linearBF16(x: y + a * c.dInner, rows: rr.count, weight: lp.outProj, bias: accumulate ? nil : outProjBias?.ptr,
@@ -259,7 +259,7 @@ extension MambaMixer {
     /// The whole mixer: out = Mamba(h). h: (T, dModel) stride ldh; out: (T, dModel) stride ldo.
     public func forward(_ h: UnsafePointer<Float>, ldh: Int, rows T: Int, out: UnsafeMutablePointer<Float>, ldo: Int,
                         state: MixerState? = nil, resetBefore: UnsafePointer<UInt8>? = nil, act: MixerActivations,
-                        threads: Int = KernelThreads.count) {
+                        threads: Int) {
         if T == 0 { return }
         inProject(h, ldh: ldh, rows: T, into: act, threads: threads)
         core(act, rows: T, state: state, resetBefore: resetBefore, threads: threads)

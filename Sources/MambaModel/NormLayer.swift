@@ -30,10 +30,11 @@ public struct NormLayer {
     }
 
     /// y[r, :dim] = norm(x[r, :dim]), x and y row strides ldx / ldy; y may alias x.
-    /// Long inputs split their rows over the kernel threads (rows are independent: same result).
-    public func forward(_ x: UnsafePointer<Float>, ldx: Int, rows: Int, y: UnsafeMutablePointer<Float>, ldy: Int) {
+    /// Long inputs split their rows over `threads` threads (rows are independent: same result).
+    public func forward(_ x: UnsafePointer<Float>, ldx: Int, rows: Int, y: UnsafeMutablePointer<Float>, ldy: Int,
+                        threads: Int) {
         nonisolated(unsafe) let y = y
-        Ops.parallelRows(rows, cols: dim) { rr in
+        Ops.parallelRows(rows, cols: dim, threads: threads) { rr in
             let n = rr.count, x = x + rr.lowerBound * ldx, y = y + rr.lowerBound * ldy
             if ldx == dim && ldy == dim {
                 apply(x, y, n)

@@ -2,28 +2,28 @@ import MambaKernels
 
 /// Small row/element helpers over flat time-major buffers (rows = positions, `ld` = row stride).
 /// Not hot enough to need SIMD kernels: each is one pass over memory next to a matrix product; long passes
-/// split their rows over the kernel threads (a single-threaded pass over a 131 kbp RCPS buffer otherwise
+/// split their rows over the caller's `threads` (a single-threaded pass over a 131 kbp RCPS buffer otherwise
 /// leaves the other cores idle between products).
 enum Ops {
-    /// Splits rows [0, rows) into ranges over the kernel threads when the pass touches enough memory
+    /// Splits rows [0, rows) into ranges over `threads` threads when the pass touches enough memory
     /// (≥ 256K floats) for the hand-off to pay; `body(range)` handles one range.
     @inline(__always)
-    static func parallelRows(_ rows: Int, cols: Int, _ body: (Range<Int>) -> Void) {
-        let parts = rows * cols < 262_144 ? 1 : Swift.max(1, Swift.min(KernelThreads.count, rows / 64))
+    static func parallelRows(_ rows: Int, cols: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+        let parts = rows * cols < 262_144 ? 1 : Swift.max(1, Swift.min(threads, rows / 64))
         if parts <= 1 { body(0..<rows); return }
-        KernelThreads.run(parts) { p in body((p * rows / parts)..<((p + 1) * rows / parts)) }
+        Parallel.run(parts) { p in body((p * rows / parts)..<((p + 1) * rows / parts)) }
     }
 
     /// y[i] += x[i]
-    static func addInPlace(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
+    static func addInPlace(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int, threads: Int) {
         nonisolated(unsafe) let y = y
-        parallelRows(count, cols: 1) { r in for i in r { y[i] += x[i] } }
+        parallelRows(count, cols: 1, threads: threads) { r in for i in r { y[i] += x[i] } }
     }
 
     /// y[i] *= x[i]
-    static func mulInPlace(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
+    static func mulInPlace(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int, threads: Int) {
         nonisolated(unsafe) let y = y
-        parallelRows(count, cols: 1) { r in for i in r { y[i] *= x[i] } }
+        parallelRows(count, cols: 1, threads: threads) { r in for i in r { y[i] *= x[i] } }
     }
 
     /// dst[r, :cols] = src[r, :cols]
@@ -34,9 +34,9 @@ enum Ops {
 
     /// dst[r, :cols] = src[rows−1−r, :cols]   (flip along positions; src and dst must not overlap)
     static func reverseRows(_ src: UnsafePointer<Float>, ld ldSrc: Int, to dst: UnsafeMutablePointer<Float>, ld ldDst: Int,
-                            rows: Int, cols: Int) {
+                            rows: Int, cols: Int, threads: Int) {
         nonisolated(unsafe) let dst = dst
-        parallelRows(rows, cols: cols) { rr in
+        parallelRows(rows, cols: cols, threads: threads) { rr in
             for r in rr { (dst + r * ldDst).update(from: src + (rows - 1 - r) * ldSrc, count: cols) }
         }
     }
@@ -52,9 +52,9 @@ enum Ops {
     }
 
     /// Exchanges columns [0, half) and [half, 2·half) of every row of a (rows, 2·half) buffer.
-    static func swapHalves(_ x: UnsafeMutablePointer<Float>, rows: Int, half: Int) {
+    static func swapHalves(_ x: UnsafeMutablePointer<Float>, rows: Int, half: Int, threads: Int) {
         nonisolated(unsafe) let x = x
-        parallelRows(rows, cols: 2 * half) { rr in
+        parallelRows(rows, cols: 2 * half, threads: threads) { rr in
             for r in rr {
                 let a = x + r * 2 * half, b = a + half
                 for c in 0..<half { let t = a[c]; a[c] = b[c]; b[c] = t }
@@ -64,9 +64,9 @@ enum Ops {
 
     /// dst = rc(src): flip along positions AND channels (the RCPS reverse-complement of a hidden state).
     static func reverseComplement(_ src: UnsafePointer<Float>, ld ldSrc: Int, to dst: UnsafeMutablePointer<Float>, ld ldDst: Int,
-                                  rows: Int, cols: Int) {
+                                  rows: Int, cols: Int, threads: Int) {
         nonisolated(unsafe) let dst = dst
-        parallelRows(rows, cols: cols) { rr in
+        parallelRows(rows, cols: cols, threads: threads) { rr in
             for r in rr {
                 let s = src + (rows - 1 - r) * ldSrc, d = dst + r * ldDst
                 for c in 0..<cols { d[c] = s[cols - 1 - c] }

@@ -36,18 +36,19 @@ enum PackedParallel {
     /// Rows per block: whole sequences up to this many rows go through the stack together.
     static func blockRows(chunkRows: Int) -> Int { Swift.max(1, Swift.min(chunkRows, 1024)) }
 
-    /// Runs `body(worker, offset, segments)` for every block: `makeWorker` gives each thread its workspace.
-    static func run<Worker>(_ blocks: [(offset: Int, segments: Segments)], threads: Int, makeWorker: () -> Worker,
+    /// Runs `body(worker, offset, segments)` for every block: `makeWorker(threads)` gives each worker its workspace
+    /// and the threads its kernels run on (1 for a worker of several; all `threads` when the blocks run in turn).
+    static func run<Worker>(_ blocks: [(offset: Int, segments: Segments)], threads: Int, makeWorker: (Int) -> Worker,
                             _ body: (Worker, Int, Segments) -> Void) {
         guard isParallel(blocks, threads: threads) else {
-            let w = makeWorker()
+            let w = makeWorker(threads)
             for (offset, segs) in blocks { body(w, offset, segs) }
             return
         }
         let lock = NSLock()
         nonisolated(unsafe) var next = 0
-        KernelThreads.runSingleThreadedWorkers(Swift.min(threads, blocks.count)) { _ in
-            let w = makeWorker()
+        Parallel.run(Swift.min(threads, blocks.count)) { _ in
+            let w = makeWorker(1)
             while true {
                 lock.lock()
                 let i = next

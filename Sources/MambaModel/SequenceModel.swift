@@ -14,11 +14,14 @@ public protocol SequenceModel {
     var isCausal: Bool { get }
     /// Rows processed per block; bounds temporary memory.
     var chunkRows: Int { get set }
+    /// The threads a call runs on when it is not told otherwise (every core until set).
+    var compute: Compute { get set }
 
     /// (L, outputDim) hidden states after the final norm, for one sequence.
     func hiddenStates(_ tokens: [Int32]) -> [Float]
-    /// (L, outputDim) for many sequences concatenated in `tokens`, run in one pass; sequences never interact.
-    func hiddenStates(packed tokens: [Int32], segments: Segments) -> [Float]
+    /// (L, outputDim) for many sequences concatenated in `tokens`, run in one pass on `threads` threads; sequences
+    /// never interact, and the result does not depend on `threads`.
+    func hiddenStates(packed tokens: [Int32], segments: Segments, threads: Int) -> [Float]
     /// (L, vocabSize) LM-head logits from hidden states of `rows` positions.
     func logits(hidden: [Float], rows: Int) -> [Float]
     /// Writes `config.json` + `model.safetensors` (reference names) into `directory`.
@@ -30,14 +33,14 @@ extension SequenceModel {
         hiddenStates(packed: tokens, segments: .single(tokens.count))
     }
 
+    /// `hiddenStates(packed:segments:threads:)` on the model's `compute`.
+    public func hiddenStates(packed tokens: [Int32], segments: Segments) -> [Float] {
+        hiddenStates(packed: tokens, segments: segments, threads: compute.threads)
+    }
+
     /// (L, vocabSize) logits for one sequence.
     public func logits(_ tokens: [Int32]) -> [Float] {
         logits(hidden: hiddenStates(tokens), rows: tokens.count)
     }
 }
 
-/// Threads for the matrix products (OpenBLAS) and the multi-threaded kernels; process-wide.
-public func setComputeThreads(_ n: Int) {
-    MambaKernels.Gemm.setThreads(max(1, n))
-    MambaKernels.KernelThreads.count = max(1, n)
-}

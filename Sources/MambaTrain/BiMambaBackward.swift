@@ -1,4 +1,3 @@
-import MambaKernels
 import MambaModel
 
 /// What the training forward of one `BiMambaMixer` call keeps for its backward pass (T rows).
@@ -34,17 +33,17 @@ public enum BiMambaBackward {
         let d = m.config.dModel
         guard let rev = m.rev else {
             segments.forwardResets.withUnsafeBufferPointer {
-                m.fwd.forward(x, ldh: d, rows: T, out: out, ldo: ldo, resetBefore: $0.baseAddress, act: tape.fwd)
+                m.fwd.forward(x, ldh: d, rows: T, out: out, ldo: ldo, resetBefore: $0.baseAddress, act: tape.fwd, threads: 1)
             }
             return
         }
         let f = tape.outF.reserve(T * d), rv = tape.outR.reserve(T * d), xr = tape.flippedInput.reserve(T * d)
         segments.forwardResets.withUnsafeBufferPointer {
-            m.fwd.forward(x, ldh: d, rows: T, out: f, ldo: d, resetBefore: $0.baseAddress, act: tape.fwd)
+            m.fwd.forward(x, ldh: d, rows: T, out: f, ldo: d, resetBefore: $0.baseAddress, act: tape.fwd, threads: 1)
         }
         StrandOps.flipRows(x, ld: d, to: xr, ld: d, rows: T, cols: d)
         segments.reverseResets.withUnsafeBufferPointer {
-            rev.forward(xr, ldh: d, rows: T, out: rv, ldo: d, resetBefore: $0.baseAddress, act: tape.rev)
+            rev.forward(xr, ldh: d, rows: T, out: rv, ldo: d, resetBefore: $0.baseAddress, act: tape.rev, threads: 1)
         }
         BiMambaCombine.forward(m.strategy, f: f, rv: rv, rows: T, cols: d, out: out, ldo: ldo)
     }

@@ -1,4 +1,3 @@
-import MambaKernels
 import MambaModel
 
 /// What the training forward of a `CaduceusModel` keeps for the backward pass (T rows; W = 2d with RCPS, else d).
@@ -70,12 +69,12 @@ public enum CaduceusBackward {
             if rcps && c.fusedAddNorm { StrandOps.swapHalves(s, rows: T, half: d) }
             let x0 = tape.normIn[i].ptr, n0 = tape.normed[i].ptr
             StrandOps.copyRows(s, ld: W, to: x0, ld: d, rows: T, cols: d)
-            layer.norm.forward(x0, ldx: d, rows: T, y: n0, ldy: d)
+            layer.norm.forward(x0, ldx: d, rows: T, y: n0, ldy: d, threads: 1)
             BiMambaBackward.forward(layer.mixer, x: n0, rows: T, segments: segments, out: h, ldo: W, tape: tape.bi[i])
             guard rcps else { continue }
             let x1 = tape.rcNormIn[i].ptr, n1 = tape.rcNormed[i].ptr, o1 = tape.strand.ptr
             StrandOps.reverseComplement(s + d, ld: W, to: x1, ld: d, rows: T, cols: d)
-            layer.norm.forward(x1, ldx: d, rows: T, y: n1, ldy: d)
+            layer.norm.forward(x1, ldx: d, rows: T, y: n1, ldy: d, threads: 1)
             BiMambaBackward.forward(layer.mixer, x: n1, rows: T, segments: revSegments, out: o1, ldo: d,
                                     tape: tape.rcBi[i])
             StrandOps.reverseComplement(o1, ld: d, to: h + d, ld: W, rows: T, cols: d)
@@ -83,10 +82,10 @@ public enum CaduceusBackward {
         if model.layers.isEmpty { s.update(from: h, count: T * W) } else { for k in 0..<(T * W) { s[k] += h[k] } }
         let out = tape.output.ptr
         StrandOps.copyRows(s, ld: W, to: tape.finalIn.ptr, ld: d, rows: T, cols: d)
-        model.normF.forward(tape.finalIn.ptr, ldx: d, rows: T, y: out, ldy: W)
+        model.normF.forward(tape.finalIn.ptr, ldx: d, rows: T, y: out, ldy: W, threads: 1)
         if rcps {
             StrandOps.reverseComplement(s + d, ld: W, to: tape.rcFinalIn.ptr, ld: d, rows: T, cols: d)
-            model.normF.forward(tape.rcFinalIn.ptr, ldx: d, rows: T, y: tape.strand.ptr, ldy: d)
+            model.normF.forward(tape.rcFinalIn.ptr, ldx: d, rows: T, y: tape.strand.ptr, ldy: d, threads: 1)
             StrandOps.reverseComplement(tape.strand.ptr, ld: d, to: out + d, ld: W, rows: T, cols: d)
         }
     }

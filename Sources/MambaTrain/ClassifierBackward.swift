@@ -1,4 +1,3 @@
-import MambaKernels
 import MambaModel
 
 /// Scratch of one classifier forward/backward over a packed shard, reused across steps.

@@ -1,5 +1,4 @@
 import Foundation
-import MambaKernels
 import MambaModel
 
 /// Settings of a classifier training run.

@@ -1,5 +1,4 @@
 import Foundation
-import MambaKernels
 import MambaModel
 
 /// A small feed-forward classifier on feature rows (the variant genotyper): linear layers with ReLU between

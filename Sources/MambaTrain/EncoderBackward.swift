@@ -1,4 +1,3 @@
-import MambaKernels
 import MambaModel
 
 /// The backbone alone (embedding → blocks → norm_f), for heads other than the LM head: `encode` fills the
@@ -15,14 +14,14 @@ extension MambaLMBackward {
         for (i, layer) in model.layers.enumerated() {
             let r = tape.residual[i].ptr, x = tape.normed[i].ptr
             if i > 0 { add(tape.residual[i - 1].ptr, h, into: r, count: T * d) }
-            layer.norm.forward(r, ldx: d, rows: T, y: x, ldy: d)
+            layer.norm.forward(r, ldx: d, rows: T, y: x, ldy: d, threads: 1)
             layer.mixer.forward(x, ldh: d, rows: T, out: h, ldo: d, state: nil, resetBefore: resetBefore,
-                                act: tape.acts[i])
+                                act: tape.acts[i], threads: 1)
         }
         if let last = tape.residual.prefix(model.layers.count).last {
             add(last.ptr, h, into: tape.finalResidual.ptr, count: T * d)
         }
-        model.normF.forward(tape.finalResidual.ptr, ldx: d, rows: T, y: tape.output.ptr, ldy: d)
+        model.normF.forward(tape.finalResidual.ptr, ldx: d, rows: T, y: tape.output.ptr, ldy: d, threads: 1)
     }
 
     /// dOutput: (T, d) ∂loss/∂(norm_f output) for the rows `encode` ran on (same tokens, resets and tape).

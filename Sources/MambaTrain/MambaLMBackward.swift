@@ -1,4 +1,3 @@
-import MambaKernels
 import MambaModel
 
 /// What the training forward of a `MambaLMModel` keeps for the backward pass (T rows).

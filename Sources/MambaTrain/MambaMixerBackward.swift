@@ -1,5 +1,4 @@
 import Foundation
-import MambaKernels
 import MambaModel
 
 /// Backward pass of one `MambaMixer` call (no carried state: conv history and scan state start at zero;

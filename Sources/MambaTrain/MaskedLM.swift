@@ -1,4 +1,3 @@
-import MambaKernels
 import MambaModel
 
 /// BERT-style masking as Caduceus pretrains (src/dataloaders/utils/mlm.py): each position is chosen with

@@ -1,5 +1,4 @@
 import Foundation
-import MambaKernels
 import MambaModel
 
 /// Masked-LM pretraining of a `MaskedLMNetwork` on unlabelled sequences with `TrainingLoop` and the
@@ -43,10 +42,7 @@ public final class MaskedLMTrainer {
 
     /// Mean CE and accuracy over the masked positions of the validation sequences (fixed masks).
     public func evaluate() -> ValidationResult {
-        let saved = KernelThreads.count
-        KernelThreads.count = 1
-        defer { KernelThreads.count = saved }
-        return validate(tapes: (0..<max(1, options.threads)).map { _ in MaskedLMTape() })
+        validate(tapes: (0..<max(1, options.threads)).map { _ in MaskedLMTape() })
     }
 }
 
@@ -94,7 +90,7 @@ extension MaskedLMTrainer: TrainingObjective {
         let network = self.network, masks = validationMasks, workers = tapes.count
         parts.withUnsafeMutableBufferPointer { res in
             let out = res.baseAddress!
-            KernelThreads.run(workers) { w in
+            Parallel.run(workers) { w in
                 for g in stride(from: w, to: groups.count, by: workers) {
                     let r = groups[g]
                     out[g] = network.lossSum(inputs: Array(masks[r].map(\.inputs).joined()),

@@ -1,4 +1,3 @@
-import MambaKernels
 import MambaModel
 
 extension NormLayer {

@@ -1,4 +1,3 @@
-import MambaKernels
 import MambaModel
 
 /// The reverse-complement parameter sharing (RCPS) wrappers of Caduceus-PS at the two ends of the network,

@@ -1,5 +1,4 @@
 import Foundation
-import MambaKernels
 import MambaModel
 
 // The training-only parts of the classifier types that `MambaModel` runs: fresh weights and backward passes.

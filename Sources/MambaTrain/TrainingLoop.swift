@@ -1,5 +1,4 @@
 import Foundation
-import MambaKernels
 import MambaModel
 
 /// The training loop shared by the trainers: packed batches, gradient shards, global-norm clipping,
@@ -75,10 +74,6 @@ final class TrainingLoop {
             try restoreCheckpoint(objective, from: dir)
             log(.resumed(step: step))
         }
-        let saved = KernelThreads.count
-        KernelThreads.count = 1
-        Gemm.setThreads(1)
-        defer { KernelThreads.count = saved; Gemm.setThreads(saved) }
         let tapes = (0..<min(max(1, options.threads), shardGrads.count)).map { _ in objective.makeTape() }
         let start = Date()
         var windowLoss = 0.0, windowCorrect = 0, windowSeqs = 0, windowSteps = 0, lastLoss = Double.nan
@@ -154,7 +149,7 @@ final class TrainingLoop {
         let grads = shardGrads, workers = tapes.count
         results.withUnsafeMutableBufferPointer { res in
             let out = res.baseAddress!
-            KernelThreads.run(workers) { w in
+            Parallel.run(workers) { w in
                 for s in stride(from: w, to: S, by: workers) {
                     grads[s].zeroGrad()
                     let r = bounds[s]..<bounds[s + 1]

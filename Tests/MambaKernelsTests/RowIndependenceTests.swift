@@ -13,16 +13,13 @@ final class RowIndependenceTests: XCTestCase {
 
     func testFP32RowsDoNotDependOnTheRowCount() {
         for threads in [1, 2] {
-            let saved = Gemm.threads
-            Gemm.setThreads(threads)
-            defer { Gemm.setThreads(saved) }
             for (k, n) in Self.shapes {
                 var rng = KernelRNG(seed: UInt64(k * 1000 + n))
                 let full = 1024
                 let x = rng.array(full * k), w = rng.array(n * k, scale: 0.2), b = rng.array(n)
                 func product(_ rows: Int) -> [Float] {
                     var y = [Float](repeating: 0, count: rows * n)
-                    Gemm.linear(x: x, rows: rows, inFeatures: k, weight: w, bias: b, outFeatures: n, y: &y)
+                    Gemm.linear(x: x, rows: rows, inFeatures: k, weight: w, bias: b, outFeatures: n, y: &y, threads: threads)
                     return y
                 }
                 let all = product(full)

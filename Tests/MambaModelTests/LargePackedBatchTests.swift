@@ -7,8 +7,6 @@ import XCTest
 /// that fall inside reads. Bound 1e-4 as in ModelPropertyTests (fp32 rounding only; measured ≈ 1e-6).
 final class LargePackedBatchTests: XCTestCase {
     func testPackedBatchLargerThanChunkRows() throws {
-        setComputeThreads(2)  // also exercises the kernels' thread splits
-        defer { setComputeThreads(1) }
         var lengths: [Int] = []
         var total = 0, k = 0
         while total < 16_384 {  // 150 bp reads with some odd lengths mixed in, 16,384 bases in all
@@ -22,7 +20,8 @@ final class LargePackedBatchTests: XCTestCase {
             for chunk in [model.chunkRows, 2048] {
                 model.chunkRows = chunk
                 XCTAssertGreaterThan(total, chunk)
-                let packed = model.hiddenStates(packed: reads.flatMap { $0 }, segments: Segments(lengths: lengths))
+                // Two threads: also exercises the kernels' thread splits.
+                let packed = model.hiddenStates(packed: reads.flatMap { $0 }, segments: Segments(lengths: lengths), threads: 2)
                 let err = maxAbsDiff(packed, single)
                 // Mean-pooled vectors, as `embed --pool mean` writes them.
                 let W = model.outputDim

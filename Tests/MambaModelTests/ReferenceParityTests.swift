@@ -25,7 +25,7 @@ final class ReferenceParityTests: XCTestCase {
         for b in 0..<B {
             var out = [Float](repeating: 0, count: L * d)
             out.withUnsafeMutableBufferPointer {
-                mixer.forward(input.ptr + b * L * d, ldh: d, rows: L, out: $0.baseAddress!, ldo: d, act: MixerActivations())
+                mixer.forward(input.ptr + b * L * d, ldh: d, rows: L, out: $0.baseAddress!, ldo: d, act: MixerActivations(), threads: 2)
             }
             worst = max(worst, maxAbsDiff(out, Array(expected.array[(b * L * d)..<((b + 1) * L * d)])))
         }
@@ -35,7 +35,7 @@ final class ReferenceParityTests: XCTestCase {
         segs.forwardResets.withUnsafeBufferPointer { rs in
             packed.withUnsafeMutableBufferPointer {
                 mixer.forward(input.ptr, ldh: d, rows: B * L, out: $0.baseAddress!, ldo: d, state: MixerState(config),
-                              resetBefore: rs.baseAddress, act: MixerActivations())
+                              resetBefore: rs.baseAddress, act: MixerActivations(), threads: 2)
             }
         }
         let packedErr = maxAbsDiff(packed, expected.array)

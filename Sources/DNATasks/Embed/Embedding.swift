@@ -59,8 +59,8 @@ public enum EmbeddingExport {
         }
         let inputs = [o.input] + (o.reference.map { [$0] } ?? [])
         if let output = o.output { try OutputPath.validate(output, inputs: inputs) }
-        setComputeThreads(o.threads)
         var model = try MambaCheckpoint.load(o.modelDirectory)
+        model.compute = Compute(threads: o.threads)
         let precision = model.usePrecision(o.precision)
         if let why = precision.fallbackReason { log("--precision bf16: running fp32 (\(why))") }
         let effectivePrecision = precision.fallbackReason == nil ? o.precision : .fp32

@@ -1,5 +1,5 @@
 import Foundation
-import MambaKernels
+import MambaModel
 
 /// A naive Bayes k-mer profile of each class's training sequences (the RDP classifier's model, Wang et al. 2007),
 /// added to the Mamba classifier's log-probabilities: it carries the exact word content of every class, which
@@ -115,7 +115,7 @@ public struct KmerProfile: Sendable {
         out.withUnsafeMutableBufferPointer { out in
             let out = out
             // A few hundred reads per slice at least: smaller ones cost more to hand out than to score.
-            KernelThreads.runRowSlices(reads.count, threads: threads, minRows: 256) { range in
+            Parallel.rowSlices(reads.count, threads: threads, minRows: 256) { range in
                 var scratch = WordScratch()
                 for i in range {
                     reads[i].withUnsafeBufferPointer { addScores($0, to: out.baseAddress! + i * classes, &scratch) }

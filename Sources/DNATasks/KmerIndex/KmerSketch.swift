@@ -1,5 +1,5 @@
 import Foundation
-import MambaKernels
+import MambaModel
 
 /// An exact k-mer memory of each class's training reads (Kraken-style exact matching on a FracMinHash sample),
 /// consulted before the Mamba classifier: a read whose sampled k-mers clearly point at one class is decided here.
@@ -78,7 +78,7 @@ public struct KmerSketch: Sendable {
         counts.withUnsafeMutableBufferPointer { out in
             let out = out
             // A few hundred reads per slice at least: smaller ones cost more to hand out than to count.
-            KernelThreads.runRowSlices(reads.count, threads: threads, minRows: 256) { range in
+            Parallel.rowSlices(reads.count, threads: threads, minRows: 256) { range in
                 for i in range {
                     reads[i].withUnsafeBufferPointer { addHits($0, to: out.baseAddress! + i * classes) }
                 }

@@ -1,5 +1,5 @@
 import Foundation
-import MambaKernels
+import MambaModel
 
 /// Collects the sampled k-mers of labelled training reads and turns them into a `KmerSketch`.
 /// The result depends only on the multiset of (read, class) pairs: not on their order, nor on `threads`.
@@ -56,7 +56,7 @@ public struct KmerSketchBuilder {
                         summaryOut[c].reads = reads[c]
                     }
                 }
-                KernelThreads.run(workers, body)
+                Parallel.run(workers, body)
             }
         }
         let sketch = KmerSketch(parameters: parameters, labels: labels, sets: sets, reads: reads.reduce(0, +))

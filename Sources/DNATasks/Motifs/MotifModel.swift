@@ -1,5 +1,4 @@
 import Foundation
-import MambaKernels
 import MambaModel
 
 /// A learned binding model: a two-class `SequenceClassifier` (Mamba backbone → pooling → linear head),
@@ -93,13 +92,8 @@ public final class MotifModel {
         var out = [Score](repeating: Score(track: [], logit: 0), count: sequences.count)
         let workers = max(1, min(threads, batches.count))
         let lock = NSLock()
-        // Single-threaded kernels in every worker, even when there is one: the results then do not depend
-        // on `threads` (multi-threaded kernels sum in another order).
-        let saved = (KernelThreads.count, Gemm.threads)
-        KernelThreads.count = 1
-        Gemm.setThreads(1)
-        defer { KernelThreads.count = saved.0; Gemm.setThreads(saved.1) }
-        KernelThreads.run(workers) { w in
+        // One-thread kernels in every worker (`scores(batch:)`), even when there is one worker.
+        Parallel.run(workers) { w in
             for b in stride(from: w, to: batches.count, by: workers) {
                 let range = batches[b]
                 let result = self.scores(batch: range.map { sequences[$0] })

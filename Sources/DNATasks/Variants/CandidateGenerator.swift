@@ -119,8 +119,8 @@ public enum CandidateGenerator {
     }
 
     /// Runs `body` on the candidates of every chunk, on `threads` workers; each worker has its own
-    /// readers. Results come back in chunk order. The caller keeps the kernels single-threaded
-    /// (`KernelThreads.withSingleThreadedKernels`) when `embedding` is given: the workers use the cores.
+    /// readers. Results come back in chunk order. `embedding` and `body` run inside the workers, so what they
+    /// compute runs on one thread each (`ContextEmbedding` does).
     /// - Throws: the first reader error of any worker.
     public static func map<T>(_ inputs: VariantInputs, chunks: [Region], options: CandidateOptions, threads: Int,
                               embedding: ContextEmbedding? = nil,

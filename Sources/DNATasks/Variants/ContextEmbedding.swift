@@ -72,7 +72,8 @@ public final class ContextEmbedding: @unchecked Sendable {  // the model is only
         func flush() {
             guard !batch.isEmpty else { return }
             let seqs = batch.flatMap { $0.1 }
-            let hidden = model.hiddenStates(packed: Array(seqs.joined()), segments: Segments(lengths: seqs.map(\.count)))
+            let hidden = model.hiddenStates(packed: Array(seqs.joined()), segments: Segments(lengths: seqs.map(\.count)),
+                                            threads: 1)
             var row = 0
             for (w, s) in batch {
                 let starts = s.reduce(into: [row]) { $0.append($0.last! + $1.count) }

@@ -1,6 +1,6 @@
 import FileOutput
 import Foundation
-import MambaKernels
+import MambaModel
 import SeqIO
 
 /// `annotate` for alignments: pileup candidates → classifier → VCF 4.3.
@@ -99,22 +99,17 @@ public enum VariantAnnotator {
             calibration = nil
         }
         let started = Date()
-        // The workers already use every core: products and encoder kernels stay single-threaded inside them.
-        let perChunk = try KernelThreads.withSingleThreadedKernels { _ in
-            Result {
-                try CandidateGenerator.map(inputs, chunks: chunks, options: candidateOptions, threads: o.threads,
-                                           embedding: model.contextEmbedding) { _, candidates in
-                    let probs = model.probabilities(features: candidates.flatMap(\.features), rows: candidates.count)
-                    return candidates.indices.compactMap { i in
-                        let p = probs[(3 * i)..<(3 * i + 3)]
-                        return Genotyper.call(candidates[i], probabilities: p, ploidy: o.ploidy,
-                                              haploidMinFraction: o.haploidMinFraction,
-                                              calibration: calibration)
-                            ?? (o.allCandidates ? Genotyper.refCall(candidates[i], probabilities: p, ploidy: o.ploidy) : nil)
-                    }
-                }
+        // The workers already use every core: products and encoder kernels run on one thread inside them.
+        let perChunk = try CandidateGenerator.map(inputs, chunks: chunks, options: candidateOptions, threads: o.threads,
+                                                  embedding: model.contextEmbedding) { _, candidates in
+            let probs = model.probabilities(features: candidates.flatMap(\.features), rows: candidates.count)
+            return candidates.indices.compactMap { i in
+                let p = probs[(3 * i)..<(3 * i + 3)]
+                return Genotyper.call(candidates[i], probabilities: p, ploidy: o.ploidy,
+                                      haploidMinFraction: o.haploidMinFraction, calibration: calibration)
+                    ?? (o.allCandidates ? Genotyper.refCall(candidates[i], probabilities: p, ploidy: o.ploidy) : nil)
             }
-        }.get()
+        }
         let calls = Genotyper.mergeSites(perChunk.flatMap { $0 }, ploidy: o.ploidy)
         let sample = o.sample ?? Self.sampleName(inputs, log: log)
         let header = VCFWriter.Header(contigs: inputs.contigs, reference: o.reference, sample: sample,

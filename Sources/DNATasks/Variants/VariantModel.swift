@@ -1,6 +1,5 @@
 import FileOutput
 import Foundation
-import MambaKernels
 import MambaModel
 
 /// The genotype classifier: standardised candidate features → a small multilayer perceptron (ReLU)

@@ -1,6 +1,5 @@
 import FileOutput
 import Foundation
-import MambaKernels
 import MambaModel
 import MambaTrain
 import SeqIO
@@ -51,15 +50,9 @@ public enum VariantTraining {
         var byContig: [Int: [Range<Int>]] = [:]
         for r in inputs.regions { byContig[inputs.contigIndex(r.contig)!, default: []].append(r.start..<r.end!) }
         let inRegions = truth.keys.filter { a in byContig[a.contig]?.contains { $0.contains(a.position) } ?? false }.count
-        // The chunk workers use the cores: products and encoder kernels stay single-threaded inside them
-        // (and the genotyper's training after them too, as before, so its result does not change).
-        Gemm.setThreads(1)
-        let chunks = try KernelThreads.withSingleThreadedKernels { _ in
-            Result {
-                try CandidateGenerator.map(inputs, chunks: inputs.chunks(size: CandidateGenerator.chunkSize),
-                                           options: options, threads: threads, embedding: embedding) { _, c in c }
-            }
-        }.get()
+        // The chunk workers use the cores: products and encoder kernels run on one thread inside them.
+        let chunks = try CandidateGenerator.map(inputs, chunks: inputs.chunks(size: CandidateGenerator.chunkSize),
+                                                options: options, threads: threads, embedding: embedding) { _, c in c }
         var x: [Float] = [], y: [Int] = []
         var found = 0
         for c in chunks.joined() {

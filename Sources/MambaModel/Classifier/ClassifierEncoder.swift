@@ -134,8 +134,8 @@ public enum ClassifierEncoder {
     }
 
     /// (T, dModel) features of sequences packed back to back (see the type's comment); inference path.
-    public func hiddenStates(packed tokens: [Int32], segments: Segments) -> [Float] {
-        let h = model.hiddenStates(packed: tokens, segments: segments)
+    public func hiddenStates(packed tokens: [Int32], segments: Segments, threads: Int = 1) -> [Float] {
+        let h = model.hiddenStates(packed: tokens, segments: segments, threads: threads)
         guard isReverseComplementEquivariant else { return h }
         let d = dModel
         var e = [Float](repeating: 0, count: tokens.count * d)

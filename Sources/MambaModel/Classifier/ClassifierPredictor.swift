@@ -33,20 +33,16 @@ public struct ClassifierPredictor {
         let batches = Self.batchRanges(sequences, batchTokens: batchTokens)
         var out = [Float](repeating: 0, count: sequences.count * C)
         let workers = min(threads, batches.count)
-        // Parallel over batches only: kernels that split work across threads would contend with the workers.
-        let saved = KernelThreads.count
-        KernelThreads.count = 1
-        Gemm.setThreads(1)
-        defer { KernelThreads.count = saved; Gemm.setThreads(saved) }
+        // Parallel over batches only: each worker's kernels and products run on one thread.
         out.withUnsafeMutableBufferPointer { o in
             let base = o.baseAddress!
-            KernelThreads.run(workers) { w in
+            Parallel.run(workers) { w in
                 for b in stride(from: w, to: batches.count, by: workers) {
                     let range = batches[b]
                     let lengths = range.map { sequences[$0].count }
                     // A batch of one read (a long one gets a batch of its own) is passed as it is, not copied.
                     let packed = range.count == 1 ? sequences[range.lowerBound] : Array(range.map { sequences[$0] }.joined())
-                    let l = model.logits(packed: packed, lengths: lengths)
+                    let l = model.logits(packed: packed, lengths: lengths, threads: 1)
                     (base + range.lowerBound * C).update(from: l, count: l.count)
                 }
             }

@@ -79,22 +79,22 @@ public final class SequenceClassifier {
 
     // MARK: inference
 
-    /// Logits (R, C) for R sequences packed back to back in `tokens` (lengths ≥ 1). Single-threaded
-    /// unless the kernels' own thread settings say otherwise.
-    public func logits(packed tokens: [Int32], lengths: [Int]) -> [Float] {
+    /// Logits (R, C) for R sequences packed back to back in `tokens` (lengths ≥ 1), on `threads` threads (the
+    /// result does not depend on it).
+    public func logits(packed tokens: [Int32], lengths: [Int], threads: Int = 1) -> [Float] {
         if lengths.count == 1, tokens.count > streamingThreshold, case .mamba(let m) = encoder {
             // One long read: both strands stream, the reverse complement chunk by chunk (no copy of the read).
-            var out = streamedLogits(tokens, model: m, reverseComplement: false)
+            var out = streamedLogits(tokens, model: m, reverseComplement: false, threads: threads)
             if rcAverage {
-                let rc = streamedLogits(tokens, model: m, reverseComplement: true)
+                let rc = streamedLogits(tokens, model: m, reverseComplement: true, threads: threads)
                 for c in out.indices { out[c] = 0.5 * (out[c] + rc[c]) }
             }
             return out
         }
-        var out = forwardLogits(tokens, lengths)
+        var out = forwardLogits(tokens, lengths, threads: threads)
         if rcAverage {
             // Reverse complement of the whole packed buffer = the reads' reverse complements in reverse order.
-            let rc = forwardLogits(DNATokenizer.reverseComplement(tokens), lengths.reversed())
+            let rc = forwardLogits(DNATokenizer.reverseComplement(tokens), lengths.reversed(), threads: threads)
             let R = lengths.count, C = classCount
             for r in 0..<R { for c in 0..<C { out[r * C + c] = 0.5 * (out[r * C + c] + rc[(R - 1 - r) * C + c]) } }
         }
@@ -104,14 +104,14 @@ public final class SequenceClassifier {
     /// Per-position logits (T, C), `z[t] = hidden[t]·Wᵀ + b`, of R sequences packed back to back, on the
     /// strand given (no strand averaging). Pooled per sequence, they are the logits of `.max` and
     /// `.logsumexp` before strand averaging.
-    public func positionLogits(packed tokens: [Int32], lengths: [Int]) -> [Float] {
+    public func positionLogits(packed tokens: [Int32], lengths: [Int], threads: Int = 1) -> [Float] {
         let d = dModel, C = classCount
-        let hidden = encoder.hiddenStates(packed: tokens, segments: Segments(lengths: lengths))
+        let hidden = encoder.hiddenStates(packed: tokens, segments: Segments(lengths: lengths), threads: threads)
         var out = [Float](repeating: 0, count: tokens.count * C)
         hidden.withUnsafeBufferPointer { h in
             out.withUnsafeMutableBufferPointer { o in
                 Gemm.linear(x: h.baseAddress!, rows: tokens.count, inFeatures: d, weight: head.ptr, bias: headBias.ptr,
-                            outFeatures: C, y: o.baseAddress!)
+                            outFeatures: C, y: o.baseAddress!, threads: threads)
             }
         }
         return out
@@ -121,10 +121,10 @@ public final class SequenceClassifier {
     /// that memory stays that of one chunk instead of L × d_model floats (20 Mbp at d_model 64: 5 GB).
     public var streamingThreshold = 65_536
 
-    private func forwardLogits(_ tokens: [Int32], _ lengths: [Int]) -> [Float] {
+    private func forwardLogits(_ tokens: [Int32], _ lengths: [Int], threads: Int) -> [Float] {
         let d = dModel, C = classCount, R = lengths.count
         if pooling != .mean {
-            let z = positionLogits(packed: tokens, lengths: lengths)
+            let z = positionLogits(packed: tokens, lengths: lengths, threads: threads)
             var out = [Float](repeating: 0, count: R * C)
             z.withUnsafeBufferPointer { zp in
                 out.withUnsafeMutableBufferPointer { o in
@@ -137,7 +137,7 @@ public final class SequenceClassifier {
             }
             return out
         }
-        let hidden = encoder.hiddenStates(packed: tokens, segments: Segments(lengths: lengths))
+        let hidden = encoder.hiddenStates(packed: tokens, segments: Segments(lengths: lengths), threads: threads)
         var pooled = [Float](repeating: 0, count: R * d)
         var out = [Float](repeating: 0, count: R * C)
         hidden.withUnsafeBufferPointer { h in
@@ -149,7 +149,7 @@ public final class SequenceClassifier {
                 }
                 out.withUnsafeMutableBufferPointer { o in
                     Gemm.linear(x: p.baseAddress!, rows: R, inFeatures: d, weight: head.ptr, bias: headBias.ptr,
-                                outFeatures: C, y: o.baseAddress!)
+                                outFeatures: C, y: o.baseAddress!, threads: threads)
                 }
             }
         }
@@ -160,9 +160,9 @@ public final class SequenceClassifier {
     /// states (summed in Double), or the running max / log-mean-exp of the per-position logits. Same pooling as the
     /// whole-sequence path, summed in another order.
     /// `reverseComplement`: of the read's reverse complement, made chunk by chunk.
-    private func streamedLogits(_ tokens: [Int32], model: MambaLMModel, reverseComplement: Bool) -> [Float] {
+    private func streamedLogits(_ tokens: [Int32], model: MambaLMModel, reverseComplement: Bool, threads: Int) -> [Float] {
         let d = dModel, C = classCount, L = tokens.count
-        let enc = StreamingEncoder(model: model)
+        let enc = StreamingEncoder(model: model, threads: threads)
         let chunk = max(1, model.chunkRows)
         var hidden = [Float](repeating: 0, count: chunk * d), z = [Float](repeating: 0, count: chunk * C)
         var rcChunk = [Int32](repeating: 0, count: reverseComplement ? chunk : 0)

@@ -16,14 +16,15 @@ struct KmerProfileTrainArguments: ParsableArguments {
     /// Runs `train --task profile` with the shared input and output settings; exits with one line on a bad input.
     func run(inputs: [String], output: String, initFrom: String?, labelKey: String, labelsFile: String?,
              reference: String?, force: Bool) {
-        var o = KmerProfileTraining.Options(inputs: inputs, output: output)
-        o.initFrom = initFrom; o.labelKey = labelKey; o.labelsFile = labelsFile; o.reference = reference; o.force = force
         guard let s = KmerProfile.Strands(rawValue: strands) else { fail("--profile-strands must be both or forward", code: 2) }
-        o.parameters.k = k; o.parameters.weight = weight; o.parameters.strands = s
-        if let problem = o.parameters.problem { fail(problem, code: 2) }
+        var p = KmerProfile.Parameters()
+        p.k = k; p.weight = weight; p.strands = s
+        if let problem = p.problem { fail(problem, code: 2) }
+        var o = KmerIndexTraining.Options(inputs: inputs, output: output, parameters: .profile(p))
+        o.initFrom = initFrom; o.labelKey = labelKey; o.labelsFile = labelsFile; o.reference = reference; o.force = force
         FileInfo.quietLibraryLogs()
         do {
-            try KmerProfileTraining.run(o) { FileHandle.standardError.write(Data("mamba-dna train: \($0)\n".utf8)) }
+            try KmerIndexTraining.run(o) { FileHandle.standardError.write(Data("mamba-dna train: \($0)\n".utf8)) }
         } catch {
             fail(error)
         }

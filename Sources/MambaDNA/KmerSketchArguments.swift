@@ -40,14 +40,14 @@ struct KmerSketchTrainArguments: ParsableArguments {
     /// Runs `train --task sketch` with the shared input and output settings; exits with one line on a bad input.
     func run(inputs: [String], output: String, initFrom: String?, labelKey: String, labelsFile: String?,
              reference: String?, threads: Int, force: Bool) {
-        var o = KmerSketchTraining.Options(inputs: inputs, output: output)
+        if let problem = parameters.problem { fail(problem, code: 2) }
+        var o = KmerIndexTraining.Options(inputs: inputs, output: output, parameters: .sketch(parameters))
         o.initFrom = initFrom; o.labelKey = labelKey; o.labelsFile = labelsFile; o.reference = reference
-        o.threads = threads; o.force = force; o.parameters = parameters
-        if let problem = o.parameters.problem { fail(problem, code: 2) }
+        o.threads = threads; o.force = force
         guard threads >= 1 else { fail("--threads must be at least 1", code: 2) }
         FileInfo.quietLibraryLogs()
         do {
-            try KmerSketchTraining.run(o) { FileHandle.standardError.write(Data("mamba-dna train: \($0)\n".utf8)) }
+            try KmerIndexTraining.run(o) { FileHandle.standardError.write(Data("mamba-dna train: \($0)\n".utf8)) }
         } catch {
             fail(error)
         }

@@ -39,12 +39,12 @@ final class TrainProfileTests: XCTestCase {
         XCTAssertEqual(t.status, 0, t.stderr)
         // What the profile holds, from its own metadata: k, strands, weight, and sequences per class (the training
         // records: 60 per genome of E. coli, S. aureus and V. cholerae, none of the other classes).
-        let meta = try MiniSafetensors(path: model + "/kmer_profile.safetensors").metadata
+        let meta = try MiniSafetensors(path: model + "/kmer_index.profile.safetensors").metadata
         XCTAssertEqual(meta["k"], "8")
         XCTAssertEqual(meta["strands"], "both")
         XCTAssertEqual(meta["weight"], "0.1")
-        XCTAssertEqual(meta["sequences"], String(records.count))
-        let perClass = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data((meta["class_sequences"] ?? "").utf8)) as? [Int])
+        XCTAssertEqual(meta["reads"], String(records.count))
+        let perClass = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data((meta["class_reads"] ?? "").utf8)) as? [Int])
         let labels = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data((meta["labels"] ?? "").utf8)) as? [String])
         XCTAssertEqual(perClass.reduce(0, +), records.count)
         XCTAssertEqual(perClass[labels.firstIndex(of: "H_pylori")!], 0)
@@ -54,7 +54,7 @@ final class TrainProfileTests: XCTestCase {
         let calibration = "calibration.json"
         XCTAssertTrue(FileManager.default.fileExists(atPath: species + "/" + calibration))
         let copied = try FileManager.default.contentsOfDirectory(atPath: species).filter { $0 != calibration }.sorted()
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: model).sorted(), (copied + ["kmer_profile.safetensors"]).sorted())
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: model).sorted(), (copied + ["kmer_index.profile.safetensors"]).sorted())
         for f in copied {
             XCTAssertEqual(FileManager.default.contents(atPath: model + "/" + f), FileManager.default.contents(atPath: species + "/" + f), f)
         }
@@ -99,8 +99,8 @@ final class TrainProfileTests: XCTestCase {
             try CLIRunner.assertFailedCleanly(try CLIRunner.run(["classify", queries, "--model", model] + args), naming: names)
         }
         let none = try CLIRunner.run(["classify", queries, "--model", species, "--profile-weight", "1"])
-        try CLIRunner.assertFailedCleanly(none, naming: [species, "kmer_profile.safetensors"])
-        let file = model + "/kmer_profile.safetensors"
+        try CLIRunner.assertFailedCleanly(none, naming: [species, "kmer_index.profile.safetensors"])
+        let file = model + "/kmer_index.profile.safetensors"
         let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
         try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: file))
         try CLIRunner.assertFailedCleanly(try CLIRunner.run(["classify", queries, "--model", model]), naming: [file])
@@ -116,9 +116,9 @@ final class TrainProfileTests: XCTestCase {
         XCTAssertEqual(try profile(a, outA, ["--profile-k", "5"]).status, 0)
         XCTAssertEqual(try profile(b, outB, ["--profile-k", "5"]).status, 0)
         XCTAssertEqual(try profile(a, outC, ["--profile-k", "5", "--profile-strands", "forward", "--profile-weight", "0.5"]).status, 0)
-        let fa = try Data(contentsOf: URL(fileURLWithPath: outA + "/kmer_profile.safetensors"))
-        let fb = try Data(contentsOf: URL(fileURLWithPath: outB + "/kmer_profile.safetensors"))
-        let fc = try Data(contentsOf: URL(fileURLWithPath: outC + "/kmer_profile.safetensors"))
+        let fa = try Data(contentsOf: URL(fileURLWithPath: outA + "/kmer_index.profile.safetensors"))
+        let fb = try Data(contentsOf: URL(fileURLWithPath: outB + "/kmer_index.profile.safetensors"))
+        let fc = try Data(contentsOf: URL(fileURLWithPath: outC + "/kmer_index.profile.safetensors"))
         XCTAssertEqual(fa, fb)
         XCTAssertLessThan(fa.count, 6 * 1024 * 4)   // counts of the words present, not a dense 6 × 4^5 table
         XCTAssertNotEqual(fa, fc)
@@ -154,6 +154,6 @@ final class TrainProfileTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out), [])
         XCTAssertEqual(try CLIRunner.run(["train", "--task", "profile"] + labelled + ["--init", species, "-o", out, "--force",
                                           "--profile-k", "4"]).status, 0)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/kmer_profile.safetensors"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/kmer_index.profile.safetensors"))
     }
 }

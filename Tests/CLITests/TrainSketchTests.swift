@@ -48,18 +48,18 @@ final class TrainSketchTests: XCTestCase {
         let model = work.appendingPathComponent("sketched").path
         let t = try sketch(reads, model, ["--sketch-k", "17", "--sketch-scaled", "4"])
         XCTAssertEqual(t.status, 0, t.stderr)
-        let meta = try MiniSafetensors(path: model + "/kmer_sketch.safetensors").metadata
+        let meta = try MiniSafetensors(path: model + "/kmer_index.sketch.safetensors").metadata
         XCTAssertEqual(meta["reads"], String(Self.trainingRecords().count))
         XCTAssertEqual(meta["k"], "17")
         XCTAssertEqual(meta["scaled"], "4")
         // Every file of the --init directory is copied; its own sketch (the shipped model has one) is replaced and its
         // confidence calibration, fitted to the old sketch, is left out.
         let copied = try FileManager.default.contentsOfDirectory(atPath: species)
-            .filter { $0 != "kmer_sketch.safetensors" && $0 != "calibration.json" }.sorted()
+            .filter { $0 != "kmer_index.sketch.safetensors" && $0 != "calibration.json" }.sorted()
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: model).sorted(),
-                       (copied + ["kmer_sketch.safetensors"]).sorted())
-        XCTAssertNotEqual(FileManager.default.contents(atPath: model + "/kmer_sketch.safetensors"),
-                          FileManager.default.contents(atPath: species + "/kmer_sketch.safetensors"))
+                       (copied + ["kmer_index.sketch.safetensors"]).sorted())
+        XCTAssertNotEqual(FileManager.default.contents(atPath: model + "/kmer_index.sketch.safetensors"),
+                          FileManager.default.contents(atPath: species + "/kmer_index.sketch.safetensors"))
         for f in copied {
             XCTAssertEqual(FileManager.default.contents(atPath: model + "/" + f), FileManager.default.contents(atPath: species + "/" + f), f)
         }
@@ -95,7 +95,7 @@ final class TrainSketchTests: XCTestCase {
         XCTAssertEqual(modelRows[7], rows[7])
 
         // A damaged sketch stops classify with one line naming the file.
-        let sketchFile = model + "/kmer_sketch.safetensors"
+        let sketchFile = model + "/kmer_index.sketch.safetensors"
         let bytes = try Data(contentsOf: URL(fileURLWithPath: sketchFile))
         try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: sketchFile))
         try CLIRunner.assertFailedCleanly(try CLIRunner.run(["classify", queries, "--model", model]), naming: [sketchFile])
@@ -110,7 +110,7 @@ final class TrainSketchTests: XCTestCase {
                                    "--steps", "2", "--val-fraction", "0.1", "--d-model", "16", "--layers", "1",
                                    "--d-state", "4", "--batch-tokens", "800", "--threads", "2"])
         XCTAssertEqual(t.status, 0, t.stderr)
-        let file = try Data(contentsOf: URL(fileURLWithPath: model + "/kmer_sketch.safetensors"))
+        let file = try Data(contentsOf: URL(fileURLWithPath: model + "/kmer_index.sketch.safetensors"))
         XCTAssertTrue(String(decoding: file.prefix(1000), as: UTF8.self).contains(#""reads":"162""#))
         let queries = try write("q.fa", [0, 60, 120].map { Self.trainingRecords()[$0] })
         let c = try CLIRunner.run(["classify", queries, "--model", model, "--threads", "1"])
@@ -130,8 +130,8 @@ final class TrainSketchTests: XCTestCase {
         let outA = work.appendingPathComponent("a").path, outB = work.appendingPathComponent("b").path
         XCTAssertEqual(try sketch(a, outA, ["--threads", "1"]).status, 0)
         XCTAssertEqual(try sketch(b, outB, ["--threads", "3"]).status, 0)
-        let fa = try Data(contentsOf: URL(fileURLWithPath: outA + "/kmer_sketch.safetensors"))
-        let fb = try Data(contentsOf: URL(fileURLWithPath: outB + "/kmer_sketch.safetensors"))
+        let fa = try Data(contentsOf: URL(fileURLWithPath: outA + "/kmer_index.sketch.safetensors"))
+        let fb = try Data(contentsOf: URL(fileURLWithPath: outB + "/kmer_index.sketch.safetensors"))
         XCTAssertEqual(fa, fb)
         XCTAssertGreaterThan(fa.count, 200)
     }
@@ -164,6 +164,6 @@ final class TrainSketchTests: XCTestCase {
         try CLIRunner.assertFailedCleanly(r, naming: [out])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out), [])
         XCTAssertEqual(try CLIRunner.run(["train", "--task", "sketch"] + labelled + ["--init", species, "-o", out, "--force"]).status, 0)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/kmer_sketch.safetensors"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/kmer_index.sketch.safetensors"))
     }
 }

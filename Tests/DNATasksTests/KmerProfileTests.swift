@@ -2,20 +2,11 @@ import Foundation
 import TestSupport
 import XCTest
 @testable import DNATasks
-import MambaModel
 
-/// The naive Bayes k-mer profile as a data structure: word encoding against a plain reference, the training
-/// formula on a hand-made example, scoring on both strands, combination with model logits and the file format.
+/// The profile mode of the k-mer index (naive Bayes): word encoding against a plain reference, the training formula
+/// on a hand-made example, scoring on both strands and combination with model logits (the file format:
+/// `KmerIndexTests`).
 final class KmerProfileTests: XCTestCase {
-    var work: URL!
-
-    override func setUpWithError() throws {
-        work = FileManager.default.temporaryDirectory.appendingPathComponent("kmer-profile-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: work) }
-
     // MARK: reference implementation, one word at a time from its characters
 
     /// Every complete word's packed index, in read order, from the word's characters.
@@ -31,7 +22,7 @@ final class KmerProfileTests: XCTestCase {
 
     static func rolling(_ s: String, k: Int) -> (forward: [Int], reverse: [Int]) {
         var f: [Int] = [], r: [Int] = []
-        Array(s.utf8).withUnsafeBufferPointer { KmerWords.forEachWord($0, k: k) { f.append($0); r.append($1) } }
+        Array(s.utf8).withUnsafeBufferPointer { KmerCode.forEachWord($0, k: k) { f.append(Int($0)); r.append(Int($1)) } }
         return (f, r)
     }
 
@@ -56,11 +47,16 @@ final class KmerProfileTests: XCTestCase {
     func testTrainingFormulaOnHandMadeExample() {
         let training: [(String, Int)] = [("ACGTAC", 0), ("AAAN", 0), ("acgg", 1)]  // AC twice and AA twice count once
         var p = KmerProfile.Parameters(); p.k = 2
-        var builder = KmerProfileBuilder(parameters: p, labels: ["x", "y"])
+        var builder = KmerIndexBuilder(parameters: .profile(p), labels: ["x", "y"])
         for (s, c) in training { builder.add(Array(s.utf8), classIndex: c) }
-        let (profile, summaries) = builder.build()
+        let (index, summaries) = builder.build()
+        let profile = KmerProfile(index)
         XCTAssertEqual(profile.classSequences, [2, 1])
-        XCTAssertEqual(summaries, [.init(sequences: 2, distinctWords: 5), .init(sequences: 1, distinctWords: 3)])
+        XCTAssertEqual(summaries, [.init(reads: 2, keys: 5, distinct: 5, kept: 5), .init(reads: 1, keys: 3, distinct: 3, kept: 3)])
+        // The stored form: per class the words present (AA, AC, CG, GT, TA; AC, CG, GG) and the sequences holding each.
+        XCTAssertEqual(Array(index.words(ofClass: 0)), [0, 1, 6, 11, 12])
+        XCTAssertEqual(Array(index.counts(ofClass: 0)), [1, 1, 1, 1, 1])
+        XCTAssertEqual(Array(index.words(ofClass: 1)), [1, 6, 10])
 
         let sets = training.map { (Set(Self.referenceWords($0.0, k: 2)), $0.1) }
         let N = 3.0, Nc = [2.0, 1.0]
@@ -82,11 +78,11 @@ final class KmerProfileTests: XCTestCase {
     func profile(strands: KmerProfile.Strands, k: Int = 6) -> (KmerProfile, [String]) {
         let genomes = (0..<3).map { TestSequences.random(2000, seed: 200 + UInt64($0)) }
         var p = KmerProfile.Parameters(); p.k = k; p.strands = strands
-        var builder = KmerProfileBuilder(parameters: p, labels: ["a", "b", "c"])
+        var builder = KmerIndexBuilder(parameters: .profile(p), labels: ["a", "b", "c"])
         for (c, g) in genomes.enumerated() {
             for start in stride(from: 0, to: 1800, by: 100) { builder.add(Array(Array(g.utf8)[start..<(start + 200)]), classIndex: c) }
         }
-        return (builder.build().profile, genomes)
+        return (KmerProfile(builder.build().index), genomes)
     }
 
     func testScoresSumWordLogProbabilitiesAndBothStrandsAgree() {
@@ -139,85 +135,5 @@ final class KmerProfileTests: XCTestCase {
         // A huge weight: the profile alone decides (ties shared).
         let nb = KmerProfile.probabilities(logits: logits, scores: scores, weight: 1000, classes: 3)
         XCTAssertEqual(nb, [0, 1, 0, 0.5, 0, 0.5])
-    }
-
-    // MARK: file format
-
-    /// A directory with a config.json that lists `labels`, like a classifier directory.
-    func modelDirectory(_ name: String, labels: [String]) throws -> String {
-        let dir = work.appendingPathComponent(name)
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        try JSONSerialization.data(withJSONObject: ["labels": labels]).write(to: dir.appendingPathComponent("config.json"))
-        return dir.path
-    }
-
-    func testSaveLoadRoundTripAndBadFiles() throws {
-        var (profile, _) = self.profile(strands: .forward, k: 3)
-        var p = profile.parameters; p.weight = 0.25
-        profile = KmerProfile(parameters: p, labels: ["a", "b c", "d\"e"], classSequences: profile.classSequences,
-                              classWords: profile.classWords, classCounts: profile.classCounts)
-        let dir = try modelDirectory("m", labels: profile.labels)
-        XCTAssertNil(try KmerProfile.load(directory: dir))
-        let path = dir + "/" + KmerProfile.fileName
-        try profile.save(to: path)
-        let again = try XCTUnwrap(try KmerProfile.load(directory: dir))
-        XCTAssertEqual(again.parameters, p)
-        XCTAssertEqual(again.labels, profile.labels)
-        XCTAssertEqual(again.classSequences, [18, 18, 18])
-        XCTAssertEqual(again.sequences, 54)
-        XCTAssertEqual(again.logProb, profile.logProb)
-        XCTAssertEqual(again.classWords, profile.classWords)
-        XCTAssertEqual(again.classCounts, profile.classCounts)
-        let file = try SafetensorsFile(path: path)
-        XCTAssertEqual(file.metadata["format"], "mamba-dna-kmer-profile")
-        XCTAssertEqual(file.metadata["strands"], "forward")
-        XCTAssertEqual(file.metadata["weight"], "0.25")
-        XCTAssertEqual(file.metadata["class_sequences"], "[18,18,18]")
-        XCTAssertEqual(file.entries["profile.words.0"]?.dtype, .U8)
-        XCTAssertEqual(file.entries["profile.counts.2"]?.dtype, .U8)
-        // Counts only: the words present and their counts, decoded back exactly.
-        XCTAssertEqual(KmerSketch.decodeDeltas(try file.bytes("profile.words.1")), profile.classWords[1])
-        XCTAssertEqual(KmerProfile.decodeVarints(try file.bytes("profile.counts.1")), profile.classCounts[1])
-        XCTAssertEqual(KmerProfile.decodeVarints(KmerProfile.encodeVarints([0, 127, 128, 300, UInt32.max])),
-                       [0, 127, 128, 300, UInt32.max])
-        XCTAssertNil(KmerProfile.decodeVarints([0x80]))
-
-        func expectError(_ dir: String, _ needle: String, line: UInt = #line) {
-            do {
-                _ = try KmerProfile.load(directory: dir)
-                XCTFail("loaded a bad profile", line: line)
-            } catch {
-                let message = "\(error)"
-                XCTAssertTrue(message.contains(dir + "/" + KmerProfile.fileName), message, line: line)
-                XCTAssertTrue(message.contains(needle), "expected '\(needle)' in: \(message)", line: line)
-                XCTAssertFalse(message.contains("\n"), message, line: line)
-            }
-        }
-        func copy(to name: String, labels: [String]? = nil) throws -> String {
-            let d = try modelDirectory(name, labels: labels ?? profile.labels)
-            try FileManager.default.copyItem(atPath: path, toPath: d + "/" + KmerProfile.fileName)
-            return d
-        }
-        expectError(try copy(to: "other", labels: ["b c", "a", "d\"e"]), "differ from the classifier's")
-        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
-        let cut = try copy(to: "cut")
-        try bytes.prefix(bytes.count - 5).write(to: URL(fileURLWithPath: cut + "/" + KmerProfile.fileName))
-        expectError(cut, "truncated")
-        let plain = try copy(to: "plain")
-        try Safetensors.write([("x", .floats(shape: [1], values: [1]))], to: plain + "/" + KmerProfile.fileName)
-        expectError(plain, "format")
-        let meta = file.metadata
-        for (key, value, needle) in [("k", "13", "k must be in 1...12"), ("k", "2", "not a strictly increasing list of words below 4^k"),
-                                     ("strands", "up", "'strands'"), ("weight", "-1", "weight must be"),
-                                     ("class_sequences", "[1,2]", "'class_sequences'")] {
-            var m = meta; m[key] = value
-            let d = try copy(to: "bad-\(key)-\(value)")
-            let tensors: [(name: String, value: SafetensorsValue)] = try file.entries.keys.sorted().map { name in
-                let b = try file.bytes(name)
-                return (name: name, value: .u8(shape: [b.count], values: b))
-            }
-            try Safetensors.write(tensors, metadata: m, to: d + "/" + KmerProfile.fileName)
-            expectError(d, needle)
-        }
     }
 }

@@ -2,20 +2,10 @@ import Foundation
 import TestSupport
 import XCTest
 @testable import DNATasks
-import MambaModel
 
-/// The k-mer sketch as a data structure: k-mer encoding and hashing against a plain reference, canonical k-mers,
-/// counting, the decision rule and the file format.
+/// The sketch mode of the k-mer index: k-mer encoding and hashing against a plain reference, canonical k-mers,
+/// counting and the decision rule (the file format: `KmerIndexTests`).
 final class KmerSketchTests: XCTestCase {
-    var work: URL!
-
-    override func setUpWithError() throws {
-        work = FileManager.default.temporaryDirectory.appendingPathComponent("kmer-sketch-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: work) }
-
     // MARK: reference implementation, one k-mer at a time from its characters
 
     static func fmix64(_ v: UInt64) -> UInt64 {
@@ -48,7 +38,7 @@ final class KmerSketchTests: XCTestCase {
 
     static func rolling(_ s: String, k: Int, scaled: Int) -> [UInt64] {
         var out: [UInt64] = []
-        Array(s.utf8).withUnsafeBufferPointer { KmerHash.forEachSampledHash($0, k: k, scaled: scaled) { out.append($0) } }
+        Array(s.utf8).withUnsafeBufferPointer { KmerCode.forEachSampledHash($0, k: k, scaled: scaled) { out.append($0) } }
         return out
     }
 
@@ -60,7 +50,7 @@ final class KmerSketchTests: XCTestCase {
         XCTAssertEqual(Self.referenceHashes("ACGTT", k: 5, scaled: 1), [0x7ed3_adb0_81e1_5aec])
         XCTAssertEqual(Self.rolling("ACGTT", k: 5, scaled: 1), [0x7ed3_adb0_81e1_5aec])
         XCTAssertEqual(Self.rolling("aacgt", k: 5, scaled: 1), [0x7ed3_adb0_81e1_5aec])
-        XCTAssertEqual(KmerHash.fingerprint(0x7ed3_adb0_81e1_5aec), 0x7ed3_adb0)
+        XCTAssertEqual(KmerCode.fingerprint(0x7ed3_adb0_81e1_5aec), 0x7ed3_adb0)
         // 0x…5aec % 16 = 12: not sampled at scaled 16, sampled at scaled 4.
         XCTAssertEqual(Self.rolling("ACGTT", k: 5, scaled: 16), [])
         XCTAssertEqual(Self.rolling("ACGTT", k: 5, scaled: 4), [0x7ed3_adb0_81e1_5aec])
@@ -88,9 +78,9 @@ final class KmerSketchTests: XCTestCase {
     func testReadAndReverseComplementGiveTheSameHits() {
         let genomes = (0..<3).map { TestSequences.random(3000, seed: 100 + UInt64($0)) }
         var p = KmerSketch.Parameters(); p.k = 15; p.scaled = 4; p.minCount = 1
-        var builder = KmerSketchBuilder(parameters: p, labels: ["a", "b", "c"])
+        var builder = KmerIndexBuilder(parameters: .sketch(p), labels: ["a", "b", "c"])
         for (c, g) in genomes.enumerated() { builder.add(Array(g.utf8), classIndex: c) }
-        let sketch = builder.build().sketch
+        let sketch = KmerSketch(builder.build().index)
         var total = 0
         for (c, g) in genomes.enumerated() {
             for start in stride(from: 0, to: 2800, by: 250) {
@@ -119,11 +109,11 @@ final class KmerSketchTests: XCTestCase {
         let once = "ACGTTGCA", twice = "GGGATACATTAG"
         func build(minCount: Int) -> [UInt32] {
             p.minCount = minCount
-            var b = KmerSketchBuilder(parameters: p, labels: ["x", "y"])
+            var b = KmerIndexBuilder(parameters: .sketch(p), labels: ["x", "y"])
             b.add(Array(once.utf8), classIndex: 0)
             b.add(Array(twice.utf8), classIndex: 0)
             b.add(Array(TestSequences.reverseComplement(twice).utf8), classIndex: 0)  // the same canonical k-mers again
-            return Array(b.build().sketch.fingerprints(ofClass: 0))
+            return Array(b.build().index.words(ofClass: 0))
         }
         let fingerprints = { (s: String) in Set(Self.referenceHashes(s, k: 5, scaled: 1).map { UInt32($0 >> 32) }) }
         XCTAssertEqual(Set(build(minCount: 2)), fingerprints(twice).subtracting(fingerprints(once)))
@@ -147,91 +137,5 @@ final class KmerSketchTests: XCTestCase {
         XCTAssertEqual(d([7, 2, 0], dominance: 3.5), 0)
         XCTAssertEqual(d([1, 2, 9]), 2)                  // the runner-up is the second highest, not the sum
         XCTAssertNil(d([]))
-    }
-
-    // MARK: file format
-
-    func testVarintDeltas() {
-        XCTAssertEqual(KmerSketch.encodeDeltas([0, 127, 255]), [0x00, 0x7f, 0x80, 0x01])
-        XCTAssertEqual(KmerSketch.encodeDeltas([UInt32.max]), [0xff, 0xff, 0xff, 0xff, 0x0f])
-        XCTAssertEqual(KmerSketch.encodeDeltas([]), [])
-        for values: [UInt32] in [[], [0], [0, 127, 255], [UInt32.max], [0, UInt32.max], [5, 6, 1 << 20, (1 << 20) + 128, UInt32.max - 1]] {
-            XCTAssertEqual(KmerSketch.decodeDeltas(KmerSketch.encodeDeltas(values)), values)
-        }
-        var g = SystemRandomNumberGeneratorSeeded(seed: 7)
-        let random = Array(Set((0..<5000).map { _ in UInt32(truncatingIfNeeded: g.next()) })).sorted()
-        XCTAssertEqual(KmerSketch.decodeDeltas(KmerSketch.encodeDeltas(random)), random)
-        XCTAssertNil(KmerSketch.decodeDeltas([0x80]))                                // cut off
-        XCTAssertNil(KmerSketch.decodeDeltas([0x05, 0x00]))                          // not increasing
-        XCTAssertNil(KmerSketch.decodeDeltas([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]))  // beyond UInt32
-        XCTAssertNil(KmerSketch.decodeDeltas([0x80, 0x80, 0x80, 0x80, 0x80, 0x01]))  // too long a varint
-    }
-
-    /// A directory with a config.json that lists `labels`, like a classifier directory.
-    func modelDirectory(_ name: String, labels: [String]) throws -> String {
-        let dir = work.appendingPathComponent(name)
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        try JSONSerialization.data(withJSONObject: ["labels": labels]).write(to: dir.appendingPathComponent("config.json"))
-        return dir.path
-    }
-
-    func testSaveLoadRoundTripAndBadFiles() throws {
-        var g = SystemRandomNumberGeneratorSeeded(seed: 3)
-        let sets: [[UInt32]] = [Array(Set((0..<3000).map { _ in UInt32(truncatingIfNeeded: g.next()) })).sorted(), [],
-                                [0, 1, 2, UInt32.max]]
-        var p = KmerSketch.Parameters(); p.k = 19; p.scaled = 8; p.minCount = 3; p.minHits = 4; p.dominance = 2.5
-        let sketch = KmerSketch(parameters: p, labels: ["a", "b c", "d\"e"], sets: sets, reads: 1234)
-        let dir = try modelDirectory("m", labels: sketch.labels)
-        XCTAssertNil(try KmerSketch.load(directory: dir))
-        let path = dir + "/" + KmerSketch.fileName
-        try sketch.save(to: path)
-        let again = try XCTUnwrap(try KmerSketch.load(directory: dir))
-        XCTAssertEqual(again.parameters, p)
-        XCTAssertEqual(again.labels, sketch.labels)
-        XCTAssertEqual(again.reads, 1234)
-        for c in sets.indices { XCTAssertEqual(Array(again.fingerprints(ofClass: c)), sets[c]) }
-        let file = try SafetensorsFile(path: path)
-        XCTAssertEqual(file.metadata["format"], "mamba-dna-kmer-sketch")
-        XCTAssertEqual(file.metadata["hash"], "murmur3-fmix64")
-        XCTAssertEqual(file.entries["sketch.1"]?.shape, [0])
-        XCTAssertEqual(try file.bytes("sketch.2"), [0x00, 0x01, 0x01, 0xfd, 0xff, 0xff, 0xff, 0x0f])
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).sorted(), ["config.json", KmerSketch.fileName])
-
-        func expectError(_ dir: String, _ needle: String, line: UInt = #line) {
-            do {
-                _ = try KmerSketch.load(directory: dir)
-                XCTFail("loaded a bad sketch", line: line)
-            } catch {
-                let message = "\(error)"
-                XCTAssertTrue(message.contains(KmerSketch.fileName), message, line: line)
-                XCTAssertTrue(message.contains(needle), "expected '\(needle)' in: \(message)", line: line)
-                XCTAssertFalse(message.contains("\n"), message, line: line)
-            }
-        }
-        // Other classes than the classifier's, or in another order.
-        let other = try modelDirectory("other", labels: ["b c", "a", "d\"e"])
-        try FileManager.default.copyItem(atPath: path, toPath: other + "/" + KmerSketch.fileName)
-        expectError(other, "differ from the classifier's")
-        // Truncated.
-        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
-        let cut = try modelDirectory("cut", labels: sketch.labels)
-        try bytes.prefix(bytes.count - 3).write(to: URL(fileURLWithPath: cut + "/" + KmerSketch.fileName))
-        expectError(cut, "truncated")
-        // A safetensors file that is not a sketch, and one whose fingerprint stream is cut off.
-        let notSketch = try modelDirectory("plain", labels: sketch.labels)
-        try Safetensors.write([("x", .floats(shape: [1], values: [1]))], to: notSketch + "/" + KmerSketch.fileName)
-        expectError(notSketch, "format")
-        var meta = try SafetensorsFile(path: path).metadata
-        let badStream = try modelDirectory("stream", labels: sketch.labels)
-        try Safetensors.write([("sketch.0", .u8(shape: [2], values: [0x05, 0x80])), ("sketch.1", .u8(shape: [0], values: [])),
-                               ("sketch.2", .u8(shape: [1], values: [1]))],
-                              metadata: meta, to: badStream + "/" + KmerSketch.fileName)
-        expectError(badStream, "'sketch.0'")
-        meta["k"] = "40"
-        let badK = try modelDirectory("k", labels: sketch.labels)
-        try sketch.save(to: badK + "/" + KmerSketch.fileName)
-        try Safetensors.write((0..<3).map { (name: "sketch.\($0)", value: .u8(shape: [0], values: [])) }, metadata: meta,
-                              to: badK + "/" + KmerSketch.fileName)
-        expectError(badK, "k must be in 1...31")
     }
 }

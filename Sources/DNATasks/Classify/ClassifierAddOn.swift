@@ -48,13 +48,14 @@ enum ClassifierAddOn {
     /// Writes `out` (from `ClassifierTraining.outputURL`) as a copy of `initDir` plus the file `fileName`, which
     /// `save(path)` writes and `verify(directory)` checks by loading it back; returns that file's size in bytes.
     /// The directory is filled under a temporary sibling name and renamed into place, so a failure leaves nothing.
-    /// Files named in `stale` (ones the new file invalidates) are not copied; `log` says so for each one left out.
-    static func write(_ out: URL, copying initDir: String, fileName: String, stale: [String] = [],
+    /// Files named in `replacing` (earlier names of the new file) and in `stale` (ones the new file invalidates) are
+    /// not copied; `log` says so for each stale one left out.
+    static func write(_ out: URL, copying initDir: String, fileName: String, replacing: [String] = [], stale: [String] = [],
                       log: (String) -> Void = { _ in }, save: (String) throws -> Void,
                       verify: (String) throws -> Bool) throws -> Int {
         var fileSize = 0
         try ClassifierTraining.writeOutput(out) { tmp in
-            try copyRegularFiles(from: initDir, to: tmp, skipping: Set([fileName] + stale))
+            try copyRegularFiles(from: initDir, to: tmp, skipping: Set([fileName] + replacing + stale))
             for name in stale where FileManager.default.fileExists(atPath: initDir + "/" + name) {
                 log("\(name) of --init not copied: the new \(fileName) changes what it was fitted to")
             }

@@ -79,7 +79,7 @@ public enum ClassifierTraining {
 
         if let problem = o.kmerSketch?.problem { throw ToolError(problem) }
         let sketch = o.kmerSketch.map {
-            KmerSketchTraining.sketch(of: train, labels: data.labels, parameters: $0, threads: o.training.threads, log: log)
+            KmerIndexTraining.index(of: train, labels: data.labels, parameters: .sketch($0), threads: o.training.threads, log: log)
         }
 
         let model = try makeModel(o, labels: data.labels)
@@ -96,7 +96,7 @@ public enum ClassifierTraining {
 
         try writeOutput(out) { tmp in
             try ClassifierDirectory.save(model, to: tmp.path, extra: extra)
-            try sketch?.save(to: tmp.appendingPathComponent(KmerSketch.fileName).path)
+            try sketch?.save(to: tmp.appendingPathComponent(KmerIndex.fileName(.sketch)).path)
             let reloaded = try ClassifierDirectory.load(tmp.path)
             // The saved model must predict exactly what the trained one does.
             let probe = Array(val.prefix(64).map(\.tokens)) + Array(train.prefix(val.isEmpty ? 64 : 0).map(\.tokens))

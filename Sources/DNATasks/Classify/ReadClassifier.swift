@@ -227,7 +227,7 @@ public enum ReadClassifier {
         }
         guard let profile = try KmerProfile.load(directory: directory) else {
             if o.profileWeight != nil {
-                throw ToolError("--profile-weight: \(directory) has no k-mer profile (\(KmerProfile.fileName); see `train --task profile`)")
+                throw ToolError("--profile-weight: \(directory) has no k-mer profile (\(KmerIndex.fileName(.profile)); see `train --task profile`)")
             }
             return (nil, 0, false)
         }

@@ -141,8 +141,8 @@ extension FileInfo {
         }
         let files = Set((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [])
         var addOns: [String] = []
-        if files.contains("kmer_sketch.safetensors") { addOns.append("k-mer sketch") }
-        if files.contains("kmer_profile.safetensors") { addOns.append("k-mer profile") }
+        if KmerIndex.present(.sketch, in: files) { addOns.append("k-mer sketch") }
+        if KmerIndex.present(.profile, in: files) { addOns.append("k-mer profile") }
         if !addOns.isEmpty { out.append(("add_ons", addOns.joined(separator: ", "))) }
         if let data = try? Data(contentsOf: dir.appendingPathComponent(ReadConfidence.fileName)),
            let cal = try? JSONDecoder().decode(ReadConfidence.Calibration.self, from: data) {

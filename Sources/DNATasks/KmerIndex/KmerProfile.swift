@@ -1,22 +1,20 @@
 import Foundation
 import MambaModel
 
-/// A naive Bayes k-mer profile of each class's training sequences (the RDP classifier's model, Wang et al. 2007),
-/// added to the Mamba classifier's log-probabilities: it carries the exact word content of every class, which
-/// helps on reads from groups the model has not seen.
+/// The profile mode of `KmerIndex`: a naive Bayes k-mer profile of each class's training sequences (the RDP
+/// classifier's model, Wang et al. 2007), added to the Mamba classifier's log-probabilities: it carries the exact word
+/// content of every class, which helps on reads from groups the model has not seen.
 ///
-/// Words: k-mers, k in 1...12, bases A=0, C=1, G=2, T=3 (either case) packed 2 bits each into an index below 4^k;
-/// a word holding any other byte is skipped. Words are not canonical (orientation matters, as in RDP): with
-/// `strands == .both` a read is also scored as its reverse complement and each class keeps the larger score.
+/// Words: k-mers as `KmerCode` encodes them, k in 1...12, so every word is an index below 4^k; a word holding any
+/// other byte is skipped. Words are not canonical (orientation matters, as in RDP): with `strands == .both` a read
+/// is also scored as its reverse complement and each class keeps the larger score.
 ///
 /// A read's score for class c is the sum, over every word position (repeats counted each time), of
 /// log P(w | c) = log((n(w, c) + P_w) / (N_c + 1)), with the word prior P_w = (n(w) + 0.5) / (N + 1), where N_c is
-/// the number of training sequences of class c, n(w, c) those of them that contain w, and N, n(w) the sums over
-/// classes. `classify` adds `weight` × score to the model's log-softmax and reports the softmax of the result.
+/// the number of training sequences of class c (the index's reads of c), n(w, c) those of them that contain w (the
+/// index's count of w), and N, n(w) the sums over classes. `classify` adds `weight` × score to the model's
+/// log-softmax and reports the softmax of the result.
 public struct KmerProfile: Sendable {
-    /// The file inside a classifier model directory.
-    public static let fileName = "kmer_profile.safetensors"
-
     public enum Strands: String, Sendable, CaseIterable {
         case both, forward
     }
@@ -36,46 +34,39 @@ public struct KmerProfile: Sendable {
         }
     }
 
+    /// The index it scores with (profile mode).
+    public let index: KmerIndex
     public let parameters: Parameters
-    /// Class names in index order: those of the classifier the profile belongs to.
-    public let labels: [String]
-    /// Training sequences per class (N_c).
-    public let classSequences: [Int]
-    /// Per class, the words present in its training sequences (sorted, unique) and n(w, c) for each: the stored
-    /// form, from which `logProb` follows.
-    public let classWords: [[UInt32]]
-    public let classCounts: [[UInt32]]
     /// log P(w | c), `classCount × wordCount` row-major (class c's row at `c * wordCount`).
     let logProb: [Float]
 
-    /// `classWords[c]` must be sorted, unique and below 4^k, with one count ≥ 1 per word in `classCounts[c]`, each at
-    /// most `classSequences[c]`; `parameters` must be valid.
-    public init(parameters: Parameters, labels: [String], classSequences: [Int], classWords: [[UInt32]],
-                classCounts: [[UInt32]]) {
-        precondition(parameters.problem == nil, parameters.problem ?? "")
-        precondition(classSequences.count == labels.count && classWords.count == labels.count
-                     && classCounts.count == labels.count, "one sequence count and word list per class")
-        self.parameters = parameters
-        self.labels = labels
-        self.classSequences = classSequences
-        self.classWords = classWords
-        self.classCounts = classCounts
-        logProb = Self.logProbabilities(k: parameters.k, classSequences: classSequences, classWords: classWords,
-                                        classCounts: classCounts)
+    /// `index` must be a profile.
+    public init(_ index: KmerIndex) {
+        guard case .profile(let p) = index.parameters, let classReads = index.classReads else {
+            preconditionFailure("a profile needs a profile-mode index")
+        }
+        self.index = index
+        parameters = p
+        logProb = Self.logProbabilities(k: p.k, index: index, classSequences: classReads)
+    }
+
+    /// The profile of a classifier model directory, if it has one (see `KmerIndex.load(directory:mode:)`).
+    public static func load(directory: String) throws -> KmerProfile? {
+        try KmerIndex.load(directory: directory, mode: .profile).map(KmerProfile.init)
     }
 
     /// The RDP table log P(w | c) = log((n(w, c) + P_w) / (N_c + 1)), P_w = (n(w) + 0.5) / (N + 1), class-major.
-    static func logProbabilities(k: Int, classSequences: [Int], classWords: [[UInt32]], classCounts: [[UInt32]]) -> [Float] {
+    static func logProbabilities(k: Int, index: KmerIndex, classSequences: [Int]) -> [Float] {
         let words = 1 << (2 * k), classes = classSequences.count
         var n = [Int32](repeating: 0, count: words)          // n(w)
         for c in 0..<classes {
-            for (w, count) in zip(classWords[c], classCounts[c]) { n[Int(w)] += Int32(count) }
+            for (w, count) in zip(index.words(ofClass: c), index.counts(ofClass: c)) { n[Int(w)] += Int32(count) }
         }
         let total = Double(classSequences.reduce(0, +))
         var out = [Float](repeating: 0, count: classes * words)
         for c in 0..<classes {
             let denominator = Double(classSequences[c]) + 1
-            var present = zip(classWords[c], classCounts[c]).makeIterator()
+            var present = zip(index.words(ofClass: c), index.counts(ofClass: c)).makeIterator()
             var next = present.next()
             for w in 0..<words {
                 var count = 0.0
@@ -87,10 +78,13 @@ public struct KmerProfile: Sendable {
         return out
     }
 
-    public var classCount: Int { labels.count }
+    public var labels: [String] { index.labels }
+    public var classCount: Int { index.classCount }
     public var wordCount: Int { 1 << (2 * parameters.k) }
+    /// Training sequences per class (N_c).
+    public var classSequences: [Int] { index.classReads ?? [] }
     /// Training sequences in all (N).
-    public var sequences: Int { classSequences.reduce(0, +) }
+    public var sequences: Int { index.reads }
 
     /// log P(word | class) for a packed word index below 4^k.
     public func logProbability(word: Int, classIndex c: Int) -> Float { logProb[c * wordCount + word] }
@@ -135,9 +129,9 @@ public struct KmerProfile: Sendable {
     func addScores(_ bases: UnsafeBufferPointer<UInt8>, to out: UnsafeMutablePointer<Double>, _ s: inout WordScratch) {
         let both = parameters.strands == .both
         s.forward.removeAll(keepingCapacity: true); s.reverse.removeAll(keepingCapacity: true)
-        KmerWords.forEachWord(bases, k: parameters.k) { w, rc in
-            s.forward.append(w)
-            if both { s.reverse.append(rc) }
+        KmerCode.forEachWord(bases, k: parameters.k) { w, rc in
+            s.forward.append(Int(truncatingIfNeeded: w))
+            if both { s.reverse.append(Int(truncatingIfNeeded: rc)) }
         }
         guard !s.forward.isEmpty else { return }
         s.forward.sort(); s.reverse.sort()
@@ -179,27 +173,5 @@ public struct KmerProfile: Sendable {
             for c in 0..<classes { out[base + c] = Float(f[c] / total) }
         }
         return out
-    }
-}
-
-/// The word encoding the profile is defined by (see `KmerProfile`).
-enum KmerWords {
-    /// Calls `body(word, reverseComplementWord)` for each k-mer of `bases` without a non-ACGT byte, in read
-    /// order (k in 1...12): the packed forward word and the packed word of its reverse complement.
-    @inline(__always)
-    static func forEachWord(_ bases: UnsafeBufferPointer<UInt8>, k: Int, _ body: (Int, Int) -> Void) {
-        let mask = (1 << (2 * k)) - 1
-        let topShift = 2 * (k - 1)
-        KmerHash.codes.withUnsafeBufferPointer { codes in
-            var forward = 0, reverse = 0, length = 0
-            for b in bases {
-                let c = Int(codes[Int(b)])
-                if c > 3 { length = 0; forward = 0; reverse = 0; continue }
-                forward = ((forward << 2) | c) & mask
-                reverse = (reverse >> 2) | ((3 - c) << topShift)
-                length += 1
-                if length >= k { body(forward, reverse) }
-            }
-        }
     }
 }

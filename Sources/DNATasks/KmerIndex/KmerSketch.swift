@@ -1,18 +1,16 @@
 import Foundation
 import MambaModel
 
-/// An exact k-mer memory of each class's training reads (Kraken-style exact matching on a FracMinHash sample),
-/// consulted before the Mamba classifier: a read whose sampled k-mers clearly point at one class is decided here.
+/// The sketch mode of `KmerIndex`: an exact k-mer memory of each class's training reads (Kraken-style exact matching
+/// on a FracMinHash sample), consulted before the Mamba classifier: a read whose sampled k-mers clearly point at one
+/// class is decided here.
 ///
-/// K-mers: bases A=0, C=1, G=2, T=3 (either case), 2 bits each, k ≤ 31; any other byte (N, IUPAC codes, gaps)
-/// breaks the k-mer. A k-mer and its reverse complement are one canonical k-mer, the smaller packed value, so a
-/// read and its reverse complement look the same. The hash is MurmurHash3's 64-bit finalizer (fmix64) of the
-/// canonical value; a k-mer is sampled when hash % scaled == 0 (about one in `scaled`), and each class keeps the
-/// 32-bit fingerprints (hash >> 32) of the sampled k-mers seen at least `minCount` times in its training reads.
+/// K-mers: as `KmerCode` encodes them, k ≤ 31. A k-mer and its reverse complement are one canonical k-mer, the
+/// smaller packed value, so a read and its reverse complement look the same. The hash is MurmurHash3's 64-bit
+/// finalizer (fmix64) of the canonical value; a k-mer is sampled when hash % scaled == 0 (about one in `scaled`), and
+/// each class keeps the 32-bit fingerprints (hash >> 32) of the sampled k-mers seen at least `minCount` times in its
+/// training reads: the index's words.
 public struct KmerSketch: Sendable {
-    /// The file inside a classifier model directory.
-    public static let fileName = "kmer_sketch.safetensors"
-
     public struct Parameters: Sendable, Equatable {
         public var k = 21
         public var scaled = 16
@@ -35,30 +33,32 @@ public struct KmerSketch: Sendable {
         }
     }
 
+    /// The index it scores with (sketch mode).
+    public let index: KmerIndex
     public let parameters: Parameters
-    /// Class names in index order: those of the classifier the sketch belongs to.
-    public let labels: [String]
-    /// Training reads the sketch was built from.
-    public let reads: Int
-    /// Every class's sorted, unique fingerprints back to back; class c owns `starts[c]..<starts[c + 1]`.
-    let fingerprints: [UInt32]
-    let starts: [Int]
 
-    /// `sets[c]` must be sorted and free of duplicates (one set per label).
-    public init(parameters: Parameters, labels: [String], sets: [[UInt32]], reads: Int) {
-        precondition(sets.count == labels.count, "one fingerprint set per class")
-        precondition(parameters.problem == nil, parameters.problem ?? "")
-        self.parameters = parameters
-        self.labels = labels
-        self.reads = reads
-        fingerprints = sets.flatMap { $0 }
-        starts = sets.reduce(into: [0]) { $0.append($0.last! + $1.count) }
+    /// `index` must be a sketch.
+    public init(_ index: KmerIndex) {
+        guard case .sketch(let p) = index.parameters else { preconditionFailure("a sketch needs a sketch-mode index") }
+        self.index = index
+        parameters = p
     }
 
-    public var classCount: Int { labels.count }
+    /// The sketch of the fingerprint sets `sets[c]`, each sorted and free of duplicates (one set per label).
+    public init(parameters: Parameters, labels: [String], sets: [[UInt32]], reads: Int) {
+        self.init(KmerIndex(parameters: .sketch(parameters), labels: labels, words: sets, reads: reads, classReads: nil))
+    }
+
+    /// The sketch of a classifier model directory, if it has one (see `KmerIndex.load(directory:mode:)`).
+    public static func load(directory: String) throws -> KmerSketch? {
+        try KmerIndex.load(directory: directory, mode: .sketch).map(KmerSketch.init)
+    }
+
+    public var labels: [String] { index.labels }
+    public var classCount: Int { index.classCount }
 
     /// Class `c`'s fingerprints, sorted ascending.
-    public func fingerprints(ofClass c: Int) -> ArraySlice<UInt32> { fingerprints[starts[c]..<starts[c + 1]] }
+    public func fingerprints(ofClass c: Int) -> ArraySlice<UInt32> { index.words(ofClass: c) }
 
     /// Per class, how many of the read's sampled k-mer positions it holds (a position counts once for each
     /// class that holds its k-mer). `bases` are raw sequence bytes; the reverse complement gives the same counts.
@@ -90,10 +90,10 @@ public struct KmerSketch: Sendable {
     /// Adds the read's hits to `counts[0..<classCount]` (caller-owned, no allocation here).
     func addHits(_ bases: UnsafeBufferPointer<UInt8>, to counts: UnsafeMutablePointer<Int32>) {
         let classes = classCount
-        fingerprints.withUnsafeBufferPointer { all in
-            starts.withUnsafeBufferPointer { starts in
-                KmerHash.forEachSampledHash(bases, k: parameters.k, scaled: parameters.scaled) { hash in
-                    let f = KmerHash.fingerprint(hash)
+        index.words.withUnsafeBufferPointer { all in
+            index.starts.withUnsafeBufferPointer { starts in
+                KmerCode.forEachSampledHash(bases, k: parameters.k, scaled: parameters.scaled) { hash in
+                    let f = KmerCode.fingerprint(hash)
                     for c in 0..<classes where Self.contains(all, starts[c], starts[c + 1], f) { counts[c] += 1 }
                 }
             }
@@ -126,52 +126,5 @@ public struct KmerSketch: Sendable {
         }
         guard best >= 0, top >= minHits, top > second, Double(top) >= dominance * Double(second) else { return nil }
         return best
-    }
-}
-
-/// The k-mer encoding and hash the sketch is defined by (see `KmerSketch`).
-enum KmerHash {
-    /// Base byte → 2-bit code; 4 for every byte that is not A, C, G or T in either case.
-    static let codes: [UInt8] = {
-        var t = [UInt8](repeating: 4, count: 256)
-        for (i, b) in "ACGT".utf8.enumerated() { t[Int(b)] = UInt8(i); t[Int(b | 0x20)] = UInt8(i) }
-        return t
-    }()
-
-    /// MurmurHash3's 64-bit finalizer: a bijection on UInt64 that mixes every input bit into every output bit.
-    @inline(__always)
-    static func fmix64(_ value: UInt64) -> UInt64 {
-        var x = value
-        x ^= x >> 33
-        x &*= 0xff51_afd7_ed55_8ccd
-        x ^= x >> 33
-        x &*= 0xc4ce_b9fe_1a85_ec53
-        x ^= x >> 33
-        return x
-    }
-
-    @inline(__always)
-    static func fingerprint(_ hash: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: hash >> 32) }
-
-    /// Calls `body(hash)` for each sampled canonical k-mer of `bases`, in read order (k in 1...31, scaled ≥ 1).
-    /// The forward and reverse-complement values are rolled one base at a time; a non-ACGT byte restarts both.
-    @inline(__always)
-    static func forEachSampledHash(_ bases: UnsafeBufferPointer<UInt8>, k: Int, scaled: Int, _ body: (UInt64) -> Void) {
-        let mask: UInt64 = (1 << UInt64(2 * k)) - 1
-        let topShift = UInt64(2 * (k - 1))
-        let modulus = UInt64(scaled)
-        codes.withUnsafeBufferPointer { codes in
-            var forward: UInt64 = 0, reverse: UInt64 = 0, length = 0
-            for b in bases {
-                let c = codes[Int(b)]
-                if c > 3 { length = 0; forward = 0; reverse = 0; continue }
-                forward = ((forward << 2) | UInt64(c)) & mask
-                reverse = (reverse >> 2) | (UInt64(3 - c) << topShift)
-                length += 1
-                if length < k { continue }
-                let hash = fmix64(min(forward, reverse))
-                if modulus == 1 || hash % modulus == 0 { body(hash) }
-            }
-        }
     }
 }

@@ -2,7 +2,6 @@ import ArgumentParser
 import DNATasks
 import FileOutput
 import MambaBench
-import MambaKernels
 import MambaModel
 import Foundation
 

@@ -2,7 +2,7 @@ import ArgumentParser
 import DNATasks
 import FileOutput
 import Foundation
-import MambaKernels
+import MambaModel
 
 @main
 struct MambaDNA: ParsableCommand {

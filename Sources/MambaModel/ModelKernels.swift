@@ -23,3 +23,6 @@
 @_exported import enum MambaKernels.CausalConv1d
 @_exported import enum MambaKernels.Activation
 @_exported import enum MambaKernels.Norm
+
+/// OpenBLAS's kernel choice at start-up (the command line calls it before any product).
+@_exported import enum MambaKernels.BLASRuntime

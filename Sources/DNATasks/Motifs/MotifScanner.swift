@@ -1,4 +1,5 @@
 import Foundation
+import MambaModel
 
 /// Scans sequences with a set of motifs on both strands and keeps the windows that pass a threshold
 /// (p-value below it, or score at least its false-positive-rate cutoff: `ThresholdRule`), plus, per motif, how often every discretised score occurred so that
@@ -108,7 +109,7 @@ public final class MotifScanner {
                 }
                 if threads > 1 && entries.count > 1 && n >= 4096 {
                     let lanes = min(threads, entries.count)
-                    DispatchQueue.concurrentPerform(iterations: lanes) { lane in
+                    Parallel.run(lanes) { lane in
                         var m = lane
                         while m < self.entries.count { work(m); m += lanes }
                     }

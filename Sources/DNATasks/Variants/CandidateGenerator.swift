@@ -1,4 +1,5 @@
 import Foundation
+import MambaModel
 import SeqIO
 
 /// Runs the pileup and candidate scan over chunks of `VariantInputs`, in parallel.
@@ -128,7 +129,7 @@ public enum CandidateGenerator {
         let shared = ChunkResults<T>(chunks.count)
         let lengths = Dictionary(inputs.contigs.map { ($0.name, $0.length) }, uniquingKeysWith: { a, _ in a })
         let workers = max(1, min(threads, chunks.count))
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+        Parallel.run(workers) { _ in
             do {
                 let reader = try AlignmentReader(path: inputs.alignments, reference: inputs.reference)
                 let fasta = try ReferenceFasta(path: inputs.reference)

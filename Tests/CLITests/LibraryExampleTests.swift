@@ -6,7 +6,8 @@ import XCTest
 final class LibraryExampleTests: XCTestCase {
     func testReadmeLibraryExample() throws {
         let root = CLIRunner.repository.appendingPathComponent("Fixtures")
-        let model = try MambaCheckpoint.load(root.appendingPathComponent("reference/caduceus/caduceus_ps").path)
+        var model = try MambaCheckpoint.load(root.appendingPathComponent("reference/caduceus/caduceus_ps").path)
+        model.compute = Compute(threads: 4)
         let reader = try SequenceReader(path: root.appendingPathComponent("seqio/reads.fq.gz").path)
         var rows = 0
         while let record = try reader.next() {

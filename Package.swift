@@ -2,21 +2,23 @@
 import PackageDescription
 import Foundation
 
-// SIMD kernels need the CPU's vector ISA at compile time: without it every lane of a SIMD FMA
-// becomes a libm call (≈77x slower). MAMBA_DNA_PORTABLE=1 builds for any x86-64 with AVX2
-// (`haswell`), MAMBA_DNA_PORTABLE=generic for the baseline ISA.
+// SIMD kernels need the CPU's vector ISA at compile time: without it every lane of a SIMD FMA becomes a libm call
+// (≈77x slower). Every target is built for x86-64-v3 (AVX2 + FMA), so the binary runs on any such CPU; the SIMD
+// kernels are built a second time for x86-64-v4 (AVX-512, target MambaKernelsAVX512: the same files, linked) and
+// chosen at run time (`KernelISA`). MAMBA_DNA_PORTABLE=generic builds the rest for the baseline x86-64 ISA.
 let env = ProcessInfo.processInfo.environment
 let cpuFlags: [String]
+let avx512Flags: [String]
+#if arch(x86_64)
+avx512Flags = ["-Xcc", "-march=x86-64-v4"]
 switch env["MAMBA_DNA_PORTABLE"] {
 case "generic": cpuFlags = []
-case .some(let v) where !v.isEmpty && v != "0": cpuFlags = ["-target-cpu", "haswell"]
-default:
-    #if arch(x86_64)
-    cpuFlags = ["-Xcc", "-march=x86-64-v4"]
-    #else
-    cpuFlags = []
-    #endif
+default: cpuFlags = ["-Xcc", "-march=x86-64-v3"]
 }
+#else
+avx512Flags = []
+cpuFlags = []
+#endif
 let fast: [SwiftSetting] = [.unsafeFlags(cpuFlags)]
 
 let package = Package(
@@ -41,7 +43,8 @@ let package = Package(
         .systemLibrary(name: "CCPUID"),
         .target(name: "FileOutput"),
         .target(name: "SeqIO", dependencies: ["CHTSLib", "CBigWig", "FileOutput"], swiftSettings: fast),
-        .target(name: "MambaKernels", dependencies: ["CBLAS", "CDNNL", "CCPUID"], swiftSettings: fast),
+        .target(name: "MambaKernelsAVX512", swiftSettings: [.unsafeFlags(avx512Flags), .define("KERNELS_AVX512")]),
+        .target(name: "MambaKernels", dependencies: ["CBLAS", "CDNNL", "CCPUID", "MambaKernelsAVX512"], swiftSettings: fast),
         .target(name: "MambaModel", dependencies: ["MambaKernels", "FileOutput"], swiftSettings: fast),
         .target(name: "MambaTrain", dependencies: ["MambaModel", "FileOutput"], swiftSettings: fast),
         .target(name: "DNATasks", dependencies: ["SeqIO", "MambaModel", "MambaTrain", "FileOutput"], swiftSettings: fast),
@@ -53,7 +56,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "FileOutputTests", dependencies: ["FileOutput"]),
         .testTarget(name: "SeqIOTests", dependencies: ["SeqIO", "TestSupport"], swiftSettings: fast),
-        .testTarget(name: "MambaKernelsTests", dependencies: ["MambaKernels"], swiftSettings: fast),
+        .testTarget(name: "MambaKernelsTests", dependencies: ["MambaKernels", "MambaKernelsAVX512"], swiftSettings: fast),
         .testTarget(name: "MambaModelTests", dependencies: ["MambaModel", "TestSupport"], swiftSettings: fast),
         .testTarget(name: "MambaTrainTests", dependencies: ["MambaTrain"], swiftSettings: fast),
         .testTarget(name: "DNATasksTests", dependencies: ["DNATasks", "SeqIO", "MambaModel", "TestSupport"],

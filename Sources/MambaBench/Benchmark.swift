@@ -99,6 +99,7 @@ public enum Benchmark {
         }
         return ["cpu": cpu, "online_cpus": ProcessInfo.processInfo.activeProcessorCount,
                 "openblas_core": Gemm.coreName, "threads": o.threads, "runs": o.runs,
-                "cpu_features": CPUFeatures.current.description, "bf16_path": CPUFeatures.current.bf16Path.rawValue]
+                "cpu_features": CPUFeatures.current.description, "bf16_path": CPUFeatures.current.bf16Path.rawValue,
+                "simd_kernels": KernelISA.current.rawValue]
     }
 }

@@ -6,6 +6,8 @@ import Foundation
 public struct CPUFeatures: Equatable, Sendable, CustomStringConvertible {
     /// AVX-512 Foundation, with the operating system saving the zmm/opmask state (XCR0 bits 5–7).
     public var avx512f = false
+    /// The AVX-512 subset of x86-64-v4 (F, CD, BW, DQ, VL), saved by the OS: the SIMD kernels' AVX-512 build runs.
+    public var x86_64_v4 = false
     /// AVX512_BF16 (`vdpbf16ps`, `vcvtne2ps2bf16`): CPUID.(7,1):EAX[5], usable only with AVX-512 state.
     public var avx512bf16 = false
     /// AMX tiles (CPUID.(7,0):EDX[24]) with the tile state enabled in XCR0 (bits 17–18).
@@ -42,6 +44,8 @@ public struct CPUFeatures: Equatable, Sendable, CustomStringConvertible {
         let osAMX = xcr0 & (3 << 17) == (3 << 17)    // XTILECFG, XTILEDATA
         var f = CPUFeatures()
         f.avx512f = osAVX512 && ebx7 & (1 << 16) != 0
+        let v4Bits: UInt32 = (1 << 16) | (1 << 17) | (1 << 28) | (1 << 30) | (1 << 31)   // F, DQ, CD, BW, VL
+        f.x86_64_v4 = osAVX512 && ebx7 & v4Bits == v4Bits
         f.avx512bf16 = f.avx512f && eax71 & (1 << 5) != 0
         f.amxTile = osAMX && edx7 & (1 << 24) != 0
         f.amxBF16 = f.amxTile && edx7 & (1 << 22) != 0

@@ -1,3 +1,7 @@
+#if !KERNELS_AVX512
+internal import MambaKernelsAVX512
+#endif
+
 /// Causal depthwise 1-D convolution, time-major: x and y are (length, channels).
 ///
 /// PyTorch `nn.Conv1d(C, C, K, groups: C, padding: K-1)` followed by `[..., :L]`:
@@ -72,6 +76,14 @@ public enum CausalConv1d {
                                    kernelSize: Int, history: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
                                    resetBefore: UnsafePointer<UInt8>? = nil, silu: Bool = false,
                                    taps: UnsafePointer<Float>? = nil) {
+        #if !KERNELS_AVX512
+        if KernelISA.useAVX512 {
+            MambaKernelsAVX512.CausalConv1d.forwardRows(
+                rows, x: x, ldx: ldx, length: length, channels: channels, weight: weight, bias: bias,
+                kernelSize: kernelSize, history: history, y: y, resetBefore: resetBefore, silu: silu, taps: taps)
+            return
+        }
+        #endif
         let k = kernelSize, ch = channels, ld = ldx ?? channels
         precondition(rows.lowerBound >= 0 && rows.upperBound <= length)
         if rows.isEmpty || ch <= 0 { return }

@@ -1,4 +1,7 @@
 import Foundation
+#if !KERNELS_AVX512
+internal import MambaKernelsAVX512
+#endif
 
 /// Row-wise normalisations over the channel axis of a (rows, channels) buffer.
 public enum Norm {
@@ -19,6 +22,12 @@ public enum Norm {
     /// Plain reference version.
     public static func layerNormReference(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                                  eps: Float, y: UnsafeMutablePointer<Float>, rows: Int, channels: Int) {
+        #if !KERNELS_AVX512
+        if KernelISA.useAVX512 {
+            MambaKernelsAVX512.Norm.layerNorm(x: x, weight: weight, bias: bias, eps: eps, y: y, rows: rows, channels: channels)
+            return
+        }
+        #endif
         for r in 0..<rows {
             let xr = x + r * channels, yr = y + r * channels
             var mean: Float = 0
@@ -55,6 +64,12 @@ public enum Norm {
     /// RMSNorm, SIMD16 across channels (same contract as `rmsNormReference`).
     public static func rmsNorm(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, eps: Float,
                                y: UnsafeMutablePointer<Float>, rows: Int, channels: Int) {
+        #if !KERNELS_AVX512
+        if KernelISA.useAVX512 {
+            MambaKernelsAVX512.Norm.rmsNorm(x: x, weight: weight, eps: eps, y: y, rows: rows, channels: channels)
+            return
+        }
+        #endif
         for r in 0..<rows {
             let xr = x + r * channels, yr = y + r * channels
             let ss = rowSum(xr, channels) { $0 * $0 }

@@ -1,4 +1,7 @@
 import Foundation
+#if !KERNELS_AVX512
+internal import MambaKernelsAVX512
+#endif
 
 /// Mamba-1 selective scan (mamba_ssm `selective_scan_ref` with delta_softplus = true), time-major.
 ///
@@ -53,6 +56,15 @@ public enum SelectiveScan {
                                resetBefore: UnsafePointer<UInt8>? = nil, ldz: Int? = nil, ldy: Int? = nil,
                                accumulate: Bool = false, threads: Int = 1,
                                scratch: UnsafeMutableRawBufferPointer? = nil) {
+        #if !KERNELS_AVX512
+        if KernelISA.useAVX512 {
+            MambaKernelsAVX512.SelectiveScan.forward(
+                u: u, delta: delta, A: A, B: B, C: C, ldBC: ldBC, D: D, z: z, deltaBias: deltaBias, state: state, y: y,
+                length: length, d: d, n: n, resetBefore: resetBefore, ldz: ldz, ldy: ldy, accumulate: accumulate,
+                threads: threads, scratch: scratch)
+            return
+        }
+        #endif
         if length <= 0 || d <= 0 || n <= 0 {
             if n <= 0, length > 0, d > 0 {  // no state: y is the D skip (and gate) alone
                 forwardReference(u: u, delta: delta, A: A, B: B, C: C, ldBC: ldBC, D: D, z: z, deltaBias: deltaBias,

@@ -24,5 +24,7 @@
 @_exported import enum MambaKernels.Activation
 @_exported import enum MambaKernels.Norm
 
-/// OpenBLAS's kernel choice at start-up (the command line calls it before any product).
+/// OpenBLAS's kernel choice at start-up (the command line calls it before any product), and which build of the
+/// SIMD kernels runs (`info` and `bench` print it).
 @_exported import enum MambaKernels.BLASRuntime
+@_exported import enum MambaKernels.KernelISA

@@ -100,6 +100,7 @@ public enum FileInfo {
         pairs.append(("precision_default", Precision.default.rawValue))
         pairs.append(("precision_bf16", Precision.bf16Support().description))
         pairs.append(("cpu_features", Precision.cpuFeatures))
+        pairs.append(("simd_kernels", KernelISA.current.rawValue))
         if rawConfig {
             pairs.append(("config", String(decoding: pretty, as: UTF8.self)))
         } else if let config = json as? [String: Any] {

@@ -1,4 +1,7 @@
 import Foundation
+#if !KERNELS_AVX512
+internal import MambaKernelsAVX512
+#endif
 
 extension SelectiveScanBackward {
     /// Fast version, same contract and result as `backwardReference` up to fp32 rounding: 16 channels at a
@@ -21,6 +24,16 @@ extension SelectiveScanBackward {
         dDeltaBias: UnsafeMutablePointer<Float>?, dInitialState: UnsafeMutablePointer<Float>? = nil,
         length: Int, d: Int, n: Int, resetBefore: UnsafePointer<UInt8>? = nil, chunk: Int = defaultChunk
     ) {
+        #if !KERNELS_AVX512
+        if KernelISA.useAVX512 {
+            MambaKernelsAVX512.SelectiveScanBackward.backward(
+                u: u, delta: delta, A: A, B: B, C: C, ldBC: ldBC, D: D, z: z, deltaBias: deltaBias,
+                initialState: initialState, dOut: dOut, du: du, ddelta: ddelta, dA: dA, dB: dB, dC: dC,
+                ldGradBC: ldGradBC, dD: dD, dz: dz, dDeltaBias: dDeltaBias, dInitialState: dInitialState,
+                length: length, d: d, n: n, resetBefore: resetBefore, chunk: chunk)
+            return
+        }
+        #endif
         guard d % 16 == 0, length > 0 else {
             return backwardReference(u: u, delta: delta, A: A, B: B, C: C, ldBC: ldBC, D: D, z: z, deltaBias: deltaBias,
                                      initialState: initialState, dOut: dOut, du: du, ddelta: ddelta, dA: dA, dB: dB,

@@ -1,0 +1,1 @@
+../../MambaKernels/Backward/ActivationBackward.swift

@@ -1,0 +1,1 @@
+../../MambaKernels/Backward/SelectiveScanBackward.swift

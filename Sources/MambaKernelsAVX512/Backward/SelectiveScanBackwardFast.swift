@@ -1,0 +1,1 @@
+../../MambaKernels/Backward/SelectiveScanBackwardFast.swift

@@ -1,0 +1,1 @@
+../MambaKernels/CausalConv1d.swift

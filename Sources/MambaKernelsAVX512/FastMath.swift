@@ -1,0 +1,1 @@
+../MambaKernels/FastMath.swift

@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "MambaModel", dependencies: ["MambaKernels", "FileOutput"], swiftSettings: fast),
         .target(name: "MambaTrain", dependencies: ["MambaModel", "FileOutput"], swiftSettings: fast),
         .target(name: "DNATasks", dependencies: ["SeqIO", "MambaModel", "MambaTrain", "FileOutput"], swiftSettings: fast),
-        .target(name: "MambaBench", dependencies: ["DNATasks", "MambaModel", "MambaTrain", "MambaKernels"], swiftSettings: fast),
+        .target(name: "MambaBench", dependencies: ["DNATasks", "MambaModel", "MambaKernels"], swiftSettings: fast),
         .executableTarget(name: "MambaDNA", dependencies: [
             "DNATasks", "MambaBench", "FileOutput", "MambaModel",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,7 +1,6 @@
 import Foundation
 import MambaKernels
 import MambaModel
-import MambaTrain
 
 /// Kernel figures: the selective scan alone and the projections' matrix products.
 enum BenchKernels {

@@ -1,6 +1,5 @@
 import Foundation
 import MambaModel
-import MambaTrain
 
 /// Timing, memory and model helpers shared by the benchmark suites.
 public enum BenchClock {

@@ -1,3 +1,5 @@
+import MambaModel
+
 /// Validation sets that measure what the model will be used for: whole groups held out (e.g. every read of
 /// a genus, so validation asks about unseen genera, not unseen reads of seen ones), and reads longer than the
 /// training window validated on fixed windows of that length (the model is trained on windows, not whole reads).

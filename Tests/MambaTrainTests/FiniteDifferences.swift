@@ -1,3 +1,4 @@
+import MambaModel
 import MambaTrain
 import XCTest
 

@@ -1,4 +1,5 @@
 import Foundation
+import MambaModel
 import MambaTrain
 import XCTest
 

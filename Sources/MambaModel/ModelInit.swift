@@ -1,5 +1,4 @@
 import Foundation
-import MambaModel
 
 /// Fresh weights for a `MambaLMModel`, following mamba_ssm's initialisation:
 ///   embedding ~ N(0, 0.02); Linear weights ~ U(±1/√fan_in) (PyTorch's default), out_proj then divided by

@@ -132,7 +132,7 @@ struct VariantTrainArguments: ParsableArguments {
         var o = VariantTraining.Options(datasets: sets, output: output)
         o.contextEncoder = variantEncoder.map(DefaultModels.resolve)
         o.candidates.realign = realign
-        o.hidden = hidden; o.epochs = mlpEpochs; o.learningRate = mlpLr; o.seed = seed; o.threads = threads; o.force = force
+        o.hidden = hidden; o.genotyper.epochs = mlpEpochs; o.genotyper.learningRate = mlpLr; o.seed = seed; o.threads = threads; o.force = force
         FileInfo.quietLibraryLogs()
         do {
             try VariantTraining.run(o) { FileHandle.standardError.write(Data("mamba-dna train: \($0)\n".utf8)) }

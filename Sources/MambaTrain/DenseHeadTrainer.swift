@@ -25,6 +25,9 @@ public struct DenseHeadTrainer {
     public var seed: UInt64 = 1
     public init() {}
 
+    /// Optimiser steps in one epoch over `rows` rows (the last batch may be short).
+    public func stepsPerEpoch(rows: Int) -> Int { (rows + max(1, batchSize) - 1) / max(1, batchSize) }
+
     public struct Result: Sendable {
         /// The epoch whose weights were kept (1-based).
         public var epochs: Int
@@ -51,7 +54,7 @@ public struct DenseHeadTrainer {
         options.shards = 1
         options.patience = patience
         options.logEvery = Int.max
-        let perEpoch = (y.count + max(1, batchSize) - 1) / max(1, batchSize)
+        let perEpoch = stepsPerEpoch(rows: y.count)
         options.evalEvery = perEpoch
         let loop = TrainingLoop(parameters: objective.parameters, lengths: Array(repeating: 1, count: y.count),
                                 validates: true, options: options, order: .reshuffled)

@@ -24,10 +24,8 @@ public enum VariantTraining {
         public var datasets: [Dataset]
         public var output: String
         public var hidden = [32, 32]
-        public var epochs = 60
-        public var batchSize = 256
-        public var learningRate: Float = 2e-3
-        public var weightDecay: Float = 1e-4
+        /// The genotyper's training (epochs, batch size, learning rate, weight decay); its seed is `seed`.
+        public var genotyper = DenseHeadTrainer()
         public var validationFraction = 0.1
         public var seed: UInt64 = 1
         public var threads = 1
@@ -106,13 +104,12 @@ public enum VariantTraining {
             throw ToolError(file: o.datasets[0].alignments, "no candidate sites to train on in the given regions")
         }
         model.setStandardisation(fromRows: tx)
-        var trainer = DenseHeadTrainer()
-        trainer.epochs = o.epochs; trainer.batchSize = o.batchSize; trainer.learningRate = o.learningRate
-        trainer.weightDecay = o.weightDecay; trainer.seed = o.seed
+        var trainer = o.genotyper
+        trainer.seed = o.seed
         let result = try trainer.train(model, x: model.standardise(tx), y: ty,
                                        validation: (model.standardise(vx), vy)) { event in
             guard case .validation(let step, let r, _) = event else { return }
-            let epoch = step / max(1, (ty.count + o.batchSize - 1) / max(1, o.batchSize))
+            let epoch = step / trainer.stepsPerEpoch(rows: ty.count)
             if epoch == 1 || epoch % 5 == 0 {
                 log(String(format: "epoch %d: validation loss %.4f, accuracy %.4f", epoch, r.loss, r.accuracy))
             }
@@ -122,7 +119,7 @@ public enum VariantTraining {
         model.trainingInfo = [
             "datasets": summaries, "train_rows": ty.count, "validation_rows": vy.count, "best_epoch": result.epochs,
             "validation_loss": Double(result.validationLoss), "validation_accuracy": Double(result.validationAccuracy),
-            "hidden": o.hidden, "learning_rate": Double(o.learningRate), "seed": o.seed,
+            "hidden": o.hidden, "learning_rate": Double(o.genotyper.learningRate), "seed": o.seed,
             "candidate_floors": ["min_alt_reads": o.candidates.minAltReads, "snp_fraction": o.candidates.minSNPFraction,
                                  "indel_fraction": o.candidates.minIndelFraction],
             "local_realignment": o.candidates.realign,

@@ -30,16 +30,7 @@ public enum FastMath {
     @_transparent public static func exp2Unclamped(_ x: V) -> V {
         let magic = V(repeating: 12582912)  // 1.5 · 2²³
         let s = x + magic
-        let r = x - (s - magic)
-        var q = V(repeating: 0.001326472731307149)
-        q = V(repeating: 0.009671512991189957).addingProduct(q, r)
-        q = V(repeating: 0.05550733581185341).addingProduct(q, r)
-        q = V(repeating: 0.24022242426872253).addingProduct(q, r)
-        q = V(repeating: 0.6931470036506653).addingProduct(q, r)
-        let p = V(repeating: 1).addingProduct(q, r)
-        let bits = unsafeBitCast(p, to: SIMD16<UInt32>.self)
-            &+ (unsafeBitCast(s, to: SIMD16<UInt32>.self) &<< 23)
-        return unsafeBitCast(bits, to: V.self)
+        return scaledExp2(s, x - (s - magic))
     }
 
     /// 2^(a·b) for a·b ∈ [−126, 128] (unchecked), with the product fused into the range reduction:
@@ -48,7 +39,21 @@ public enum FastMath {
     @_transparent public static func exp2Product(_ a: V, _ b: V) -> V {
         let magic = V(repeating: 12582912)  // 1.5 · 2²³
         let s = magic.addingProduct(a, b)
-        let r = (magic - s).addingProduct(a, b)
+        return scaledExp2(s, (magic - s).addingProduct(a, b))
+    }
+
+    /// `exp2Product` for a·b ≤ 128 with no lower limit: below 2^−125.5 the result is 2^−125.5 (a decay that
+    /// small is zero to float32 precision against anything it is added to, and the floor keeps every value
+    /// normal, off the slow subnormal paths). Two `vmaxps` more than `exp2Product`, and bit for bit the same
+    /// wherever round(a·b) ≥ −125, so a caller may switch between the two per block without changing results.
+    @_transparent public static func exp2ProductFloored(_ a: V, _ b: V) -> V {
+        let magic = V(repeating: 12582912)  // 1.5 · 2²³
+        let s = max(magic.addingProduct(a, b), V(repeating: 12582912 - 125))  // k ≥ −125
+        return scaledExp2(s, max((magic - s).addingProduct(a, b), V(repeating: -0.5)))
+    }
+
+    /// 2ᵏ·2ʳ, with k in the low bits of `s` (a value rounded by adding 1.5·2²³) and r ∈ [−½, ½].
+    @_transparent public static func scaledExp2(_ s: V, _ r: V) -> V {
         var q = V(repeating: 0.001326472731307149)
         q = V(repeating: 0.009671512991189957).addingProduct(q, r)
         q = V(repeating: 0.05550733581185341).addingProduct(q, r)

@@ -192,23 +192,29 @@ public enum SelectiveScan {
                 let hp = hAll + bi * n, ap = aAll + bi * n
                 let dt = dtAll + bi * T, dtu = dtuAll + bi * T
                 for r in 0..<rows { sum[r] = V() }
-                // Δ·A2 within [−125, 127] for the whole tile (the usual case: it leaves that range only
-                // for decays below 2⁻¹²⁵, or when A > 0 against the contract)? Then the exps need no
-                // clamping. The margin of 1 covers the rounding of these products.
+                // Which exp the tile needs: Δ·A2 ≥ −125 everywhere (a tile of slow decays) takes the plain fused
+                // exp; below that, decays under 2^−125.5 are floored (pretrained and fine-tuned models have
+                // |A| in the thousands, so most of their tiles do); above 127 (A > 0, against the contract) the
+                // rare fully clamped path. The three give the same bits wherever round(Δ·A2) ≥ −125, so a row's
+                // result does not depend on the rows it was tiled with. The margin of 1 covers the rounding of
+                // these products.
                 var lo = V(), hi = V()
                 for r in 0..<rows {
                     lo = FastMath.min(lo, dt[r] * loAll[bi])
                     hi = FastMath.max(hi, dt[r] * hiAll[bi])
                 }
-                let clamp = any(lo .< -125) || any(hi .> 127)
+                let range: DecayRange = any(hi .> 127) ? .clamped : any(lo .< -125) ? .floored : .plain
                 var s = 0
                 while s + 4 <= n {
-                    if clamp { scanRows4(hp + s, ap + s, bTile + s, cTile + s, a.ldBC, reset, rows, dt, dtu, sum, clamp: true) }
-                    else { scanRows4(hp + s, ap + s, bTile + s, cTile + s, a.ldBC, reset, rows, dt, dtu, sum, clamp: false) }
+                    switch range {
+                    case .plain: scanRows4(hp + s, ap + s, bTile + s, cTile + s, a.ldBC, reset, rows, dt, dtu, sum, range: .plain)
+                    case .floored: scanRows4(hp + s, ap + s, bTile + s, cTile + s, a.ldBC, reset, rows, dt, dtu, sum, range: .floored)
+                    case .clamped: scanRows4(hp + s, ap + s, bTile + s, cTile + s, a.ldBC, reset, rows, dt, dtu, sum, range: .clamped)
+                    }
                     s += 4
                 }
                 while s < n {
-                    scanRows1(hp + s, ap + s, bTile + s, cTile + s, a.ldBC, reset, rows, dt, dtu, sum, clamp: clamp)
+                    scanRows1(hp + s, ap + s, bTile + s, cTile + s, a.ldBC, reset, rows, dt, dtu, sum, range: range)
                     s += 1
                 }
                 let g = gAll + bi * T, out = outAll + bi * T
@@ -236,40 +242,42 @@ public enum SelectiveScan {
         }
     }
 
-    /// exp(Δ·A) = 2^(Δ·A2). Unclamped, the product is fused into the range reduction; clamped (rare),
-    /// lanes with Δ·A2 outside [−126, 128] get it limited to that range: a decay below 2⁻¹²⁶ becomes 2⁻¹²⁶,
-    /// which to float32 precision is the same (and keeps every value normal, so the FMAs stay off slow
-    /// microcode paths). Lanes within the range get the unclamped value bit for bit, so a row's result does
-    /// not depend on which tile (and which neighbouring rows) it was scanned with.
+    /// How far Δ·A2 reaches within a tile (see `scanBlocks`).
+    enum DecayRange { case plain, floored, clamped }
+
+    /// exp(Δ·A) = 2^(Δ·A2), the product fused into the range reduction. `.floored` limits decays below 2^−125.5
+    /// to 2^−125.5 (to float32 precision the same, and every value stays normal, so the FMAs stay off slow
+    /// microcode paths); `.clamped` (rare: A > 0 against the contract) also limits Δ·A2 above 128 to 128.
+    /// Lanes with round(Δ·A2) in [−125, 127] get the same bits on every path.
     @_transparent
-    static func decay(_ dt: SIMD16<Float>, _ a2: SIMD16<Float>, clamp: Bool) -> SIMD16<Float> {
-        if clamp {
-            let p = dt * a2
-            let lo = SIMD16<Float>(repeating: -126), hi = SIMD16<Float>(repeating: 128)
-            let outside = (p .< lo) .| (p .> hi)
-            return FastMath.exp2Product(dt, a2)
-                .replacing(with: FastMath.exp2Unclamped(FastMath.min(FastMath.max(p, lo), hi)), where: outside)
+    static func decay(_ dt: SIMD16<Float>, _ a2: SIMD16<Float>, range: DecayRange) -> SIMD16<Float> {
+        switch range {
+        case .plain: return FastMath.exp2Product(dt, a2)
+        case .floored: return FastMath.exp2ProductFloored(dt, a2)
+        case .clamped:
+            let p = dt * a2, hi = SIMD16<Float>(repeating: 128)
+            return FastMath.exp2ProductFloored(dt, a2)
+                .replacing(with: FastMath.exp2Unclamped(FastMath.min(p, hi)), where: p .> hi)
         }
-        return FastMath.exp2Product(dt, a2)
     }
 
     /// Four states of one channel block over `rows` rows: h ← e^{ΔA}·h + Δu·B[t,s]; y[r] += Σ h·C[t,s].
-    @_transparent  // inlined at each call, so `clamp` is a constant there (@inline(__always) was not honoured)
+    @_transparent  // inlined at each call, so `range` is a constant there (@inline(__always) was not honoured)
     static func scanRows4(_ hp: UnsafeMutablePointer<SIMD16<Float>>, _ ap: UnsafeMutablePointer<SIMD16<Float>>,
                           _ b: UnsafePointer<Float>, _ c: UnsafePointer<Float>, _ ld: Int,
                           _ reset: UnsafePointer<UInt8>?, _ rows: Int,
                           _ dtBuf: UnsafeMutablePointer<SIMD16<Float>>, _ dtuBuf: UnsafeMutablePointer<SIMD16<Float>>,
-                          _ yBuf: UnsafeMutablePointer<SIMD16<Float>>, clamp: Bool) {
+                          _ yBuf: UnsafeMutablePointer<SIMD16<Float>>, range: DecayRange) {
         var h0 = hp[0], h1 = hp[1], h2 = hp[2], h3 = hp[3]
         let a0 = ap[0], a1 = ap[1], a2 = ap[2], a3 = ap[3]
         var b = b, c = c
         for r in 0..<rows {
             if let reset, reset[r] != 0 { h0 = .zero; h1 = .zero; h2 = .zero; h3 = .zero }
             let dt = dtBuf[r], dtu = dtuBuf[r]
-            h0 = (dtu * b[0]).addingProduct(h0, decay(dt, a0, clamp: clamp))
-            h1 = (dtu * b[1]).addingProduct(h1, decay(dt, a1, clamp: clamp))
-            h2 = (dtu * b[2]).addingProduct(h2, decay(dt, a2, clamp: clamp))
-            h3 = (dtu * b[3]).addingProduct(h3, decay(dt, a3, clamp: clamp))
+            h0 = (dtu * b[0]).addingProduct(h0, decay(dt, a0, range: range))
+            h1 = (dtu * b[1]).addingProduct(h1, decay(dt, a1, range: range))
+            h2 = (dtu * b[2]).addingProduct(h2, decay(dt, a2, range: range))
+            h3 = (dtu * b[3]).addingProduct(h3, decay(dt, a3, range: range))
             var y = yBuf[r].addingProduct(h0, c[0])
             y = y.addingProduct(h1, c[1])
             y = y.addingProduct(h2, c[2])
@@ -285,12 +293,12 @@ public enum SelectiveScan {
                           _ b: UnsafePointer<Float>, _ c: UnsafePointer<Float>, _ ld: Int,
                           _ reset: UnsafePointer<UInt8>?, _ rows: Int,
                           _ dtBuf: UnsafeMutablePointer<SIMD16<Float>>, _ dtuBuf: UnsafeMutablePointer<SIMD16<Float>>,
-                          _ yBuf: UnsafeMutablePointer<SIMD16<Float>>, clamp: Bool) {
+                          _ yBuf: UnsafeMutablePointer<SIMD16<Float>>, range: DecayRange) {
         var h = hp[0]
         let a = ap[0]
         for r in 0..<rows {
             if let reset, reset[r] != 0 { h = .zero }
-            h = (dtuBuf[r] * b[r * ld]).addingProduct(h, decay(dtBuf[r], a, clamp: clamp))
+            h = (dtuBuf[r] * b[r * ld]).addingProduct(h, decay(dtBuf[r], a, range: range))
             yBuf[r] = yBuf[r].addingProduct(h, c[r * ld])
         }
         hp[0] = h

@@ -57,6 +57,27 @@ final class FastMathTests: XCTestCase {
         XCTAssertTrue(c[4].isNormal && c[5].isFinite)
     }
 
+    /// The scan's floored decay: the same bits as the plain fused exp wherever round(a·b) ≥ −125 (so a tile's
+    /// choice of path cannot change a row's result), 2^−125.5 below, always a normal float.
+    func testExp2ProductFloored() {
+        var rng = KernelRNG(seed: 77)
+        for _ in 0..<20_000 {
+            var a = V(), b = V()
+            for l in 0..<16 { a[l] = rng.uniform(0, 2); b[l] = -rng.uniform(0, 62) }  // a·b ∈ (−124, 0]
+            let plain = FastMath.exp2Product(a, b), floored = FastMath.exp2ProductFloored(a, b)
+            XCTAssertEqual(unsafeBitCast(plain, to: SIMD16<UInt32>.self), unsafeBitCast(floored, to: SIMD16<UInt32>.self))
+        }
+        let a = V(repeating: 1)
+        let b = V(-125, -125.4, -125.6, -126, -127, -200, -3000, -1e9, -1e30, 0, 1, 100, 127.4, -0.5, -62.25, -124.9)
+        let f = FastMath.exp2ProductFloored(a, b)
+        let floor = Float(Foundation.exp2(-125.5))
+        for l in 0..<16 {
+            XCTAssertTrue(f[l].isNormal, "lane \(l)")
+            let want = b[l] >= -125.5 ? Float(Foundation.exp2(Double(b[l]))) : floor
+            XCTAssertEqual(f[l], want, accuracy: want * 2.5e-7, "lane \(l)")
+        }
+    }
+
     /// PyTorch softplus (beta 1, threshold 20) in Float64.
     static func softplus(_ x: Double) -> Double { x > 20 ? x : Foundation.log1p(Foundation.exp(x)) }
 

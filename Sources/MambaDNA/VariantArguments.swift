@@ -49,6 +49,10 @@ struct VariantArguments: ParsableArguments {
             help: "Which indel candidates count reads against haplotypes instead of the pileup: off, clipped (indels that reads soft-clip at), all (default for --ploidy 1; off for --ploidy 2, whose genotypes the shipped model learned from pileup counts).")
     var haplotypeEvidence: String?
 
+    @Flag(name: .customLong("no-clip-indels"),
+          help: "Take indel candidates only from CIGARs, not also from soft-clipped sequence that realigns nearby as a deletion or insertion (needs haplotype evidence).")
+    var noClipIndels = false
+
     var candidates: CandidateOptions {
         var c = CandidateOptions()
         c.minAltReads = minAltReads; c.minSNPFraction = snpFraction; c.minIndelFraction = indelFraction
@@ -56,6 +60,7 @@ struct VariantArguments: ParsableArguments {
         c.filter.excludeFlags = .init(rawValue: excludeFlags)
         c.realign = realign
         c.haplotypeEvidence = haplotypeEvidence.flatMap(HaplotypeEvidenceMode.init) ?? (ploidy == 2 ? .off : .all)
+        c.clipIndels = !noClipIndels
         return c
     }
 

@@ -44,7 +44,9 @@ public enum CandidateGenerator {
             for r in reads {
                 rescue(r, scanner: scanner, minBaseQuality: options.filter.minBaseQuality)
                 scanner.collect(r)
+                scanner.noteClips(r)
             }
+            if !scanner.addClipSites().isEmpty { for r in reads { scanner.collectForClipSites(r) } }
         } else {
             try rescueClips(reader: reader, region: region, scanner: scanner, filter: options.filter)
         }
@@ -61,22 +63,22 @@ public enum CandidateGenerator {
     static func rescueClips(reader: AlignmentReader, region: Region, scanner: CandidateScanner,
                             filter: PileupFilter) throws {
         try reader.query(region)
-        let exclude = filter.excludeFlags.union(.unmapped)
         while let r = try reader.next() {
-            let flags = r.flags
-            if !flags.isDisjoint(with: exclude) || r.mappingQuality < filter.minMappingQuality { continue }
-            if !filter.includeAnomalousPairs && flags.contains(.paired) && !flags.contains(.properPair) { continue }
+            guard passes(r, filter) else { continue }
             let cigar = r.cigar
             let soft = UInt8(ascii: "S")
             let leading = cigar.first.map { $0.op == soft ? $0.length : 0 } ?? 0
             let trailing = cigar.count > 1 ? (cigar.last!.op == soft ? cigar.last!.length : 0) : 0
             let span = cigar.reduce(0) { $0 + ($1.consumesReference ? $1.length : 0) }
-            if scanner.wantsRead((r.position - leading)..<(r.position + span + trailing)) {
+            let wanted = scanner.wantsRead((r.position - leading)..<(r.position + span + trailing))
+            if wanted || max(leading, trailing) >= ClippedIndels.minAnchor {
                 let sequence = r.sequence
                 if !sequence.isEmpty {
-                    scanner.collect(AlignedRead(position: r.position, cigar: cigar, sequence: sequence,
-                                                qualities: r.qualities ?? [UInt8](repeating: 0xFF, count: sequence.count),
-                                                isReverse: r.isReverse, mappingQuality: r.mappingQuality, summary: r.summary))
+                    let a = AlignedRead(position: r.position, cigar: cigar, sequence: sequence,
+                                        qualities: r.qualities ?? [UInt8](repeating: 0xFF, count: sequence.count),
+                                        isReverse: r.isReverse, mappingQuality: r.mappingQuality, summary: r.summary)
+                    if wanted { scanner.collect(a) }
+                    scanner.noteClips(a)
                 }
             }
             guard max(leading, trailing) >= SoftClipRescue.minClip, let qualities = r.qualities else { continue }
@@ -87,17 +89,46 @@ public enum CandidateGenerator {
             scanner.addRescued(bases, read: r.summary, mappingQuality: r.mappingQuality, isReverse: r.isReverse,
                                readLength: r.sequenceLength)
         }
+        // Sites that clipped reads suggested: their reads are read again, around each group of sites only.
+        let sites = scanner.addClipSites()
+        guard !sites.isEmpty else { return }
+        let pad = scanner.readLength + ClippedIndels.maxIndel
+        var ranges: [Range<Int>] = []
+        for a in sites {
+            let r = max(0, a.position - pad)..<(a.position + a.ref.count + 1 + pad)
+            // Ranges closer than a read's span are merged, so no read is fetched twice.
+            if let last = ranges.last, r.lowerBound <= last.upperBound + pad {
+                ranges[ranges.count - 1] = last.lowerBound..<max(last.upperBound, r.upperBound)
+            } else {
+                ranges.append(r)
+            }
+        }
+        for range in ranges {
+            try reader.query(Region(contig: region.contig, start: range.lowerBound, end: range.upperBound))
+            while let r = try reader.next() {
+                guard passes(r, filter) else { continue }
+                let sequence = r.sequence
+                guard !sequence.isEmpty else { continue }
+                scanner.collectForClipSites(AlignedRead(position: r.position, cigar: r.cigar, sequence: sequence,
+                                                        qualities: r.qualities ?? [UInt8](repeating: 0xFF, count: sequence.count),
+                                                        isReverse: r.isReverse, mappingQuality: r.mappingQuality, summary: r.summary))
+            }
+        }
+    }
+
+    /// Whether a record passes the pileup's read filters.
+    static func passes(_ r: AlignmentRecord, _ filter: PileupFilter) -> Bool {
+        let flags = r.flags
+        if !flags.isDisjoint(with: filter.excludeFlags.union(.unmapped)) || r.mappingQuality < filter.minMappingQuality { return false }
+        return filter.includeAnomalousPairs || !flags.contains(.paired) || flags.contains(.properPair)
     }
 
     /// The region's reads that pass the pileup's read filters, in file order.
     static func filteredReads(reader: AlignmentReader, region: Region, filter: PileupFilter) throws -> [AlignedRead] {
         try reader.query(region)
-        let exclude = filter.excludeFlags.union(.unmapped)
         var out: [AlignedRead] = []
         while let r = try reader.next() {
-            let flags = r.flags
-            if !flags.isDisjoint(with: exclude) || r.mappingQuality < filter.minMappingQuality { continue }
-            if !filter.includeAnomalousPairs && flags.contains(.paired) && !flags.contains(.properPair) { continue }
+            guard passes(r, filter) else { continue }
             let sequence = r.sequence
             guard !sequence.isEmpty else { continue }
             // Without qualities (QUAL `*`) the pileup sees 0xFF, which passes any floor.

@@ -20,6 +20,9 @@ public struct CandidateOptions: Sendable {
     /// Which indel candidates get their read counts from haplotype comparison (`HaplotypeEvidence`)
     /// instead of the pileup.
     public var haplotypeEvidence: HaplotypeEvidenceMode = .all
+    /// Also take indel candidates from soft-clipped sequence (`ClippedIndels`) where no read, or one,
+    /// carries them in its CIGAR. Needs haplotype evidence (their reads are counted against haplotypes).
+    public var clipIndels = true
     /// Read and base filters. Unlike `samtools mpileup`, improperly paired reads are kept: in
     /// diverged segments mates often map discordantly, and their MAPQ is a feature anyway.
     public var filter: PileupFilter = {

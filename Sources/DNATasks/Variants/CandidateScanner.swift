@@ -204,26 +204,89 @@ final class CandidateScanner {
             !a.isSNP && ev.count >= options.minAltReads && abs(a.lengthChange) <= HaplotypeEvidence.maxIndel
                 && keepRange.contains(a.position) ? a : nil
         }.sorted()
-        guard !haplotypeSites.isEmpty else { return }
-        var touched = [Int32](repeating: 0, count: columns.count + 1)
-        for a in haplotypeSites {
-            for p in a.position..<(a.position + a.ref.count + 1) { if let i = columns.index(p) { touched[i + 1] = 1 } }
-        }
-        for i in 1..<touched.count { touched[i] += touched[i - 1] }
-        siteCover = touched
+        siteCover = buildCover(haplotypeSites)
     }
 
     /// Whether a read covering `span` (soft clips laid on ungapped) overlaps a haplotype site.
-    func wantsRead(_ span: Range<Int>) -> Bool {
-        guard !siteCover.isEmpty else { return false }
+    func wantsRead(_ span: Range<Int>) -> Bool { covers(siteCover, span) }
+
+    private func covers(_ cover: [Int32], _ span: Range<Int>) -> Bool {
+        guard !cover.isEmpty else { return false }
         let lo = max(0, min(columns.count, span.lowerBound - columns.start))
         let hi = max(0, min(columns.count, span.upperBound - columns.start))
-        return lo < hi && siteCover[hi] > siteCover[lo]
+        return lo < hi && cover[hi] > cover[lo]
+    }
+
+    private func buildCover(_ sites: [Allele]) -> [Int32] {
+        guard !sites.isEmpty else { return [] }
+        var touched = [Int32](repeating: 0, count: columns.count + 1)
+        for a in sites {
+            for p in a.position..<(a.position + a.ref.count + 1) { if let i = columns.index(p) { touched[i + 1] = 1 } }
+        }
+        for i in 1..<touched.count { touched[i] += touched[i - 1] }
+        return touched
     }
 
     /// Keeps a read for the haplotype comparison when it overlaps a site.
     func collect(_ r: AlignedRead) {
         if wantsRead(r.extendedSpan) { haplotypeReads.append(r) }
+    }
+
+    // MARK: Indel alleles from clipped sequence
+
+    /// Alleles that reads' clips suggest (`ClippedIndels`), with the evidence of those reads.
+    private var clipAlleles: [Allele: AlleleEvidence] = [:]
+    /// `siteCover` before `addClipSites`: the reads it wants are already collected.
+    private var pileupSiteCover: [Int32] = []
+
+    /// Notes the indel alleles a read's clips suggest; call for every read of the pass that collects reads.
+    func noteClips(_ r: AlignedRead) {
+        guard options.clipIndels, options.haplotypeEvidence != .off,
+              max(r.leadingClip, r.trailingClip) >= ClippedIndels.minAnchor else { return }
+        let found = ClippedIndels.alleles(r, contig: contig, minBaseQuality: options.filter.minBaseQuality,
+                                          window: window, windowStart: windowStart)
+        guard !found.isEmpty else { return }
+        let n = r.sequence.count
+        for a in found {
+            // The read base next to its clip stands in for the pileup's anchor base.
+            let trailingEvent = r.trailingClip >= ClippedIndels.minAnchor && abs(a.position - r.referenceEnd) <= abs(a.position - r.position)
+            let qp = trailingEvent ? max(0, n - r.trailingClip - 1) : min(n - 1, r.leadingClip)
+            var ev = clipAlleles[a, default: AlleleEvidence()]
+            ev.reads.add(r.summary, mappingQuality: r.mappingQuality, ownEdits: 0)
+            if r.isReverse { ev.reverse += 1 } else { ev.forward += 1 }
+            ev.qualSum += r.qualities[qp] == 0xFF ? 0 : Float(r.qualities[qp])
+            ev.mapqSum += Float(r.mappingQuality)
+            if r.mappingQuality == 0 { ev.mapq0 += 1 }
+            ev.endDistanceSum += Float(min(qp, n - 1 - qp))
+            clipAlleles[a] = ev
+        }
+    }
+
+    /// Turns the clip alleles that `ClippedIndels.minReads` reads suggest, and that the pileup did not
+    /// already make haplotype sites, into candidates with haplotype evidence. Call after the pass of
+    /// `noteClips`; then pass the reads overlapping the returned sites to `collectForClipSites`.
+    /// - Returns: the new sites, sorted.
+    func addClipSites() -> [Allele] {
+        guard !clipAlleles.isEmpty, options.haplotypeEvidence != .off else { return [] }
+        var added: [Allele] = []
+        for (a, ev) in clipAlleles where ev.count >= ClippedIndels.minReads && keepRange.contains(a.position)
+            && columns.index(a.position) != nil {
+            if let known = alleles[a], known.count >= options.minAltReads { continue }
+            alleles[a, default: AlleleEvidence()].merge(ev)
+            added.append(a)
+        }
+        guard !added.isEmpty else { return [] }
+        added.sort()
+        pileupSiteCover = siteCover
+        haplotypeSites = (haplotypeSites + added).sorted()
+        siteCover = buildCover(haplotypeSites)
+        return added
+    }
+
+    /// Keeps a read that overlaps a site added by `addClipSites` and no earlier one (those were collected).
+    func collectForClipSites(_ r: AlignedRead) {
+        let span = r.extendedSpan
+        if covers(siteCover, span) && !covers(pileupSiteCover, span) { haplotypeReads.append(r) }
     }
 
     /// Per-haplotype read counts of the sites (only those `options.haplotypeEvidence` selects).
@@ -354,6 +417,12 @@ extension AlleleEvidence {
 }
 
 extension AlleleEvidence {
+    mutating func merge(_ o: AlleleEvidence) {
+        forward += o.forward; reverse += o.reverse; qualSum += o.qualSum; mapqSum += o.mapqSum; mapq0 += o.mapq0
+        endDistanceSum += o.endDistanceSum; rescued += o.rescued; realigned += o.realigned
+        reads.merge(o.reads)
+    }
+
     /// A soft-clipped base placed on the reference; its read's clip is not counted as its own edit.
     mutating func addRescued(_ b: RescuedBase, read: ReadSummary, mappingQuality: Int, isReverse: Bool, endDistance: Float) {
         reads.add(read, mappingQuality: mappingQuality, ownEdits: 1)

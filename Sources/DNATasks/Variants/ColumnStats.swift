@@ -100,6 +100,11 @@ struct ReadEvidence {
     /// Reads with MAPQ below 20.
     var lowMapq = 0
 
+    mutating func merge(_ o: ReadEvidence) {
+        reads += o.reads; otherEdits += o.otherEdits; clipped += o.clipped; secondHit += o.secondHit
+        discordant += o.discordant; split += o.split; lowMapq += o.lowMapq
+    }
+
     mutating func add(_ r: ReadSummary, mappingQuality: Int, ownEdits: Int) {
         reads += 1
         otherEdits += Float(max(0, r.editDistance - ownEdits))

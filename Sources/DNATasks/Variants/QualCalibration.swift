@@ -46,7 +46,7 @@ public struct QualCalibration: Sendable, Equatable {
     }
 
     public var classes: [SupportClass]
-    /// Candidate settings the calls it was fitted on were made with (`haplotype_evidence`, `realign`, `ploidy`):
+    /// Candidate settings the calls it was fitted on were made with (`haplotype_evidence`, `realign`, `ploidy`, `clip_indels`):
     /// read counts, allele shares, and so support classes and raw QUAL, depend on them. Empty = any.
     public var settings: [String: String]
 
@@ -58,7 +58,7 @@ public struct QualCalibration: Sendable, Equatable {
     /// The settings of `options` that a calibration records.
     public static func settings(of options: CandidateOptions) -> [String: String] {
         ["haplotype_evidence": options.haplotypeEvidence.rawValue, "realign": String(options.realign),
-         "ploidy": String(options.ploidy)]
+         "ploidy": String(options.ploidy), "clip_indels": String(options.clipIndels)]
     }
 
     /// Why this calibration does not fit calls made with `options` (one line), or `nil` when it does.

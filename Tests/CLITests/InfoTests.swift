@@ -123,8 +123,16 @@ final class InfoTests: XCTestCase {
         XCTAssertEqual(r.fields["model"], "sequence classifier")
         XCTAssertEqual(r.fields["classes"], "\(labels.count): " + labels.joined(separator: ", "))
         XCTAssertEqual(r.fields["add_ons"]?.contains("k-mer sketch"), true)
-        let summary = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("training_summary.json"))) as? [String: Any])
-        XCTAssertEqual(r.fields["training_steps"], "\(try XCTUnwrap(summary["steps"] as? Int))")
+        // Its training run: training_summary.json as `train` writes it, or `fine_tuning` in config.json for a classifier
+        // fine-tuned on a GPU (scripts/pretrain/gpu-finetune).
+        let summaryFile = dir.appendingPathComponent("training_summary.json")
+        let run = try FileManager.default.fileExists(atPath: summaryFile.path)
+            ? XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: summaryFile)) as? [String: Any])
+            : XCTUnwrap(config["fine_tuning"] as? [String: Any])
+        XCTAssertEqual(r.fields["training_steps"], "\(try XCTUnwrap(run["steps"] as? Int))")
+        if let initial = (config["fine_tuning"] as? [String: Any])?["init"] as? String {
+            XCTAssertEqual(r.fields["fine_tuned_from"], initial)
+        }
         // The default --confidence, from calibration.json.
         let calibration = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("calibration.json"))) as? [String: Any])
         let threshold = try XCTUnwrap(calibration["threshold"] as? Double)

@@ -140,6 +140,12 @@ extension FileInfo {
             if let tokens = p["tokens"] as? Int { out.append(("pretraining_tokens", "\(tokens)")) }
             if let loss = p["held_out_loss_nats"] as? Double { out.append(("pretraining_held_out_loss", String(format: "%.4f nats per base", loss))) }
         }
+        // A classifier fine-tuned elsewhere (scripts/pretrain/gpu-finetune) records its run in config.json.
+        if let f = c["fine_tuning"] as? [String: Any] {
+            if let initial = f["init"] as? String { out.append(("fine_tuned_from", initial)) }
+            if let steps = f["steps"] as? Int { out.append(("training_steps", "\(steps)")) }
+            if let reads = f["reads"] as? Int { out.append(("training_reads", "\(reads)")) }
+        }
         let files = Set((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [])
         var addOns: [String] = []
         if KmerIndex.present(.sketch, in: files) { addOns.append("k-mer sketch") }
@@ -156,7 +162,9 @@ extension FileInfo {
         }
         if let data = try? Data(contentsOf: dir.appendingPathComponent("training_summary.json")),
            let t = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] {
-            if let steps = t["steps"] as? Int { out.append(("training_steps", "\(steps)")) }
+            if let steps = t["steps"] as? Int, !out.contains(where: { $0.0 == "training_steps" }) {
+                out.append(("training_steps", "\(steps)"))
+            }
             if let v = t["validation"] as? [String: Any], let acc = v["accuracy"] as? Double, let n = v["reads"] as? Int {
                 out.append(("validation_accuracy", String(format: "%.4f (%d reads)", acc, n)))
             }

@@ -1,4 +1,5 @@
 import XCTest
+@testable import SeqIO
 @testable import DNATasks
 
 /// Haplotypes from a local de Bruijn assembly (`LocalAssembly`) of hand-made reads.
@@ -104,6 +105,77 @@ final class LocalAssemblyTests: XCTestCase {
         let result = try XCTUnwrap(LocalAssembly.haplotypes(reference: ref, reads: tile(alt), minBaseQuality: 13))
         XCTAssertEqual(result.k, 35)
         XCTAssertEqual(result.haplotypes, [alt])
+    }
+
+    /// Through the scanner, as `CandidateGenerator` runs it: a 5-bp deletion candidate whose reads go on with a
+    /// 17-bp insertion 9 bases later (clipped there by the aligner) fit neither the reference nor the deletion
+    /// haplotype; assembly of the region gives the insertion as a candidate of its own, with the reads counted for it.
+    func testScannerAssemblesAnActiveRegionIntoANewIndelCandidate() throws {
+        let start = 1000
+        let ref = random(400, seed: 12345)
+        let inserted = random(17, seed: 77)
+        // Sample: reference 141..<146 deleted, `inserted` before reference 155.
+        let sample = Array(ref[..<141]) + Array(ref[146..<155]) + inserted + Array(ref[155...])
+        func read(_ s: Int, reverse: Bool) -> AlignedRead {
+            let cigar: [CigarOperation]
+            let position: Int
+            func op(_ c: Character, _ n: Int) -> CigarOperation { CigarOperation(op: c.asciiValue!, length: n) }
+            if s + 100 <= 141 { cigar = [op("M", 100)]; position = s }
+            else if s >= 167 { cigar = [op("M", 100)]; position = s - 12 }
+            else if s < 141 { cigar = [op("M", 141 - s), op("S", 100 - (141 - s))]; position = s }
+            else { cigar = [op("S", 167 - s), op("M", 100 - (167 - s))]; position = 155 }
+            let clip = cigar.filter { $0.op == UInt8(ascii: "S") }.reduce(0) { $0 + $1.length }
+            return AlignedRead(position: start + position, cigar: cigar, sequence: Array(sample[s..<(s + 100)]),
+                               qualities: [UInt8](repeating: 35, count: 100), isReverse: reverse, mappingQuality: 60,
+                               summary: ReadSummary(editDistance: 0, softClipped: clip, scoreMargin: ReadSummary.noMargin,
+                                                    discordant: false, split: false))
+        }
+        // Offsets every 6 bases (none of them 141 or 142, whose leading clips alone would suggest the insertion).
+        let reads = stride(from: 20, through: 290, by: 6).map { read($0, reverse: $0 % 12 == 0) }
+        let deletion = Allele(contig: 0, position: start + 140, ref: Array(ref[140...145]), alt: [ref[140]])
+
+        func run(assemble: Bool) -> (windows: [Range<Int>], found: [Candidate]) {
+            var options = CandidateOptions()
+            options.assemble = assemble
+            let s = CandidateScanner(contig: 0, scanRange: start..<(start + 400), keepRange: start..<(start + 400),
+                                     window: ref, windowStart: start, options: options)
+            for r in reads {
+                for p in r.position..<r.referenceEnd {
+                    guard let i = s.columns.index(p) else { continue }
+                    s.columns.depth[i] += 1; s.columns.refReads[i] += 1
+                }
+            }
+            // The deletion as the pileup would hold it from two reads' CIGARs.
+            var ev = AlleleEvidence()
+            ev.forward = 1; ev.reverse = 1
+            s.alleles[deletion] = ev
+            s.prepareHaplotypeSites()
+            for r in reads { s.collect(r); s.noteClips(r) }
+            _ = s.addClipSites()
+            for r in reads { s.collectForClipSites(r) }
+            let windows = s.assemble()
+            for r in reads { s.collectForAssembledSites(r) }
+            return (windows, s.finish())
+        }
+        let insertion = try XCTUnwrap(ref.withUnsafeBufferPointer {
+            IndelNormalizer.normalize(at: start + 155, inserted: inserted, deleted: 0, window: $0, windowStart: start)
+        })
+        let insertionAllele = Allele(contig: 0, position: insertion.position, ref: insertion.ref, alt: insertion.alt)
+
+        let off = run(assemble: false)
+        XCTAssertEqual(off.windows, [])
+        XCTAssertFalse(off.found.contains { $0.allele == insertionAllele })
+        let offDeletion = try XCTUnwrap(off.found.first { $0.allele == deletion })
+
+        let on = run(assemble: true)
+        XCTAssertEqual(on.windows.count, 1)
+        let found = try XCTUnwrap(on.found.first { $0.allele == insertionAllele })
+        XCTAssertGreaterThanOrEqual(found.altCount, 10)
+        XCTAssertEqual(found.refCount, 0)
+        let onDeletion = try XCTUnwrap(on.found.first { $0.allele == deletion })
+        // Reads that fit no haplotype before now fit the assembled one: more of them count for the deletion.
+        XCTAssertGreaterThan(onDeletion.altCount, offDeletion.altCount)
+        XCTAssertEqual(onDeletion.refCount, 0)
     }
 
     func testEventsOfSubstitutionsAndIndels() {

@@ -164,8 +164,9 @@ final class CandidateScanner {
         for (allele, ev) in alleles where keepRange.contains(allele.position) {
             guard ev.count >= options.minAltReads, let ci = columns.index(allele.position) else { continue }
             let depth = Int(columns.depth[ci])
-            guard depth > 0 else { continue }
             let hc = haplotypeCounts[allele]
+            // An allele only assembly found may sit where every read is clipped (no pileup depth); its reads are the haplotypes'.
+            guard depth > 0 || (hc != nil && assembledSites.contains(allele)) else { continue }
             if let hc {
                 guard hc.alt >= options.minAltReads,
                       Double(hc.alt) / Double(hc.informative) >= options.minIndelFraction else { continue }

@@ -53,6 +53,10 @@ struct VariantArguments: ParsableArguments {
           help: "Take indel candidates only from CIGARs, not also from soft-clipped sequence that realigns nearby as a deletion or insertion (needs haplotype evidence).")
     var noClipIndels = false
 
+    @Flag(name: .customLong("no-assemble"),
+          help: "Take haplotypes only from candidate alleles, not also from a local de Bruijn assembly of the reads where many fit no candidate haplotype (needs haplotype evidence).")
+    var noAssemble = false
+
     var candidates: CandidateOptions {
         var c = CandidateOptions()
         c.minAltReads = minAltReads; c.minSNPFraction = snpFraction; c.minIndelFraction = indelFraction
@@ -61,6 +65,7 @@ struct VariantArguments: ParsableArguments {
         c.realign = realign
         c.haplotypeEvidence = haplotypeEvidence.flatMap(HaplotypeEvidenceMode.init) ?? (ploidy == 2 ? .off : .all)
         c.clipIndels = !noClipIndels
+        c.assemble = !noAssemble
         return c
     }
 

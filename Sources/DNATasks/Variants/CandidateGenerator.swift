@@ -47,8 +47,13 @@ public enum CandidateGenerator {
                 scanner.noteClips(r)
             }
             if !scanner.addClipSites().isEmpty { for r in reads { scanner.collectForClipSites(r) } }
+            if !scanner.assemble().isEmpty { for r in reads { scanner.collectForAssembledSites(r) } }
         } else {
             try rescueClips(reader: reader, region: region, scanner: scanner, filter: options.filter)
+            // Sites that local assembly found: their reads are read again, around their windows only.
+            let windows = scanner.assemble()
+            try refetch(windows.map { $0.lowerBound..<($0.upperBound + 1) }, pad: scanner.readLength, reader: reader,
+                        region: region, filter: options.filter, scanner.collectForAssembledSites)
         }
         var candidates = scanner.finish()
         if let embedding {
@@ -91,11 +96,17 @@ public enum CandidateGenerator {
         }
         // Sites that clipped reads suggested: their reads are read again, around each group of sites only.
         let sites = scanner.addClipSites()
-        guard !sites.isEmpty else { return }
-        let pad = scanner.readLength + ClippedIndels.maxIndel
+        try refetch(sites.map { $0.position..<($0.position + $0.ref.count + 1) }, pad: scanner.readLength + ClippedIndels.maxIndel,
+                    reader: reader, region: region, filter: filter, scanner.collectForClipSites)
+    }
+
+    /// Passes the reads around `spans` (sorted; each padded by `pad` bases) that pass the filters to `body`,
+    /// each read once.
+    static func refetch(_ spans: [Range<Int>], pad: Int, reader: AlignmentReader, region: Region, filter: PileupFilter,
+                        _ body: (AlignedRead) -> Void) throws {
         var ranges: [Range<Int>] = []
-        for a in sites {
-            let r = max(0, a.position - pad)..<(a.position + a.ref.count + 1 + pad)
+        for s in spans {
+            let r = max(0, s.lowerBound - pad)..<(s.upperBound + pad)
             // Ranges closer than a read's span are merged, so no read is fetched twice.
             if let last = ranges.last, r.lowerBound <= last.upperBound + pad {
                 ranges[ranges.count - 1] = last.lowerBound..<max(last.upperBound, r.upperBound)
@@ -109,9 +120,9 @@ public enum CandidateGenerator {
                 guard passes(r, filter) else { continue }
                 let sequence = r.sequence
                 guard !sequence.isEmpty else { continue }
-                scanner.collectForClipSites(AlignedRead(position: r.position, cigar: r.cigar, sequence: sequence,
-                                                        qualities: r.qualities ?? [UInt8](repeating: 0xFF, count: sequence.count),
-                                                        isReverse: r.isReverse, mappingQuality: r.mappingQuality, summary: r.summary))
+                body(AlignedRead(position: r.position, cigar: r.cigar, sequence: sequence,
+                                 qualities: r.qualities ?? [UInt8](repeating: 0xFF, count: sequence.count),
+                                 isReverse: r.isReverse, mappingQuality: r.mappingQuality, summary: r.summary))
             }
         }
     }

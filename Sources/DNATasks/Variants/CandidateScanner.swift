@@ -157,13 +157,16 @@ final class CandidateScanner {
     /// The candidates whose position is in the kept range, sorted as a VCF.
     func finish() -> [Candidate] {
         let median = columns.medianDepth()
-        let haplotypeCounts = countHaplotypes()
+        let haplotypeCounts = countHaplotypes(reusing: firstCounts)
+        // Alleles only assembly found take their read evidence from the reads the haplotypes gave them.
+        for (a, ev) in assembledEvidence { alleles[a, default: AlleleEvidence()].merge(ev) }
         var out: [Candidate] = []
         for (allele, ev) in alleles where keepRange.contains(allele.position) {
             guard ev.count >= options.minAltReads, let ci = columns.index(allele.position) else { continue }
             let depth = Int(columns.depth[ci])
-            guard depth > 0 else { continue }
             let hc = haplotypeCounts[allele]
+            // An allele only assembly found may sit where every read is clipped (no pileup depth); its reads are the haplotypes'.
+            guard depth > 0 || (hc != nil && assembledSites.contains(allele)) else { continue }
             if let hc {
                 guard hc.alt >= options.minAltReads,
                       Double(hc.alt) / Double(hc.informative) >= options.minIndelFraction else { continue }
@@ -289,8 +292,104 @@ final class CandidateScanner {
         if covers(siteCover, span) && !covers(pileupSiteCover, span) { haplotypeReads.append(r) }
     }
 
+    // MARK: Haplotypes from local assembly
+
+    /// Active regions assembled by `assemble` (0-based half-open windows, disjoint) and their haplotypes
+    /// (window sequence and the alleles it holds).
+    private(set) var assembledRegions: [(window: Range<Int>, haplotypes: [(sequence: [UInt8], alleles: [Allele])])] = []
+    /// Indel alleles only assembly made sites of, and the evidence of the reads counted for them.
+    private var assembledSites: Set<Allele> = []
+    private var assembledEvidence: [Allele: AlleleEvidence] = [:]
+    /// Haplotype counts of the pass before assembly (kept for the sites outside assembled regions).
+    private var firstCounts: [Allele: HaplotypeCounts] = [:]
+    /// `siteCover` before `assemble`: the reads it wants are already collected.
+    private var preAssemblySiteCover: [Int32] = []
+
+    /// Assembles the reads of active regions (`LocalAssembly`): windows of `LocalAssembly.regionPadding` bases
+    /// around each site where at least `LocalAssembly.activeShare` of the counted reads (and 2) fit no candidate
+    /// haplotype. Their haplotypes join the comparison of every site inside them, and their indel alleles that
+    /// are no site yet become sites. Call after every read pass (`collect`, `collectForClipSites`); then pass the
+    /// reads overlapping the returned ranges to `collectForAssembledSites`.
+    /// - Returns: the windows that hold new sites, sorted.
+    func assemble() -> [Range<Int>] {
+        guard options.assemble, options.haplotypeEvidence != .off, !haplotypeSites.isEmpty else { return [] }
+        firstCounts = countHaplotypes()
+        let active = haplotypeSites.filter { a in
+            guard let c = firstCounts[a] else { return false }
+            return c.other >= LocalAssembly.minReads && Double(c.other) >= LocalAssembly.activeShare * Double(c.informative)
+        }
+        guard !active.isEmpty else { return [] }
+        // Windows around the active sites, merged while they stay under `maxWindow`, inside the columns and the reference.
+        let lowest = max(columns.start, windowStart), highest = min(columns.start + columns.count, windowStart + window.count)
+        var windows: [Range<Int>] = []
+        for a in active {
+            let w = max(lowest, a.position - LocalAssembly.regionPadding)..<min(highest, a.position + a.ref.count + LocalAssembly.regionPadding)
+            guard !w.isEmpty else { continue }
+            if let last = windows.last, w.lowerBound <= last.upperBound {
+                if w.upperBound - last.lowerBound <= LocalAssembly.maxWindow {
+                    windows[windows.count - 1] = last.lowerBound..<max(last.upperBound, w.upperBound)
+                } else if w.upperBound > last.upperBound {
+                    windows.append(last.upperBound..<w.upperBound)
+                }
+            } else {
+                windows.append(w)
+            }
+        }
+        let reads = haplotypeReads.sorted { $0.extendedSpan.lowerBound < $1.extendedSpan.lowerBound }
+        let longest = reads.reduce(0) { max($0, $1.extendedSpan.count) }
+        var lo = 0
+        var added: [Allele] = [], addedWindows: [Range<Int>] = []
+        let known = Set(haplotypeSites)
+        for w in windows {
+            while lo < reads.count && reads[lo].extendedSpan.lowerBound < w.lowerBound - longest { lo += 1 }
+            var pieces: [LocalAssembly.Read] = []
+            var k = lo
+            while k < reads.count && reads[k].extendedSpan.lowerBound < w.upperBound {
+                let r = reads[k]
+                k += 1
+                guard r.extendedSpan.upperBound > w.lowerBound else { continue }
+                let t = HaplotypeEvidence.Read(r).trimmed(to: w)
+                pieces.append(LocalAssembly.Read(sequence: t.sequence, qualities: t.qualities))
+            }
+            let reference = Array(window[(w.lowerBound - windowStart)..<(w.upperBound - windowStart)])
+            guard pieces.count >= LocalAssembly.minReads,
+                  let result = LocalAssembly.haplotypes(reference: reference, reads: pieces, minBaseQuality: options.filter.minBaseQuality)
+            else { continue }
+            let haplotypes = result.haplotypes.compactMap { h -> (sequence: [UInt8], alleles: [Allele])? in
+                guard let al = LocalAssembly.alleles(haplotype: h, reference: reference, start: w.lowerBound, contig: contig,
+                                                     window: window, windowStart: windowStart), !al.isEmpty else { return nil }
+                return (h, al)
+            }
+            guard !haplotypes.isEmpty else { continue }
+            assembledRegions.append((w, haplotypes))
+            var fresh = false
+            for h in haplotypes {
+                for a in h.alleles where !a.isSNP && keepRange.contains(a.position) && columns.index(a.position) != nil
+                    && a.position >= w.lowerBound && a.position + a.ref.count <= w.upperBound && !known.contains(a) && !added.contains(a) {
+                    added.append(a); fresh = true
+                }
+            }
+            if fresh { addedWindows.append(w) }
+        }
+        guard !added.isEmpty else { return [] }
+        added.sort()
+        for a in added where alleles[a] == nil { alleles[a] = AlleleEvidence() }
+        assembledSites = Set(added)
+        preAssemblySiteCover = siteCover
+        haplotypeSites = (haplotypeSites + added).sorted()
+        siteCover = buildCover(haplotypeSites)
+        return addedWindows
+    }
+
+    /// Keeps a read that overlaps a site added by `assemble` and no earlier one (those were collected).
+    func collectForAssembledSites(_ r: AlignedRead) {
+        let span = r.extendedSpan
+        if covers(siteCover, span) && !covers(preAssemblySiteCover, span) { haplotypeReads.append(r) }
+    }
+
     /// Per-haplotype read counts of the sites (only those `options.haplotypeEvidence` selects).
-    private func countHaplotypes() -> [Allele: HaplotypeCounts] {
+    /// - Parameter reusing: counts of an earlier pass, kept for sites outside every assembled region.
+    private func countHaplotypes(reusing earlier: [Allele: HaplotypeCounts] = [:]) -> [Allele: HaplotypeCounts] {
         guard !haplotypeSites.isEmpty, !haplotypeReads.isEmpty else { return [:] }
         let reads = haplotypeReads.sorted { $0.position < $1.position }
         let longest = reads.reduce(0) { max($0, $1.extendedSpan.count) }
@@ -306,6 +405,11 @@ final class CandidateScanner {
         var lo = 0
         for a in haplotypeSites {
             let event = a.position..<(a.position + a.ref.count + 1)
+            let region = assembledRegions.first { $0.window.lowerBound <= a.position && a.position + a.ref.count <= $0.window.upperBound }
+            if region == nil, !earlier.isEmpty {
+                if let c = earlier[a] { out[a] = c }
+                continue
+            }
             while lo < reads.count && reads[lo].position < event.lowerBound - longest { lo += 1 }
             var overlapping: [Int] = []
             var k = lo
@@ -333,20 +437,31 @@ final class CandidateScanner {
             }.sorted { abs($0.position - a.position) < abs($1.position - a.position) }
             let lower = overlapping.reduce(Int.max) { min($0, reads[$1].extendedSpan.lowerBound) } - 2 * HaplotypeEvidence.maxIndel
             let upper = overlapping.reduce(Int.min) { max($0, reads[$1].extendedSpan.upperBound) } + 2 * HaplotypeEvidence.maxIndel
-            let start = max(lower, windowStart), end = min(upper, windowStart + window.count)
+            var start = max(lower, windowStart), end = min(upper, windowStart + window.count)
+            var assembled: [(sequence: [UInt8], alleles: [Allele])] = []
+            if let region {
+                // The assembled haplotypes cover their window; the reference is laid on either side of it.
+                start = min(start, region.window.lowerBound); end = max(end, region.window.upperBound)
+                let left = Array(window[(start - windowStart)..<(region.window.lowerBound - windowStart)])
+                let right = Array(window[(region.window.upperBound - windowStart)..<(end - windowStart)])
+                assembled = region.haplotypes.map { (left + $0.sequence + right, $0.alleles) }
+            }
             guard start < end, a.position >= start, a.position + a.ref.count <= end else { continue }
             let haps = HaplotypeEvidence.Haplotypes(start: start, reference: Array(window[(start - windowStart)..<(end - windowStart)]),
-                                                    alleles: [a] + others)
+                                                    alleles: [a] + others, assembled: assembled)
             guard haps.alleles.first == a else { continue }
+            let fromAssembly = assembledSites.contains(a)
             var c = HaplotypeCounts()
             for i in overlapping {
                 let r = reads[i]
-                let s = HaplotypeEvidence.support(HaplotypeEvidence.Read(r), haps)
+                let read = HaplotypeEvidence.Read(r)
+                let s = HaplotypeEvidence.support(read, haps)
                 guard s != .neither else { continue }
                 c.informative += 1
                 if r.mappingQuality == 0 { c.informativeMapq0 += 1 }
                 if s == .misfit { continue }
                 if s == .against { c.ref += 1 } else {
+                    if fromAssembly { assembledEvidence[a, default: AlleleEvidence()].add(read: r, at: a, anchor: read.leftStart) }
                     c.alt += 1
                     if r.isReverse { c.reverse += 1 } else { c.forward += 1 }
                     c.mapqSum += Float(r.mappingQuality)
@@ -417,6 +532,19 @@ extension AlleleEvidence {
 }
 
 extension AlleleEvidence {
+    /// A read that haplotype comparison counted for `allele` (an allele no pileup read carries): the base
+    /// next to the event, laid on from the read's left anchor `anchor`, stands in for the pileup's anchor base.
+    mutating func add(read r: AlignedRead, at allele: Allele, anchor: Int) {
+        let n = r.sequence.count
+        let qp = min(max(0, allele.position - anchor), n - 1)
+        reads.add(r.summary, mappingQuality: r.mappingQuality, ownEdits: abs(allele.lengthChange))
+        if r.isReverse { reverse += 1 } else { forward += 1 }
+        qualSum += r.qualities[qp] == 0xFF ? 0 : Float(r.qualities[qp])
+        mapqSum += Float(r.mappingQuality)
+        if r.mappingQuality == 0 { mapq0 += 1 }
+        endDistanceSum += Float(min(qp, n - 1 - qp))
+    }
+
     mutating func merge(_ o: AlleleEvidence) {
         forward += o.forward; reverse += o.reverse; qualSum += o.qualSum; mapqSum += o.mapqSum; mapq0 += o.mapq0
         endDistanceSum += o.endDistanceSum; rescued += o.rescued; realigned += o.realigned

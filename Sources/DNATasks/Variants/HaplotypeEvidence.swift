@@ -63,16 +63,19 @@ enum HaplotypeEvidence {
         let masks: [Int]
         let sequences: [[UInt8]]
 
-        /// - Parameter alleles: at most `maxAlleles`; alleles whose REF does not lie inside the window are dropped.
-        init(start: Int, reference: [UInt8], alleles: [Allele]) {
+        /// - Parameters:
+        ///   - alleles: at most `maxAlleles`; alleles whose REF does not lie inside the window are dropped.
+        ///   - assembled: haplotypes from local assembly (`LocalAssembly`), each the whole window's sequence
+        ///     with the alleles it holds; they are added as they are, not combined (their alleles join
+        ///     `alleles` after the combined ones, so a read can be counted for or against them too).
+        init(start: Int, reference: [UInt8], alleles: [Allele], assembled: [(sequence: [UInt8], alleles: [Allele])] = []) {
             self.start = start
             self.reference = reference
             let inside = alleles.filter { $0.position >= start && $0.position + $0.ref.count <= start + reference.count }
                 .prefix(HaplotypeEvidence.maxAlleles)
-            let list = Array(inside)
-            self.alleles = list
+            var list = Array(inside)
             var masks: [Int] = [], seqs: [[UInt8]] = []
-            for mask in 0..<(1 << list.count) {
+            for mask in 0..<(1 << inside.count) {
                 let chosen = list.indices.filter { mask & (1 << $0) != 0 }.map { list[$0] }
                     .sorted { $0.position < $1.position }
                 if zip(chosen, chosen.dropFirst()).contains(where: { $0.position + $0.ref.count > $1.position }) { continue }
@@ -87,6 +90,18 @@ enum HaplotypeEvidence {
                 masks.append(mask)
                 seqs.append(seq)
             }
+            // Assembled haplotypes whose allele set no combination already gives; at most 62 alleles in all (mask bits).
+            for h in assembled {
+                var extended = list, mask = 0, fits = true
+                for a in h.alleles {
+                    if let k = extended.firstIndex(of: a) { mask |= 1 << k; continue }
+                    guard extended.count < 62 else { fits = false; break }
+                    extended.append(a); mask |= 1 << (extended.count - 1)
+                }
+                guard fits, !masks.contains(mask) else { continue }
+                list = extended; masks.append(mask); seqs.append(h.sequence)
+            }
+            self.alleles = list
             self.masks = masks
             sequences = seqs
         }

@@ -46,7 +46,8 @@ public struct QualCalibration: Sendable, Equatable {
     }
 
     public var classes: [SupportClass]
-    /// Candidate settings the calls it was fitted on were made with (`haplotype_evidence`, `realign`, `ploidy`, `clip_indels`):
+    /// Candidate settings the calls it was fitted on were made with (`haplotype_evidence`, `realign`, `ploidy`, `clip_indels`,
+    /// `assemble`):
     /// read counts, allele shares, and so support classes and raw QUAL, depend on them. Empty = any.
     public var settings: [String: String]
 
@@ -58,7 +59,8 @@ public struct QualCalibration: Sendable, Equatable {
     /// The settings of `options` that a calibration records.
     public static func settings(of options: CandidateOptions) -> [String: String] {
         ["haplotype_evidence": options.haplotypeEvidence.rawValue, "realign": String(options.realign),
-         "ploidy": String(options.ploidy), "clip_indels": String(options.clipIndels)]
+         "ploidy": String(options.ploidy), "clip_indels": String(options.clipIndels),
+         "assemble": String(options.assemble)]
     }
 
     /// Why this calibration does not fit calls made with `options` (one line), or `nil` when it does.

@@ -124,6 +124,29 @@ final class ClassifyPairedTests: XCTestCase {
         }
     }
 
+    func testAMateTheScreenSetsAsideAddsNoEvidence() throws {
+        let reads = try demoReads(2)
+        let polyA = String(repeating: "A", count: 150), allN = String(repeating: "N", count: 150)
+        // (mate 1, mate 2): a read with an all-N mate, a too-short mate 1 with a read, both mates set aside.
+        let pairs = [("withN", reads[0].bases, allN), ("shortFirst", "ACGTAC", reads[1].bases), ("neither", polyA, "ACG")]
+        try pairs.map { "@\($0.0)/1\n\($0.1)\n+\n\(String(repeating: "I", count: $0.1.count))\n" }.joined()
+            .write(toFile: path("r1.fq"), atomically: true, encoding: .utf8)
+        try pairs.map { ">\($0.0)/2\n\($0.2)\n" }.joined().write(toFile: path("r2.fa"), atomically: true, encoding: .utf8)
+        try reads.map { ">\($0.name)\n\($0.bases)\n" }.joined().write(toFile: path("reads.fa"), atomically: true, encoding: .utf8)
+        let args = ["--model", model, "--threads", "2", "--confidence", "0", "--all-probs"]
+        let p = try CLIRunner.run(["classify", path("r1.fq"), path("r2.fa"), "--paired", "-o", path("pairs.tsv")] + args)
+        XCTAssertEqual(p.status, 0, p.stderr)
+        let a = try CLIRunner.run(["classify", path("reads.fa"), "-o", path("alone.tsv")] + args)
+        XCTAssertEqual(a.status, 0, a.stderr)
+        let paired = try rows("pairs.tsv").dropFirst().map { $0 }, alone = try rows("alone.tsv").dropFirst().map { $0 }
+        XCTAssertEqual(paired.map { $0[0] }, pairs.map(\.0))
+        // The pairs with one mate kept are the kept mate's read alone: class, confidence and probabilities.
+        XCTAssertEqual(Array(paired[0].dropFirst()), Array(alone[0].dropFirst()))
+        XCTAssertEqual(Array(paired[1].dropFirst()), Array(alone[1].dropFirst()))
+        XCTAssertEqual(paired[2][1], "unclassified")
+        XCTAssertEqual(paired[2].last, "low-complexity")
+    }
+
     func testMatesThatDoNotPairUpStopTheRunWithNoOutput() throws {
         let reads = try demoReads(6)
         try writePairs(reads) { reads[$0].bases }

@@ -18,15 +18,21 @@ struct Classify: ParsableCommand {
 
         A model directory with a k-mer profile (`train --task profile`) is combined with the model for the reads the model predicts: each class scores log P_model(class) + W × (the sum of the read's word log-probabilities under the class's profile, the better of the read's two strands unless the profile was built forward-only), and the probabilities are the softmax of these scores. W is the weight stored with the profile (shown on stderr) or --profile-weight; 0, like --no-kmer-profile, leaves the model alone.
 
+        Read pairs (`classify R1 R2 --paired`, FASTA/FASTQ, plain or gzip, not stdin): the two files are read in lockstep and each pair gets one decision and one row, named as its mates are once a trailing /1 or /2 is removed (mates whose names differ there, or one file ending first, stop the run with an error and no output). The k-mer sketch decides on the sum of both mates' hits, as Kraken 2 pools a pair's k-mers; otherwise the model scores each mate as a read and the pair's probabilities are the mean of the mates' (a mixture: one mate in a region the model gets wrong cannot veto the other, and a pair of agreeing mates keeps the probability a read gets); the k-mer profile adds the sum of both mates' word scores. A mate the screen would set aside adds no evidence; the pair is set aside (with the first mate's reason) only when both are. The confidence comes from the same calibration, fed the pair's pooled hits and combined length. --kraken-output writes `L1|L2` lengths and `TAXID:L1 |:| TAXID:L2`, and --report, --counts and --shard count pairs, as `kraken2 --paired` does.
+
         Examples:
           mamba-dna classify reads.fa
           mamba-dna classify reads.fq.gz --all-probs -o calls.tsv --report calls.kreport
           mamba-dna classify aln.bam --model my-model --threads 8
+          mamba-dna classify reads_1.fq.gz reads_2.fq.gz --paired -o pairs.tsv --kraken-output pairs.kraken
           mamba-dna classify reads.fq.gz --shard 2/3 -o part2.tsv   # then: mamba-dna merge -o calls.tsv part*.tsv
         """)
 
-    @Argument(help: "FASTA/FASTQ/SAM/BAM/CRAM input ('-' for stdin).")
-    var input: String
+    @Argument(help: ArgumentHelp("FASTA/FASTQ/SAM/BAM/CRAM input ('-' for stdin); with --paired, the two mates' FASTA/FASTQ files.", valueName: "input"))
+    var inputs: [String]
+
+    @Flag(name: .long, help: "The two inputs are read pairs (R1 R2, in lockstep): one decision and one row per pair.")
+    var paired = false
 
     @Option(name: .long, help: "Classifier model directory, or a bundled model's name: `species` (the default) or `16s`.")
     var model: String?
@@ -87,7 +93,14 @@ struct Classify: ParsableCommand {
         guard threads >= 1 else { fail("--threads must be at least 1", code: 2) }
         guard minLength >= 1 else { fail("--min-length must be at least 1", code: 2) }
         guard batchTokens >= 1 else { fail("--batch-tokens must be at least 1", code: 2) }
-        var o = ReadClassifier.Options(input: input)
+        if paired {
+            guard inputs.count == 2 else { fail("--paired takes exactly two inputs (the R1 and R2 files), got \(inputs.count)", code: 2) }
+            guard !inputs.contains("-") else { fail("--paired reads two files in lockstep: stdin ('-') cannot be a mate file", code: 2) }
+        } else if inputs.count != 1 {
+            fail("classify takes one input, or two read-pair files with --paired (got \(inputs.count) inputs)", code: 2)
+        }
+        var o = ReadClassifier.Options(input: inputs[0])
+        if paired { o.mate2 = inputs[1] }
         o.modelDirectory = model.map(DefaultModels.resolve); o.output = output; o.allProbabilities = allProbs; o.report = report
         o.krakenOutput = krakenOutput; o.counts = counts
         o.threads = threads; o.batchTokens = batchTokens; o.reference = reference; o.precision = precision.value
@@ -101,7 +114,7 @@ struct Classify: ParsableCommand {
         if let w = profileWeight, !(w >= 0) || !w.isFinite { fail("--profile-weight must be a finite number of at least 0", code: 2) }
         if noKmerProfile && profileWeight != nil { fail("--profile-weight and --no-kmer-profile exclude each other", code: 2) }
         FileInfo.quietLibraryLogs()
-        let progress = ProgressLine(command: "classify", unit: "reads", quiet: quiet)
+        let progress = ProgressLine(command: "classify", unit: paired ? "pairs" : "reads", quiet: quiet)
         o.progress = { progress.update(records: $0, bases: $1) }
         do {
             try ReadClassifier.run(o) {

@@ -43,7 +43,8 @@ final class HelpExampleTests: XCTestCase {
                                     environment: ["PATH": bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")])
     }
 
-    /// The files the examples name: reads from the demo set (two per species), the variant fixture with its contigs
+    /// The files the examples name: reads from the demo set (two per species; as read pairs, each read with its reverse
+    /// complement as mate 2), the variant fixture with its contigs
     /// named chr1 and chr2, the motif fixtures and a Caduceus checkpoint.
     func makeInputs() throws {
         for tool in ["samtools", "bgzip", "tabix"] { _ = try CLIRunner.tool(tool) }
@@ -53,6 +54,10 @@ final class HelpExampleTests: XCTestCase {
         for name in genome-reads.fa refs.fa validation.fa; do cp reads.fa "$name"; done
         awk 'NR % 2 == 1 { name = substr($1, 2); print "@" name; next } { print; print "+"; q = $0; gsub(/./, "I", q); print q }' \
             reads.fa | gzip -c > reads.fq.gz
+        awk 'NR % 2 == 1 { name = substr($1, 2); next } { q = $0; gsub(/./, "I", q); print "@" name "/1"; print; print "+"; print q }' \
+            reads.fa | gzip -c > reads_1.fq.gz
+        paste <(grep '^>' reads.fa | cut -c2- | cut -d' ' -f1) <(grep -v '^>' reads.fa | rev | tr ACGT TGCA) \
+            | awk '{ q = $2; gsub(/./, "I", q); print "@" $1 "/2"; print $2; print "+"; print q }' | gzip -c > reads_2.fq.gz
         awk 'NR % 2 == 1 { split($2, s, "="); print substr($1, 2) "\\t" s[2] }' reads.fa > labels.tsv
         sed 's/^>chrT/>chr1/; s/^>chrU/>chr2/' '\(f)/variants/ref.fa' > ref.fa && samtools faidx ref.fa
         samtools view -h '\(f)/variants/aln.bam' | sed 's/chrT/chr1/g; s/chrU/chr2/g' | samtools view -b -o aln.bam - && samtools index aln.bam

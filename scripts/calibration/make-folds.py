@@ -68,18 +68,24 @@ def sample(rng, contigs, n, L=150):
     return reads
 
 
-def species_folds(a, rng):
+def species_parts(species_dir):
+    """Per species, the sequences the fold keeps and those it holds out (train strains only)."""
     kept, held = {}, {}
     for sp, strains in TRAIN_STRAINS.items():
         kept[sp], held[sp] = [], []
         for st in strains:
             seqs = [s[:int(len(s) * TRAIN_PART.get(st, 1.0))]
-                    for _, s in read_fasta(os.path.join(a.species, "genomes", sp, st + ".fa"))]
+                    for _, s in read_fasta(os.path.join(species_dir, "genomes", sp, st + ".fa"))]
             if len(strains) > 1:
                 (held if st == strains[-1] else kept)[sp].extend(seqs)
             else:
                 kept[sp].extend(s[:int(len(s) * 0.9)] for s in seqs)
                 held[sp].extend(s[int(len(s) * 0.9):] for s in seqs)
+    return kept, held
+
+
+def species_folds(a, rng):
+    kept, held = species_parts(a.species)
     for name, part, n in (("species_fold_train.fa", kept, a.sketch_reads), ("species_calibrate.fa", held, a.calibrate_reads)):
         with open(os.path.join(a.out, name), "w") as f:
             k = 0

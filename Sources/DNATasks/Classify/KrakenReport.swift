@@ -148,4 +148,14 @@ public enum KrakenReport {
         let t = taxid ?? 0
         return "\(taxid == nil ? "U" : "C")\t\(name)\t\(t)\t\(length)\t\(t):\(length)\n"
     }
+
+    /// The line of a read (one length) or a read pair (two), as `kraken2 --paired` writes a pair's: the lengths
+    /// joined by `|` (`150|148`) and one span per mate in the k-mer field, joined by ` |:| `
+    /// (`562:150 |:| 562:148`).
+    public static func outputLine(name: String, taxid: Int?, lengths: [Int]) -> String {
+        guard lengths.count != 1 else { return outputLine(name: name, taxid: taxid, length: lengths[0]) }
+        let t = taxid ?? 0
+        return "\(taxid == nil ? "U" : "C")\t\(name)\t\(t)\t" + lengths.map(String.init).joined(separator: "|") + "\t"
+            + lengths.map { "\(t):\($0)" }.joined(separator: " |:| ") + "\n"
+    }
 }

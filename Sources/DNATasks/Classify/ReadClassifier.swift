@@ -40,11 +40,15 @@ public enum ReadClassifier {
         public var progress: ((_ reads: Int, _ bases: Int) -> Void)?
         /// Classify only this part of the reads (by record index) and write its manifest beside `output`.
         public var shard: Shard?
+        /// The second mates' file: `input` and this are read in lockstep as read pairs (FASTA/FASTQ, names agreeing
+        /// but for a trailing /1 and /2), one decision and one row per pair (see `ReadScorer.scorePairs`); `shard`
+        /// then splits by pair. nil: every record of `input` is a read of its own.
+        public var mate2: String?
         public init(input: String) { self.input = input }
     }
 
     public struct Summary: Sendable {
-        public var reads = 0
+        public var reads = 0                    // reads, or read pairs with `mate2`
         public var unclassified = 0             // reads left unclassified, for any reason
         public var unclassifiedReasons: [ReadScreen.Reason: Int] = [:]
         public var sketchDecided = 0            // reads the k-mer sketch decided (the model predicted the rest)
@@ -93,7 +97,10 @@ public enum ReadClassifier {
                                                                              batchTokens: o.batchTokens),
                                 sketch: sketch, profile: profile, profileWeight: profileWeight, screen: o.screen,
                                 confidence: confidence, threads: o.threads)
-        let inputs = [o.input] + (o.reference.map { [$0] } ?? [])
+        if o.mate2 != nil, o.reference != nil { throw ToolError("--reference is for CRAM input; read pairs are FASTA/FASTQ") }
+        let inputs = [o.input] + (o.mate2.map { [$0] } ?? []) + (o.reference.map { [$0] } ?? [])
+        let mates = o.mate2 == nil ? 1 : 2
+        let unit = mates == 1 ? "reads" : "pairs"
         for extra in [o.report, o.counts, o.krakenOutput].compactMap({ $0 }) {
             try OutputPath.validate(extra, inputs: inputs + (o.output.map { [$0] } ?? []))
         }
@@ -109,6 +116,7 @@ public enum ReadClassifier {
             if o.allProbabilities { header += model.labels.map { "\t" + $0 }.joined() }
             header += "\treason"
             try out.write(header + "\n")
+            // With pairs, `seqs` and `bases` hold the mates in turn (pair i: 2i and 2i + 1); `names` one per row.
             var names: [String] = [], seqs: [[Int32]] = [], bases: [[UInt8]] = [], tokens = 0
             // Several batches per worker between flushes, so the serial reading and formatting stay a small share.
             let flushTokens = o.batchTokens * max(1, o.threads) * 8
@@ -117,12 +125,16 @@ public enum ReadClassifier {
             var flushAt = flushTokens
             func flush() throws {
                 guard !names.isEmpty else { return }
-                let scored = scorer.score(bases: bases, tokens: seqs)
+                let scored = mates == 1 ? scorer.score(bases: bases, tokens: seqs) : scorer.scorePairs(bases: bases, tokens: seqs)
                 if sketch != nil {
-                    let modelTokens = zip(scored, seqs).reduce(0) { $0 + ($1.0.screened == nil && !$1.0.bySketch ? $1.1.count : 0) }
+                    var modelTokens = 0
+                    for (i, r) in scored.enumerated() where r.screened == nil && !r.bySketch {
+                        for m in 0..<mates { modelTokens += seqs[i * mates + m].count }
+                    }
                     flushAt = flushTokens * min(32, max(1, tokens / max(modelTokens, 1)))
                 }
                 var text = "", krakenText = ""
+                func lengths(_ i: Int) -> [Int] { (0..<mates).map { bases[i * mates + $0].count } }
                 for (i, r) in scored.enumerated() {
                     summary.reads += 1
                     let reason = r.screened ?? (r.confidence < threshold ? .lowConfidence : nil)
@@ -136,14 +148,14 @@ public enum ReadClassifier {
                         let row = o.allProbabilities
                             ? (r.screened == nil ? r.row.map { "\t" + format($0) }.joined() : String(repeating: "\t0", count: C)) : ""
                         text += "\(names[i])\tunclassified\t\(score)\(row)\t\(reason.rawValue)\n"
-                        if kraken != nil { krakenText += KrakenReport.outputLine(name: names[i], taxid: nil, length: bases[i].count) }
+                        if kraken != nil { krakenText += KrakenReport.outputLine(name: names[i], taxid: nil, lengths: lengths(i)) }
                         continue
                     }
                     summary.counts[model.labels[r.label], default: 0] += 1
                     text += "\(names[i])\t\(model.labels[r.label])\t\(ReadConfidence.format(r.confidence))"
                     if o.allProbabilities { text += r.row.map { "\t" + format($0) }.joined() }
                     text += "\t-\n"
-                    if kraken != nil { krakenText += KrakenReport.outputLine(name: names[i], taxid: taxids[r.label], length: bases[i].count) }
+                    if kraken != nil { krakenText += KrakenReport.outputLine(name: names[i], taxid: taxids[r.label], lengths: lengths(i)) }
                 }
                 try out.write(text)
                 try kraken?.write(krakenText)
@@ -151,12 +163,25 @@ public enum ReadClassifier {
                 bases.removeAll(keepingCapacity: true); tokens = 0
             }
             var basesRead = 0
-            shardRange = try ReadSource.forEach(o.input, reference: o.reference, shard: o.shard) { r in
-                names.append(r.name); seqs.append(DNATokenizer.encode(r.bases)); tokens += r.bases.count
-                basesRead += r.bases.count
-                o.progress?(summary.reads + names.count, basesRead)
-                bases.append(r.bases)
-                if tokens >= flushAt { try flush() }
+            if let mate2 = o.mate2 {
+                shardRange = try ReadSource.forEachPair(o.input, mate2, shard: o.shard) { name, r1, r2 in
+                    names.append(name)
+                    for r in [r1, r2] {
+                        seqs.append(DNATokenizer.encode(r.bases)); tokens += r.bases.count
+                        basesRead += r.bases.count
+                        bases.append(r.bases)
+                    }
+                    o.progress?(summary.reads + names.count, basesRead)
+                    if tokens >= flushAt { try flush() }
+                }
+            } else {
+                shardRange = try ReadSource.forEach(o.input, reference: o.reference, shard: o.shard) { r in
+                    names.append(r.name); seqs.append(DNATokenizer.encode(r.bases)); tokens += r.bases.count
+                    basesRead += r.bases.count
+                    o.progress?(summary.reads + names.count, basesRead)
+                    bases.append(r.bases)
+                    if tokens >= flushAt { try flush() }
+                }
             }
             try flush()
             try out.commit()
@@ -176,14 +201,15 @@ public enum ReadClassifier {
                                                        labels: model.labels, taxonomy: taxonomy).utf8), to: path)
         }
         if let shardRange, let output = o.output {
-            let settings = [
+            var settings = [
                 "model=" + ShardManifest.model(dir), "all_probs=\(o.allProbabilities)",
                 "precision=\(precision.rawValue)", "rc_average=\(model.rcAverage)",
                 "kmer_sketch=\(sketch != nil)", "kmer_profile=\(profile != nil ? "\(profileWeight)" : "off")",
                 "screen=" + (o.screen.map { "\($0)" } ?? "off"), "reference=\(o.reference ?? "-")",
                 "confidence=\(threshold)" + (confidence.calibration == nil ? " uncalibrated" : ""),
-            ].joined(separator: " ")
-            var m = try ShardManifest(task: "classify", format: "tsv", settings: settings, input: o.input,
+            ]
+            if let mate2 = o.mate2 { settings.append("mate2=\(mate2):\(ShardManifest.size(mate2) ?? -1)") }
+            var m = try ShardManifest(task: "classify", format: "tsv", settings: settings.joined(separator: " "), input: o.input,
                                       range: shardRange, output: output)
             m.labels = model.labels
             m.taxonomy = taxonomy?.text
@@ -197,20 +223,20 @@ public enum ReadClassifier {
         }
         if summary.unclassified > 0 {
             let parts = ReadScreen.Reason.allCases.compactMap { r in summary.unclassifiedReasons[r].map { "\(r.rawValue) \($0)" } }
-            log("unclassified \(summary.unclassified) of \(summary.reads) reads (" + parts.joined(separator: ", ") + ")")
+            log("unclassified \(summary.unclassified) of \(summary.reads) \(unit) (" + parts.joined(separator: ", ") + ")")
         }
         if sketch != nil {
             // Of the reads past the screen (those left out for low confidence included).
             let scored = summary.reads - summary.unclassified + (summary.unclassifiedReasons[.lowConfidence] ?? 0)
-            log(String(format: "k-mer sketch decided %d of %d reads (%.1f %%)", summary.sketchDecided, scored,
+            log(String(format: "k-mer sketch decided %d of %d \(unit) (%.1f %%)", summary.sketchDecided, scored,
                        100 * Double(summary.sketchDecided) / Double(max(scored, 1))))
         }
         if profile != nil {
-            log("k-mer profile (weight \(profileWeight)) added to the model's probabilities for \(summary.profileScored) reads")
+            log("k-mer profile (weight \(profileWeight)) added to the model's probabilities for \(summary.profileScored) \(unit)")
         } else if hasProfile {
             log("k-mer profile not used (weight 0): the model's probabilities as they are")
         }
-        log(String(format: "classified %d reads in %.2f s (%.0f reads/s, %d threads)", summary.reads,
+        log(String(format: "classified %d \(unit) in %.2f s (%.0f \(unit)/s, %d threads)", summary.reads,
                    summary.seconds, summary.readsPerSecond, o.threads) + " with \(dir)")
         return summary
     }

@@ -97,7 +97,7 @@ final class ClippedIndelsTests: XCTestCase {
         s.prepareHaplotypeSites()
         for r in reads { s.collect(r); s.noteClips(r) }
         let sites = s.addClipSites()
-        for r in reads { s.collectForClipSites(r) }
+        for r in reads { s.collectForNewSites(r) }
         return (sites, s.finish())
     }
 

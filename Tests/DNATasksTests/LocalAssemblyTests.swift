@@ -152,9 +152,9 @@ final class LocalAssemblyTests: XCTestCase {
             s.prepareHaplotypeSites()
             for r in reads { s.collect(r); s.noteClips(r) }
             _ = s.addClipSites()
-            for r in reads { s.collectForClipSites(r) }
+            for r in reads { s.collectForNewSites(r) }
             let windows = s.assemble()
-            for r in reads { s.collectForAssembledSites(r) }
+            for r in reads { s.collectForNewSites(r) }
             return (windows, s.finish())
         }
         let insertion = try XCTUnwrap(ref.withUnsafeBufferPointer {

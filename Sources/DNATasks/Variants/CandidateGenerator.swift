@@ -46,14 +46,14 @@ public enum CandidateGenerator {
                 scanner.collect(r)
                 scanner.noteClips(r)
             }
-            if !scanner.addClipSites().isEmpty { for r in reads { scanner.collectForClipSites(r) } }
-            if !scanner.assemble().isEmpty { for r in reads { scanner.collectForAssembledSites(r) } }
+            if !scanner.addClipSites().isEmpty { for r in reads { scanner.collectForNewSites(r) } }
+            if !scanner.assemble().isEmpty { for r in reads { scanner.collectForNewSites(r) } }
         } else {
             try rescueClips(reader: reader, region: region, scanner: scanner, filter: options.filter)
             // Sites that local assembly found: their reads are read again, around their windows only.
             let windows = scanner.assemble()
             try refetch(windows.map { $0.lowerBound..<($0.upperBound + 1) }, pad: scanner.readLength, reader: reader,
-                        region: region, filter: options.filter, scanner.collectForAssembledSites)
+                        region: region, filter: options.filter, scanner.collectForNewSites)
         }
         var candidates = scanner.finish()
         if let embedding {
@@ -97,7 +97,7 @@ public enum CandidateGenerator {
         // Sites that clipped reads suggested: their reads are read again, around each group of sites only.
         let sites = scanner.addClipSites()
         try refetch(sites.map { $0.position..<($0.position + $0.ref.count + 1) }, pad: scanner.readLength + ClippedIndels.maxIndel,
-                    reader: reader, region: region, filter: filter, scanner.collectForClipSites)
+                    reader: reader, region: region, filter: filter, scanner.collectForNewSites)
     }
 
     /// Passes the reads around `spans` (sorted; each padded by `pad` bases) that pass the filters to `body`,

@@ -239,8 +239,8 @@ final class CandidateScanner {
 
     /// Alleles that reads' clips suggest (`ClippedIndels`), with the evidence of those reads.
     private var clipAlleles: [Allele: AlleleEvidence] = [:]
-    /// `siteCover` before `addClipSites`: the reads it wants are already collected.
-    private var pileupSiteCover: [Int32] = []
+    /// `siteCover` before the latest `extendSites`: the reads it wants are already collected.
+    private var coverBeforeNewSites: [Int32] = []
 
     /// Notes the indel alleles a read's clips suggest; call for every read of the pass that collects reads.
     func noteClips(_ r: AlignedRead) {
@@ -267,7 +267,7 @@ final class CandidateScanner {
 
     /// Turns the clip alleles that `ClippedIndels.minReads` reads suggest, and that the pileup did not
     /// already make haplotype sites, into candidates with haplotype evidence. Call after the pass of
-    /// `noteClips`; then pass the reads overlapping the returned sites to `collectForClipSites`.
+    /// `noteClips`; then pass the reads overlapping the returned sites to `collectForNewSites`.
     /// - Returns: the new sites, sorted.
     func addClipSites() -> [Allele] {
         guard !clipAlleles.isEmpty, options.haplotypeEvidence != .off else { return [] }
@@ -280,16 +280,22 @@ final class CandidateScanner {
         }
         guard !added.isEmpty else { return [] }
         added.sort()
-        pileupSiteCover = siteCover
-        haplotypeSites = (haplotypeSites + added).sorted()
-        siteCover = buildCover(haplotypeSites)
+        extendSites(added)
         return added
     }
 
-    /// Keeps a read that overlaps a site added by `addClipSites` and no earlier one (those were collected).
-    func collectForClipSites(_ r: AlignedRead) {
+    /// Adds sites after the first read pass; `collectForNewSites` then keeps the reads that only they want.
+    private func extendSites(_ added: [Allele]) {
+        coverBeforeNewSites = siteCover
+        haplotypeSites = (haplotypeSites + added).sorted()
+        siteCover = buildCover(haplotypeSites)
+    }
+
+    /// Keeps a read that overlaps a site added by the latest `addClipSites` or `assemble` and no earlier site
+    /// (the reads of those were collected already).
+    func collectForNewSites(_ r: AlignedRead) {
         let span = r.extendedSpan
-        if covers(siteCover, span) && !covers(pileupSiteCover, span) { haplotypeReads.append(r) }
+        if covers(siteCover, span) && !covers(coverBeforeNewSites, span) { haplotypeReads.append(r) }
     }
 
     // MARK: Haplotypes from local assembly
@@ -302,14 +308,12 @@ final class CandidateScanner {
     private var assembledEvidence: [Allele: AlleleEvidence] = [:]
     /// Haplotype counts of the pass before assembly (kept for the sites outside assembled regions).
     private var firstCounts: [Allele: HaplotypeCounts] = [:]
-    /// `siteCover` before `assemble`: the reads it wants are already collected.
-    private var preAssemblySiteCover: [Int32] = []
 
     /// Assembles the reads of active regions (`LocalAssembly`): windows of `LocalAssembly.regionPadding` bases
     /// around each site where at least `LocalAssembly.activeShare` of the counted reads (and 2) fit no candidate
     /// haplotype. Their haplotypes join the comparison of every site inside them, and their indel alleles that
-    /// are no site yet become sites. Call after every read pass (`collect`, `collectForClipSites`); then pass the
-    /// reads overlapping the returned ranges to `collectForAssembledSites`.
+    /// are no site yet become sites. Call after every read pass (`collect`, `collectForNewSites`); then pass the
+    /// reads overlapping the returned ranges to `collectForNewSites`.
     /// - Returns: the windows that hold new sites, sorted.
     func assemble() -> [Range<Int>] {
         guard options.assemble, options.haplotypeEvidence != .off, !haplotypeSites.isEmpty else { return [] }
@@ -375,16 +379,8 @@ final class CandidateScanner {
         added.sort()
         for a in added where alleles[a] == nil { alleles[a] = AlleleEvidence() }
         assembledSites = Set(added)
-        preAssemblySiteCover = siteCover
-        haplotypeSites = (haplotypeSites + added).sorted()
-        siteCover = buildCover(haplotypeSites)
+        extendSites(added)
         return addedWindows
-    }
-
-    /// Keeps a read that overlaps a site added by `assemble` and no earlier one (those were collected).
-    func collectForAssembledSites(_ r: AlignedRead) {
-        let span = r.extendedSpan
-        if covers(siteCover, span) && !covers(preAssemblySiteCover, span) { haplotypeReads.append(r) }
     }
 
     /// Per-haplotype read counts of the sites (only those `options.haplotypeEvidence` selects).

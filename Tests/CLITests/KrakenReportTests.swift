@@ -169,25 +169,47 @@ final class KrakenReportTests: XCTestCase {
     /// of (an empty field for the root and Bacteria, `1` for cellular organisms: kraken2 builds that field from a
     /// `char*` read as a C string, DerrickWood/kraken2 issues 759, 796, 888); there ours holds the letter, as the
     /// Kraken 2 manual and later releases write it, and the rest of the field equals kraken2's.
-    func testSameBytesAsKraken2() throws {
-        let kraken2: URL, build: URL
-        do { kraken2 = try CLIRunner.tool("kraken2"); build = try CLIRunner.tool("kraken2-build") } catch {
+    /// Debian's kraken2 and kraken2-build, or a skip where they are not installed.
+    func kraken2Tools() throws -> (kraken2: URL, build: URL) {
+        do { return (try CLIRunner.tool("kraken2"), try CLIRunner.tool("kraken2-build")) } catch {
             throw XCTSkip("kraken2 is not installed (apt-get install kraken2)")
         }
-        let tax = try taxonomy("species")
-        let labels = tax.keys.sorted()
+    }
+
+    /// A Kraken 2 database on the bundled taxonomy: one random 20 kb genome per species label, filed under its taxid.
+    /// - Returns: the database folder and the genomes by label.
+    func kraken2Database(_ build: URL, labels: [String], taxid: (String) -> Int) throws -> (db: String, genomes: [String: String]) {
         var rng = SystemRandomNumberGenerator()
-        func dna(_ n: Int) -> String { String((0..<n).map { _ in "ACGT".randomElement(using: &rng)! }) }
         let db = path("db")
         try FileManager.default.createDirectory(atPath: db + "/taxonomy", withIntermediateDirectories: true)
         for f in ["nodes.dmp", "names.dmp"] {
             try FileManager.default.copyItem(atPath: CLIRunner.repository.appendingPathComponent("Fixtures/taxonomy/" + f).path,
                                              toPath: db + "/taxonomy/" + f)
         }
-        var library = "", reads = ""
+        var library = "", genomes: [String: String] = [:]
         for (i, label) in labels.enumerated() {
-            let genome = dna(20_000)
-            library += ">g\(i)|kraken:taxid|\(tax[label]!.taxid)\n\(genome)\n"
+            let genome = String((0..<20_000).map { _ in "ACGT".randomElement(using: &rng)! })
+            genomes[label] = genome
+            library += ">g\(i)|kraken:taxid|\(taxid(label))\n\(genome)\n"
+        }
+        try library.write(toFile: path("library.fa"), atomically: true, encoding: .utf8)
+        for args in [["--db", db, "--add-to-library", path("library.fa"), "--no-masking"], ["--db", db, "--build", "--threads", "2"]] {
+            let b = try CLIRunner.launch(build, args)
+            XCTAssertEqual(b.status, 0, b.stderr)
+        }
+        return (db, genomes)
+    }
+
+    func testSameBytesAsKraken2() throws {
+        let (kraken2, build) = try kraken2Tools()
+        let tax = try taxonomy("species")
+        let labels = tax.keys.sorted()
+        var rng = SystemRandomNumberGenerator()
+        func dna(_ n: Int) -> String { String((0..<n).map { _ in "ACGT".randomElement(using: &rng)! }) }
+        let (db, genomes) = try kraken2Database(build, labels: labels) { tax[$0]!.taxid }
+        var reads = ""
+        for (i, label) in labels.enumerated() {
+            let genome = genomes[label]!
             // Distinct read numbers per class (4, 7, 10, ...), and none for the last class.
             for k in 0..<(i == labels.count - 1 ? 0 : 4 + 3 * i) {
                 let start = genome.index(genome.startIndex, offsetBy: 150 * k)
@@ -195,12 +217,7 @@ final class KrakenReportTests: XCTestCase {
             }
         }
         for k in 0..<5 { reads += ">random_\(k)\n\(dna(150))\n" }
-        try library.write(toFile: path("library.fa"), atomically: true, encoding: .utf8)
         try reads.write(toFile: path("reads.fa"), atomically: true, encoding: .utf8)
-        for args in [["--db", db, "--add-to-library", path("library.fa"), "--no-masking"], ["--db", db, "--build", "--threads", "2"]] {
-            let b = try CLIRunner.launch(build, args)
-            XCTAssertEqual(b.status, 0, b.stderr)
-        }
         let k = try CLIRunner.launch(kraken2, ["--db", db, "--threads", "2", "--report", path("kraken2.kreport"),
                                                "--output", path("kraken2.out"), path("reads.fa")])
         XCTAssertEqual(k.status, 0, k.stderr)
@@ -218,6 +235,52 @@ final class KrakenReportTests: XCTestCase {
         for (a, b) in zip(ours, theirs) {
             XCTAssertEqual(a[0..<3] + a[4...], b[0..<3] + b[4...])
             if a[3] != b[3] { XCTAssertEqual(String(a[3].dropFirst()), b[3], "rank code of \(a[5])") }
+        }
+    }
+
+    /// `classify --paired --kraken-output` writes the per-read layout `kraken2 --paired` writes on the same FASTQ pairs:
+    /// the pair's name without `/1` `/2`, the mates' lengths as `L1|L2`, and the k-mer field in two halves joined by
+    /// ` |:| `. (The classes differ: Kraken 2 knows these random genomes, the bundled model does not.)
+    func testPairedLinesHaveKraken2Layout() throws {
+        let (kraken2, build) = try kraken2Tools()
+        let tax = try taxonomy("species")
+        let labels = tax.keys.sorted()
+        let (db, genomes) = try kraken2Database(build, labels: labels) { tax[$0]!.taxid }
+        func reverseComplement(_ s: Substring) -> String {
+            String(s.reversed().map { ["A": "T", "C": "G", "G": "C", "T": "A"][$0]! })
+        }
+        var r1 = "", r2 = "", expected: [(name: String, lengths: String)] = []
+        for (i, label) in labels.prefix(3).enumerated() {
+            let g = genomes[label]!
+            for k in 0..<2 {
+                // Mate 1: 150 bases forward; mate 2: 120 bases of the fragment's other end, reverse-complemented.
+                let a = g.index(g.startIndex, offsetBy: 1_000 * (2 * i + k)), b = g.index(a, offsetBy: 230)
+                let name = "pair\(i)_\(k)"
+                r1 += "@\(name)/1\n\(g[a..<g.index(a, offsetBy: 150)])\n+\n\(String(repeating: "I", count: 150))\n"
+                r2 += "@\(name)/2\n\(reverseComplement(g[b..<g.index(b, offsetBy: 120)]))\n+\n\(String(repeating: "I", count: 120))\n"
+                expected.append((name, "150|120"))
+            }
+        }
+        try r1.write(toFile: path("r1.fq"), atomically: true, encoding: .utf8)
+        try r2.write(toFile: path("r2.fq"), atomically: true, encoding: .utf8)
+        let k = try CLIRunner.launch(kraken2, ["--db", db, "--threads", "2", "--paired", "--output", path("kraken2.out"),
+                                               path("r1.fq"), path("r2.fq")])
+        XCTAssertEqual(k.status, 0, k.stderr)
+        let r = try CLIRunner.run(["classify", path("r1.fq"), path("r2.fq"), "--paired", "--threads", "2", "-q",
+                                   "-o", path("calls.tsv"), "--kraken-output", path("ours.kraken")])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let theirs = try rows("kraken2.out"), ours = try rows("ours.kraken")
+        XCTAssertEqual(theirs.count, expected.count)
+        XCTAssertEqual(ours.count, expected.count)
+        for (i, (a, b)) in zip(ours, theirs).enumerated() {
+            XCTAssertEqual(a.count, 5, a.joined(separator: "\t"))
+            XCTAssertEqual(b.count, 5, b.joined(separator: "\t"))
+            XCTAssertEqual(b[0], "C", "Kraken 2 knows its own genomes")
+            XCTAssertEqual(a[1], expected[i].name)
+            XCTAssertEqual(b[1], expected[i].name)
+            XCTAssertEqual(a[3], expected[i].lengths)
+            XCTAssertEqual(b[3], expected[i].lengths)
+            for f in [a[4], b[4]] { XCTAssertEqual(f.components(separatedBy: " |:| ").count, 2, f) }
         }
     }
 

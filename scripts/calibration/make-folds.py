@@ -47,8 +47,17 @@ def read_fasta(path):
     return out
 
 
+def mutate(rng, r):
+    """make_species_reads.py's error model: substitutions ramping from 0.1 % to 1 % along the read."""
+    r = list(r)
+    for i in range(len(r)):
+        if rng.random() < 0.001 + 0.009 * i / (len(r) - 1):
+            r[i] = rng.choice([c for c in "ACGT" if c != r[i]])
+    return "".join(r)
+
+
 def sample(rng, contigs, n, L=150):
-    """n reads from the (name, sequence) pieces, length-weighted; make_species_reads.py's error model."""
+    """n reads from the (name, sequence) pieces, length-weighted, with `mutate`'s errors."""
     spans = [s for s in contigs if len(s) >= L]
     weights = [len(s) - L + 1 for s in spans]
     reads = []
@@ -60,11 +69,7 @@ def sample(rng, contigs, n, L=150):
             continue
         if rng.random() < 0.5:
             r = r.translate(COMP)[::-1]
-        r = list(r)
-        for i in range(L):
-            if rng.random() < 0.001 + 0.009 * i / (L - 1):
-                r[i] = rng.choice([c for c in "ACGT" if c != r[i]])
-        reads.append("".join(r))
+        reads.append(mutate(rng, r))
     return reads
 
 

@@ -27,16 +27,8 @@ spec = importlib.util.spec_from_file_location("make_folds", os.path.join(HERE, "
 folds = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(folds)
 
-COMP = str.maketrans("ACGTN", "TGCAN")
+COMP, mutate = folds.COMP, folds.mutate
 L = 150
-
-
-def mutate(rng, r):
-    r = list(r)
-    for i in range(len(r)):
-        if rng.random() < 0.001 + 0.009 * i / (len(r) - 1):
-            r[i] = rng.choice([c for c in "ACGT" if c != r[i]])
-    return "".join(r)
 
 
 def pairs(rng, contigs, n):

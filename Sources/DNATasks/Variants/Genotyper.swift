@@ -55,7 +55,7 @@ public enum Genotyper {
             pGenotype = max(p1, p2)
         }
         var qual = (Float(min(phred(p0), Double(maxQual))) * 100).rounded() / 100
-        if let calibration { qual = calibration.qual(raw: qual, altCount: c.altCount, depth: c.depth) }
+        if let calibration { qual = calibration.qual(raw: qual, altCount: c.altCount, refCount: c.refCount, depth: c.depth) }
         let gq = Int(min(99, phred(1 - pGenotype)).rounded())
         return VariantCall(allele: c.allele, genotype: genotype, qual: qual,
                            genotypeQuality: gq, depth: c.depth, refCount: c.refCount, altCount: c.altCount)

@@ -5,7 +5,10 @@ import Foundation
 /// precision measured on held-out validation data (`scripts/calibrate-variant-qual`).
 ///
 /// Calls fall into support classes, each defined by the fewest reads on the allele and the smallest
-/// allele share (of the call's depth, the VCF's DP) it takes (the first class a call meets is its class; the last takes every call). Each
+/// allele share it takes (the first class a call meets is its class; the last takes every call). The share is
+/// taken over the call's depth (the VCF's DP) or over its informative reads (reference + allele, the VCF's AD):
+/// a read that fits neither the reference nor the allele's haplotype says nothing about the allele, so with
+/// haplotype evidence a call carried by every informative read is well supported whatever the others do. Each
 /// class has its own monotone table from raw QUAL to calibrated QUAL (knots of an isotonic fit of
 /// precision in raw-QUAL bins, interpolated linearly, flat below the first knot, slope 1 above the last
 /// so the order of the best-supported calls is kept). A model directory holds it as
@@ -31,17 +34,27 @@ public struct QualCalibration: Sendable, Equatable {
         }
     }
 
+    /// What a support class's share is taken over (`share_of` in the file; `depth` when absent).
+    public enum ShareBase: String, Sendable, Equatable {
+        /// The call's depth (DP).
+        case depth
+        /// The reads on the reference or on the allele (the sum of AD).
+        case informative
+    }
+
     /// One support class and its table.
     public struct SupportClass: Sendable, Equatable {
         public var minReads: Int
         public var minShare: Double
+        public var shareOf: ShareBase
         public var table: Table
-        public init(minReads: Int, minShare: Double, table: Table) {
-            self.minReads = minReads; self.minShare = minShare; self.table = table
+        public init(minReads: Int, minShare: Double, shareOf: ShareBase = .depth, table: Table) {
+            self.minReads = minReads; self.minShare = minShare; self.shareOf = shareOf; self.table = table
         }
 
-        public func contains(altCount: Int, depth: Int) -> Bool {
-            altCount >= minReads && Double(altCount) >= minShare * Double(max(depth, altCount))
+        public func contains(altCount: Int, refCount: Int, depth: Int) -> Bool {
+            let base = shareOf == .depth ? depth : refCount + altCount
+            return altCount >= minReads && Double(altCount) >= minShare * Double(max(base, altCount))
         }
     }
 
@@ -73,8 +86,8 @@ public struct QualCalibration: Sendable, Equatable {
     }
 
     /// The calibrated QUAL (capped at `Genotyper.maxQual`, two decimals); the raw QUAL when no class matches.
-    public func qual(raw: Float, altCount: Int, depth: Int) -> Float {
-        guard let c = classes.first(where: { $0.contains(altCount: altCount, depth: depth) }) else { return raw }
+    public func qual(raw: Float, altCount: Int, refCount: Int, depth: Int) -> Float {
+        guard let c = classes.first(where: { $0.contains(altCount: altCount, refCount: refCount, depth: depth) }) else { return raw }
         return (min(max(c.table.apply(raw), 0), Genotyper.maxQual) * 100).rounded() / 100
     }
 
@@ -87,8 +100,9 @@ public struct QualCalibration: Sendable, Equatable {
             guard let d = v as? [String: Any], let r = (d["raw_qual"] as? [NSNumber])?.map({ $0.floatValue }),
                   let q = (d["qual"] as? [NSNumber])?.map({ $0.floatValue }), r.count == q.count, !r.isEmpty,
                   zip(r, r.dropFirst()).allSatisfy({ $0 < $1 }), zip(q, q.dropFirst()).allSatisfy({ $0 <= $1 }),
-                  let minReads = d["min_reads"] as? Int, let minShare = (d["min_share"] as? NSNumber)?.doubleValue else { return nil }
-            return SupportClass(minReads: minReads, minShare: minShare, table: Table(raw: r, qual: q))
+                  let minReads = d["min_reads"] as? Int, let minShare = (d["min_share"] as? NSNumber)?.doubleValue,
+                  let shareOf = ShareBase(rawValue: d["share_of"] as? String ?? "depth") else { return nil }
+            return SupportClass(minReads: minReads, minShare: minShare, shareOf: shareOf, table: Table(raw: r, qual: q))
         }
         guard let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               let list = json["classes"] as? [Any], !list.isEmpty else {
@@ -96,7 +110,7 @@ public struct QualCalibration: Sendable, Equatable {
         }
         let classes = list.compactMap(supportClass)
         guard classes.count == list.count else {
-            throw ToolError(file: path, "a class needs min_reads, min_share, increasing raw_qual and non-decreasing qual of one length")
+            throw ToolError(file: path, "a class needs min_reads, min_share, share_of depth or informative (optional), increasing raw_qual and non-decreasing qual of one length")
         }
         var settings: [String: String] = [:]
         for (k, v) in json["settings"] as? [String: Any] ?? [:] { settings[k] = "\(v)" }

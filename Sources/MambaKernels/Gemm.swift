@@ -25,9 +25,12 @@ public enum Gemm {
     ///
     /// Every row gets the same bits however many rows come with it (packed reads get what they get alone). OpenBLAS
     /// runs products of fewer than about 10⁶ multiply-adds through small-matrix kernels whose sums round otherwise,
-    /// so: a small weight (`out·in ≤ rowwiseWeightLimit`) is applied row by row here (`linearRowwise`, the same code
-    /// for any row count); a small product with a larger weight is run padded with zero rows past
-    /// `smallProductLimit`; anything bigger goes to OpenBLAS as it is.
+    /// so: few input features (`narrowInputLimit`) go to `linearNarrow` and a small weight (`out·in ≤
+    /// rowwiseWeightLimit`) row by row to `linearRowwise`, the same code for any row count; a small product with a
+    /// larger weight is run padded with zero rows past `smallProductLimit`; anything bigger goes to OpenBLAS as it
+    /// is. That keeps the promise with OpenBLAS's AVX-512 kernel sets (SkylakeX, Cooperlake, SapphireRapids); its
+    /// AVX2 kernels (Haswell, Zen: AVX2-only CPUs, or `OPENBLAS_CORETYPE=Haswell`) round a row by its place in the
+    /// product, so there fp32 rows can differ in the last bits between a packed batch and a read alone.
     @inlinable
     public static func linear(x: UnsafePointer<Float>, rows: Int, inFeatures: Int, ldx: Int? = nil,
                               weight: UnsafePointer<Float>, bias: UnsafePointer<Float>? = nil,
@@ -35,6 +38,11 @@ public enum Gemm {
                               accumulate: Bool = false, threads: Int = 1) {
         let ly = ldy ?? outFeatures, lx = ldx ?? inFeatures
         if rows == 0 || outFeatures == 0 { return }
+        if inFeatures <= narrowInputLimit {
+            linearNarrow(x: x, rows: rows, inFeatures: inFeatures, ldx: lx, weight: weight, bias: bias,
+                         outFeatures: outFeatures, y: y, ldy: ly, accumulate: accumulate)
+            return
+        }
         if outFeatures * inFeatures <= rowwiseWeightLimit {
             linearRowwise(x: x, rows: rows, inFeatures: inFeatures, ldx: lx, weight: weight, bias: bias,
                           outFeatures: outFeatures, y: y, ldy: ly, accumulate: accumulate)
@@ -76,6 +84,34 @@ public enum Gemm {
         sgemm(transB: true, m: rows, n: outFeatures, k: inFeatures,
               a: x, lda: ldx, b: weight, ldb: inFeatures,
               beta: (bias != nil || accumulate) ? 1 : 0, c: y, ldc: ldy, threads: threads)
+    }
+
+    /// Weights with at most this many input features (dt_proj: rank 4–16) are applied by `linearNarrow`.
+    public static let narrowInputLimit = 16
+
+    /// `linear` for few input features: y[r] = Σₖ x[r,k]·W[:,k] (+ bias, or + the old y[r] when `accumulate`), k in
+    /// order, 16 outputs at a time. A row's result does not depend on how many rows come with it. dt_proj has 4–16
+    /// multiply-adds per output, less than one BLAS call per row (`linearRowwise`) or a padded sgemm costs.
+    public static func linearNarrow(x: UnsafePointer<Float>, rows: Int, inFeatures k: Int, ldx: Int,
+                                    weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                                    outFeatures n: Int, y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool) {
+        typealias V = SIMD16<Float>
+        // W (n, k) transposed to (k, n), so that one input feature's weights for 16 outputs are one vector.
+        let wt = UnsafeMutablePointer<Float>.allocate(capacity: max(1, k * n))
+        defer { wt.deallocate() }
+        for o in 0..<n { for j in 0..<k { wt[j * n + o] = weight[o * k + j] } }
+        for r in 0..<rows {
+            let xr = x + r * ldx, yr = y + r * ldy
+            var o = 0
+            while o < n {
+                let lanes = Swift.min(16, n - o)
+                var acc = accumulate ? FastMath.load(yr + o, lanes: lanes)
+                                     : bias.map { FastMath.load($0 + o, lanes: lanes) } ?? V()
+                for j in 0..<k { acc = acc.addingProduct(V(repeating: xr[j]), FastMath.load(wt + j * n + o, lanes: lanes)) }
+                FastMath.store(acc, yr + o, lanes: lanes)
+                o += 16
+            }
+        }
     }
 
     /// `linear` for small weights, one row at a time: y[r] = W · x[r] (+ bias, or + the old y[r] when `accumulate`)

@@ -48,6 +48,8 @@ public enum Gemm {
                           outFeatures: outFeatures, y: y, ldy: ly, accumulate: accumulate)
             return
         }
+        if linearOneDNN(x: x, rows: rows, inFeatures: inFeatures, ldx: lx, weight: weight, bias: bias,
+                        outFeatures: outFeatures, y: y, ldy: ly, accumulate: accumulate, threads: threads) { return }
         if rows * outFeatures * inFeatures <= smallProductLimit {
             let padded = smallProductLimit / (outFeatures * inFeatures) + 1
             let xp = UnsafeMutablePointer<Float>.allocate(capacity: padded * inFeatures)

@@ -238,13 +238,14 @@ enum OneDNN {
     /// src bf16 [rows, in] packed, weights bf16 [in, out] read from W [out, in] row-major (strides 1, in), dst fp32
     /// [rows, out] with row stride `ldy`; `sum` adds the product to dst. A reference ("ref:") implementation counts
     /// as unavailable: it is far slower than the fp32 product.
-    static func matmul(rows: Int, inFeatures k: Int, outFeatures n: Int, ldy: Int,
-                       sum: Bool) -> Result<(OpaquePointer, String), OneDNNError> {
+    static func matmul(rows: Int, inFeatures k: Int, outFeatures n: Int, ldy: Int, sum: Bool,
+                       fp32: Bool = false, ldx: Int? = nil) -> Result<(OpaquePointer, String), OneDNNError> {
         guard let engine else { return .failure(OneDNNError(description: "oneDNN has no CPU engine")) }
+        let type = fp32 ? dnnl_f32 : dnnl_bf16, what = fp32 ? "fp32" : "bf16"
         var src = dnnl_memory_desc_t(), wei = dnnl_memory_desc_t(), dst = dnnl_memory_desc_t()
-        var st = dnnl_memory_desc_init_by_strides(&src, 2, [Int64(rows), Int64(k)], dnnl_bf16, [Int64(k), 1])
+        var st = dnnl_memory_desc_init_by_strides(&src, 2, [Int64(rows), Int64(k)], type, [Int64(ldx ?? k), 1])
         if st == dnnl_success {
-            st = dnnl_memory_desc_init_by_strides(&wei, 2, [Int64(k), Int64(n)], dnnl_bf16, [1, Int64(k)])
+            st = dnnl_memory_desc_init_by_strides(&wei, 2, [Int64(k), Int64(n)], type, [1, Int64(k)])
         }
         if st == dnnl_success {
             st = dnnl_memory_desc_init_by_strides(&dst, 2, [Int64(rows), Int64(n)], dnnl_f32, [Int64(ldy), 1])
@@ -269,24 +270,24 @@ enum OneDNN {
             dnnl_primitive_desc_create(&pd, UnsafeRawPointer(d), attr, engine, nil)
         }
         guard st == dnnl_success, let pd else {
-            return .failure(OneDNNError(description: "oneDNN has no bf16 matmul on this CPU (status \(st.rawValue))"))
+            return .failure(OneDNNError(description: "oneDNN has no \(what) matmul on this CPU (status \(st.rawValue))"))
         }
         defer { dnnl_primitive_desc_destroy(pd) }
         var implC: UnsafePointer<CChar>?
         dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &implC)
         let impl = implC.map { String(cString: $0) } ?? "?"
         if impl.hasPrefix("ref") {
-            return .failure(OneDNNError(description: "oneDNN's bf16 matmul here is its reference code (\(impl))"))
+            return .failure(OneDNNError(description: "oneDNN's \(what) matmul here is its reference code (\(impl))"))
         }
         var prim: dnnl_primitive_t?
         guard dnnl_primitive_create(&prim, pd) == dnnl_success, let prim else {
-            return .failure(OneDNNError(description: "oneDNN could not build the bf16 matmul"))
+            return .failure(OneDNNError(description: "oneDNN could not build the \(what) matmul"))
         }
         return .success((prim, impl))
     }
 
     /// Runs a matmul from `matmul` on the calling thread's stream; returns when the product is in dst.
-    static func execute(_ p: OpaquePointer, src: UnsafeMutablePointer<UInt16>, weights: UnsafeMutablePointer<UInt16>,
+    static func execute(_ p: OpaquePointer, src: UnsafeMutableRawPointer, weights: UnsafeMutableRawPointer,
                         dst: UnsafeMutablePointer<Float>) {
         var pd: const_dnnl_primitive_desc_t?
         dnnl_primitive_get_primitive_desc(p, &pd)

@@ -11,18 +11,9 @@ final class RowIndependenceTests: XCTestCase {
                          (16, 512), (512, 256), (256, 16)]
     static let rowCounts = Array(1...40) + [61, 62, 63, 64, 100, 150, 151, 200, 201, 255, 256, 300, 511, 512, 513, 700, 1024]
 
-    /// OpenBLAS's AVX-512 kernel sets keep a row's bits wherever it sits in a product; its AVX2 sets (`Haswell`,
-    /// `Zen`: AVX2-only CPUs, or `OPENBLAS_CORETYPE=Haswell`) do not, so there only the shapes that `Gemm.linear`
-    /// runs itself (few input features, small weights) are held to it.
-    static let blasKeepsRows = ["skylakex", "cooperlake", "sapphirerapids"].contains(Gemm.coreName.lowercased())
-
-    static func runsOwnKernel(_ k: Int, _ n: Int) -> Bool {
-        k <= Gemm.narrowInputLimit || k * n <= Gemm.rowwiseWeightLimit
-    }
-
     func testFP32RowsDoNotDependOnTheRowCount() {
         for threads in [1, 2] {
-            for (k, n) in Self.shapes where Self.blasKeepsRows || Self.runsOwnKernel(k, n) {
+            for (k, n) in Self.shapes {
                 var rng = KernelRNG(seed: UInt64(k * 1000 + n))
                 let full = 1024
                 let x = rng.array(full * k), w = rng.array(n * k, scale: 0.2), b = rng.array(n)

@@ -23,14 +23,13 @@ public enum Gemm {
     /// PyTorch `nn.Linear`: y[rows, out] = x[rows, in] · W[out, in]ᵀ (+ bias[out]).
     /// `ldx`/`ldy` allow reading/writing column slices of wider row-major buffers.
     ///
-    /// Every row gets the same bits however many rows come with it (packed reads get what they get alone). OpenBLAS
-    /// runs products of fewer than about 10⁶ multiply-adds through small-matrix kernels whose sums round otherwise,
-    /// so: few input features (`narrowInputLimit`) go to `linearNarrow` and a small weight (`out·in ≤
-    /// rowwiseWeightLimit`) row by row to `linearRowwise`, the same code for any row count; a small product with a
-    /// larger weight is run padded with zero rows past `smallProductLimit`; anything bigger goes to OpenBLAS as it
-    /// is. That keeps the promise with OpenBLAS's AVX-512 kernel sets (SkylakeX, Cooperlake, SapphireRapids); its
-    /// AVX2 kernels (Haswell, Zen: AVX2-only CPUs, or `OPENBLAS_CORETYPE=Haswell`) round a row by its place in the
-    /// product, so there fp32 rows can differ in the last bits between a packed batch and a read alone.
+    /// Every row gets the same bits wherever it sits in the product and however many rows come with it (packed reads
+    /// get what they get alone): few input features (`narrowInputLimit`) go to `linearNarrow` and a small weight
+    /// (`out·in ≤ rowwiseWeightLimit`) row by row to `linearRowwise`, the same code for any row count; the rest to
+    /// oneDNN's fp32 matmul in fixed row pieces (`linearOneDNN`). Only where oneDNN has no native fp32 matmul does it
+    /// go to OpenBLAS: a small product padded with zero rows past `smallProductLimit` (its small-matrix kernels round
+    /// otherwise), a bigger one as it is. OpenBLAS's AVX-512 kernel sets keep the promise that way; its AVX2 ones
+    /// (Haswell, Zen) round a row by its place in the product.
     @inlinable
     public static func linear(x: UnsafePointer<Float>, rows: Int, inFeatures: Int, ldx: Int? = nil,
                               weight: UnsafePointer<Float>, bias: UnsafePointer<Float>? = nil,

@@ -154,27 +154,11 @@ extension Gemm {
     private static func multiplyPieces(_ weight: BF16LinearWeights, rows: Int, src: UnsafeMutablePointer<UInt16>,
                                        weights: UnsafeMutablePointer<UInt16>, dst: UnsafeMutablePointer<Float>,
                                        ldy: Int, sum: Bool, team: Int) {
-        var r = 0
-        for piece in BF16LinearWeights.pieceRows {
-            while rows - r >= piece {
-                OneDNN.execute(weight.primitive(rows: piece, ldy: ldy, sum: sum, team: team),
-                               src: src + r * weight.inFeatures, weights: weights, dst: dst + r * ldy)
-                r += piece
-            }
+        OneDNN.multiplyInPieces(rows: rows, inFeatures: weight.inFeatures, outFeatures: weight.outFeatures,
+                                src: UnsafeRawPointer(src), ldx: weight.inFeatures, elementBytes: 2,
+                                weights: UnsafeMutableRawPointer(weights), dst: dst, ldy: ldy, sum: sum) { pieceRows, _ in
+            weight.primitive(rows: pieceRows, ldy: ldy, sum: sum, team: team)
         }
-        let left = rows - r, last = BF16LinearWeights.pieceRows.last!
-        guard left > 0 else { return }
-        // The last rows, padded with zero rows to a whole piece (same row stride, so the same primitive).
-        let k = weight.inFeatures, n = weight.outFeatures
-        let srcPad = UnsafeMutablePointer<UInt16>.allocate(capacity: last * k)
-        let dstPad = UnsafeMutablePointer<Float>.allocate(capacity: last * ldy)
-        defer { srcPad.deallocate(); dstPad.deallocate() }
-        srcPad.initialize(repeating: 0, count: last * k)
-        dstPad.initialize(repeating: 0, count: last * ldy)
-        srcPad.update(from: src + r * k, count: left * k)
-        if sum { for i in 0..<left { (dstPad + i * ldy).update(from: dst + (r + i) * ldy, count: n) } }
-        OneDNN.execute(weight.primitive(rows: last, ldy: ldy, sum: sum, team: team), src: srcPad, weights: weights, dst: dstPad)
-        for i in 0..<left { (dst + (r + i) * ldy).update(from: dstPad + i * ldy, count: n) }
     }
 
     /// The arithmetic `linearBF16` stands for, written out plainly: x and W rounded to bf16 (nearest even), each
@@ -234,6 +218,38 @@ enum OneDNN {
     }
 
     struct OneDNNError: Error, CustomStringConvertible { var description: String }
+
+    /// dst[rows, out] (row stride `ldy`) = src · W through matmul primitives of `BF16LinearWeights.pieceRows` rows,
+    /// largest first; fewer than 8 rows left over run as an 8-row piece padded with zero rows (copied to a packed
+    /// buffer, so src row stride `inFeatures` there). A row gets the same bits whichever piece it lands in: oneDNN
+    /// may pick a one-row kernel that sums in another order, so no piece is smaller than 8 rows. `src` rows are
+    /// `ldx` elements of `elementBytes` apart; `primitive(rows, ldx)` gives the matmul for a piece.
+    static func multiplyInPieces(rows: Int, inFeatures k: Int, outFeatures n: Int, src: UnsafeRawPointer, ldx: Int,
+                                 elementBytes: Int, weights: UnsafeMutableRawPointer, dst: UnsafeMutablePointer<Float>,
+                                 ldy: Int, sum: Bool, primitive: (_ rows: Int, _ ldx: Int) -> OpaquePointer) {
+        var r = 0
+        for piece in BF16LinearWeights.pieceRows {
+            while rows - r >= piece {
+                execute(primitive(piece, ldx), src: UnsafeMutableRawPointer(mutating: src + r * ldx * elementBytes),
+                        weights: weights, dst: dst + r * ldy)
+                r += piece
+            }
+        }
+        let left = rows - r, last = BF16LinearWeights.pieceRows.last!
+        guard left > 0 else { return }
+        let rowBytes = k * elementBytes
+        let srcPad = UnsafeMutableRawPointer.allocate(byteCount: last * rowBytes, alignment: 64)
+        let dstPad = UnsafeMutablePointer<Float>.allocate(capacity: last * ldy)
+        defer { srcPad.deallocate(); dstPad.deallocate() }
+        srcPad.initializeMemory(as: UInt8.self, repeating: 0, count: last * rowBytes)
+        dstPad.initialize(repeating: 0, count: last * ldy)
+        for i in 0..<left {
+            (srcPad + i * rowBytes).copyMemory(from: src + (r + i) * ldx * elementBytes, byteCount: rowBytes)
+            if sum { (dstPad + i * ldy).update(from: dst + (r + i) * ldy, count: n) }
+        }
+        execute(primitive(last, k), src: srcPad, weights: weights, dst: dstPad)
+        for i in 0..<left { (dst + (r + i) * ldy).update(from: dstPad + i * ldy, count: n) }
+    }
 
     /// src bf16 [rows, in] packed, weights bf16 [in, out] read from W [out, in] row-major (strides 1, in), dst fp32
     /// [rows, out] with row stride `ldy`; `sum` adds the product to dst. A reference ("ref:") implementation counts

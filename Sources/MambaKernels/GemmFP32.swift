@@ -49,32 +49,12 @@ extension Gemm {
         guard OneDNNFP32.available else { return false }
         if let bias, !accumulate { for r in 0..<rows { (y + r * ldy).update(from: bias, count: n) } }
         let sum = bias != nil || accumulate, team = Swift.max(1, threads)
-        let w = UnsafeMutableRawPointer(mutating: weight)
         mamba_dnnl_set_threads(Int32(team))
-        var r = 0
-        for piece in BF16LinearWeights.pieceRows {
-            while rows - r >= piece {
-                let key = OneDNNFP32.Key(rows: piece, k: k, n: n, ldx: ldx, ldy: ldy, sum: sum, team: team)
-                OneDNN.execute(OneDNNFP32.primitive(key), src: UnsafeMutableRawPointer(mutating: x + r * ldx),
-                               weights: w, dst: y + r * ldy)
-                r += piece
-            }
+        OneDNN.multiplyInPieces(rows: rows, inFeatures: k, outFeatures: n, src: UnsafeRawPointer(x), ldx: ldx,
+                                elementBytes: 4, weights: UnsafeMutableRawPointer(mutating: weight), dst: y, ldy: ldy,
+                                sum: sum) { pieceRows, pieceLdx in
+            OneDNNFP32.primitive(.init(rows: pieceRows, k: k, n: n, ldx: pieceLdx, ldy: ldy, sum: sum, team: team))
         }
-        let left = rows - r, last = BF16LinearWeights.pieceRows.last!
-        guard left > 0 else { return true }
-        // The last rows, padded with zero rows to a whole piece.
-        let srcPad = UnsafeMutablePointer<Float>.allocate(capacity: last * k)
-        let dstPad = UnsafeMutablePointer<Float>.allocate(capacity: last * n)
-        defer { srcPad.deallocate(); dstPad.deallocate() }
-        srcPad.initialize(repeating: 0, count: last * k)
-        dstPad.initialize(repeating: 0, count: last * n)
-        for i in 0..<left {
-            (srcPad + i * k).update(from: x + (r + i) * ldx, count: k)
-            if sum { (dstPad + i * n).update(from: y + (r + i) * ldy, count: n) }
-        }
-        let key = OneDNNFP32.Key(rows: last, k: k, n: n, ldx: k, ldy: n, sum: sum, team: team)
-        OneDNN.execute(OneDNNFP32.primitive(key), src: UnsafeMutableRawPointer(srcPad), weights: w, dst: dstPad)
-        for i in 0..<left { (y + (r + i) * ldy).update(from: dstPad + i * n, count: n) }
         return true
     }
 }

@@ -195,8 +195,7 @@ extension MambaMixer {
         let taps = act.convTaps.reserve(CausalConv1d.tapsCount(channels: di, kernelSize: c.dConv))
         CausalConv1d.transposeTaps(convWeight.ptr, channels: di, kernelSize: c.dConv, into: taps)
         Parallel.rowSlices(T, threads: threads) { rr in
-            // In blocks of 256 rows, so that u is still in L2 when x_proj reads it (and delta when OpenBLAS,
-            // which clears C before accumulating, writes it a second time).
+            // In blocks of 256 rows, so that u is still in L2 when x_proj reads it.
             var a = rr.lowerBound
             while a < rr.upperBound {
                 let block = a..<Swift.min(a + 256, rr.upperBound), n = block.count

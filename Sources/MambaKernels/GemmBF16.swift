@@ -22,13 +22,12 @@ public final class BF16LinearWeights: @unchecked Sendable {
     /// fp32 weights (only on the fallback).
     let fp32: [Float]
 
-    private struct Key: Hashable { var rows, ldy: Int; var sum: Bool; var team = 1 }
+    struct Key: Hashable { var rows, ldy: Int; var sum: Bool; var team = 1 }
     /// The row counts products are cut into (see `Gemm.linearBF16`); fewer than 8 rows left over run as an 8-row
     /// piece padded with zero rows. (oneDNN may pick a one-row kernel that sums in another order: a row must get the
     /// same bits whichever piece it lands in.)
     public static let pieceRows = [512, 128, 32, 8]
-    private var primitives: [Key: OpaquePointer] = [:]
-    private let lock = NSLock()
+    private let primitives = OneDNNPrimitives<Key>()
 
     /// Converts `weight` ([outFeatures, inFeatures], row-major fp32). `features` decides the path (tests pass
     /// `CPUFeatures.none` to take the fallback on any machine).
@@ -66,34 +65,49 @@ public final class BF16LinearWeights: @unchecked Sendable {
     }
 
     /// Matmul primitives built so far (bounded: see `pieceRows`).
-    public var cachedPrimitiveCount: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return primitives.count
-    }
+    public var cachedPrimitiveCount: Int { primitives.count }
 
-    deinit {
-        for p in primitives.values { dnnl_primitive_destroy(p) }
-        bf16?.deallocate()
-    }
+    deinit { bf16?.deallocate() }
 
     /// The matmul primitive for this shape: built once per (rows, ldy, accumulate, OpenMP team size) and kept, since
     /// oneDNN plans its blocking and thread split when it builds one (on the calling thread's OpenMP setting).
     /// Row counts are those of `pieceRows`, so the cache stays small.
     fileprivate func primitive(rows: Int, ldy: Int, sum: Bool, team: Int) -> OpaquePointer {
-        let key = Key(rows: rows, ldy: ldy, sum: sum, team: team)
-        lock.lock()
-        defer { lock.unlock() }
-        if let p = primitives[key] { return p }
-        switch OneDNN.matmul(rows: rows, inFeatures: inFeatures, outFeatures: outFeatures, ldy: ldy, sum: sum) {
-        case .success(let (p, _)):
-            primitives[key] = p
-            return p
-        case .failure(let why):
-            // The same primitive was built for one row at init, so this is not expected.
-            fatalError("oneDNN bf16 matmul (\(rows)×\(inFeatures))·(\(inFeatures)×\(outFeatures)): \(why)")
+        // The same primitive was built for one row at init, so its building here is not expected to fail.
+        primitives.primitive(Key(rows: rows, ldy: ldy, sum: sum, team: team)) {
+            OneDNN.matmul(rows: rows, inFeatures: inFeatures, outFeatures: outFeatures, ldy: ldy, sum: sum)
         }
     }
+}
+
+/// oneDNN matmul primitives built once per key and kept until the cache goes (a primitive plans its blocking and
+/// thread split when it is built, so it is worth keeping; keys are bounded by the row pieces).
+final class OneDNNPrimitives<Key: Hashable>: @unchecked Sendable {
+    private var built: [Key: OpaquePointer] = [:]
+    private let lock = NSLock()
+
+    var count: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return built.count
+    }
+
+    /// The primitive for `key`, built by `make` the first time. `make` failing is a bug: callers probe the shape
+    /// first.
+    func primitive(_ key: Key, _ make: () -> Result<(OpaquePointer, String), OneDNN.OneDNNError>) -> OpaquePointer {
+        lock.lock()
+        defer { lock.unlock() }
+        if let p = built[key] { return p }
+        switch make() {
+        case .success(let (p, _)):
+            built[key] = p
+            return p
+        case .failure(let why):
+            fatalError("oneDNN matmul for \(key): \(why)")
+        }
+    }
+
+    deinit { for p in built.values { dnnl_primitive_destroy(p) } }
 }
 
 extension Gemm {

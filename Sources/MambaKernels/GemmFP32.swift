@@ -8,8 +8,7 @@ import Foundation
 /// place in the product. `Gemm.linear` takes this path wherever oneDNN has a native fp32 matmul.
 enum OneDNNFP32 {
     struct Key: Hashable { var rows, k, n, ldx, ldy: Int; var sum: Bool; var team: Int }
-    nonisolated(unsafe) private static var primitives: [Key: OpaquePointer] = [:]
-    private static let lock = NSLock()
+    private static let primitives = OneDNNPrimitives<Key>()
 
     /// Whether oneDNN builds a native (non-reference) fp32 matmul on this CPU; checked once.
     static let available: Bool = {
@@ -23,19 +22,12 @@ enum OneDNNFP32 {
         }
     }()
 
-    /// The primitive for one piece shape, built once and kept (a model has a handful of shapes).
+    /// The primitive for one piece shape, built once and kept (a model has a handful of shapes); `available` built
+    /// one already, so building is not expected to fail.
     static func primitive(_ key: Key) -> OpaquePointer {
-        lock.lock()
-        defer { lock.unlock() }
-        if let p = primitives[key] { return p }
-        switch OneDNN.matmul(rows: key.rows, inFeatures: key.k, outFeatures: key.n, ldy: key.ldy, sum: key.sum,
-                             fp32: true, ldx: key.ldx) {
-        case .success(let (p, _)):
-            primitives[key] = p
-            return p
-        case .failure(let why):
-            // `available` built one of these already, so this is not expected.
-            fatalError("oneDNN fp32 matmul (\(key.rows)×\(key.k))·(\(key.k)×\(key.n)): \(why)")
+        primitives.primitive(key) {
+            OneDNN.matmul(rows: key.rows, inFeatures: key.k, outFeatures: key.n, ldy: key.ldy, sum: key.sum,
+                          fp32: true, ldx: key.ldx)
         }
     }
 }

@@ -26,12 +26,30 @@ final class GenotyperTests: XCTestCase {
     }
 
     func testHaploidShareFallsBackToAllReadsWhenFewArePlaced() {
-        // Two placed reads (fewer than minPlacedReads): the share is over all 10 reads.
+        // Two placed reads (fewer than minPlacedReads), one of them on the allele: the share is over all 10 reads.
         XCTAssertEqual(Genotyper.minPlacedReads, 3)
-        let mostlyMapq0 = snp(depth: 10, alt: 6, depthMapq0: 8, altMapq0: 6)
+        let mostlyMapq0 = snp(depth: 10, alt: 6, depthMapq0: 8, altMapq0: 5)
         XCTAssertNotNil(Genotyper.call(mostlyMapq0, probabilities: likelyAlt, ploidy: 1))
         let minority = snp(depth: 10, alt: 4, depthMapq0: 8, altMapq0: 2)
         XCTAssertNil(Genotyper.call(minority, probabilities: likelyAlt, ploidy: 1))
+    }
+
+    func testAlleleOnlyOnMapq0ReadsNeedsMostOfAllReads() {
+        // Every read MAPQ 0, 12 of 22 carry the allele (0.55): one copy of a two-copy repeat, place unknown.
+        let oneCopy = snp(depth: 22, alt: 12, depthMapq0: 22, altMapq0: 12)
+        XCTAssertNil(Genotyper.call(oneCopy, probabilities: likelyAlt, ploidy: 1))
+        // The same with 20 of 22 (0.91): the copies all carry it, so this one does.
+        let allCopies = snp(depth: 22, alt: 20, depthMapq0: 22, altMapq0: 20)
+        XCTAssertNotNil(Genotyper.call(allCopies, probabilities: likelyAlt, ploidy: 1))
+        // The bound is the named one, on both sides of it.
+        let n = 30, atBound = Int((Genotyper.unplacedMinFraction * Double(n)).rounded(.up))
+        XCTAssertNotNil(Genotyper.call(snp(depth: n, alt: atBound, depthMapq0: n, altMapq0: atBound),
+                                       probabilities: likelyAlt, ploidy: 1))
+        XCTAssertNil(Genotyper.call(snp(depth: n, alt: atBound - 1, depthMapq0: n, altMapq0: atBound - 1),
+                                    probabilities: likelyAlt, ploidy: 1))
+        // One placed read on the allele (two placed reads in all): the haploid share over all reads applies.
+        let onePlaced = snp(depth: 22, alt: 12, depthMapq0: 20, altMapq0: 11)
+        XCTAssertNotNil(Genotyper.call(onePlaced, probabilities: likelyAlt, ploidy: 1))
     }
 
     func testDiploidCallsIgnoreTheShare() {

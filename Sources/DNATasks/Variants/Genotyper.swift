@@ -37,7 +37,11 @@ public enum Genotyper {
     /// a duplicated segment) piled onto this one. The share is taken over the reads with mapping
     /// quality above 0 when there are at least `minPlacedReads` of them: a MAPQ-0 read fits another
     /// place as well, so it says nothing about this copy's allele (bcftools weighs it 0 for the same
-    /// reason). Diploid: the most likely class.
+    /// reason). An allele that only MAPQ-0 reads carry needs `unplacedMinFraction` of all reads: its reads fit
+    /// every copy of the repeat alike, so an allele most copies' reads carry (real repeats are kept alike by gene
+    /// conversion) is in this one too, while a share near 1/copies says one copy has it, and which one is unknown
+    /// (an injected-variant set: 3 of 5 such calls false; the validation pair keeps its 0.75-precise calls above
+    /// 2/3). Diploid: the most likely class.
     /// With `calibration`, QUAL is the calibrated one (`QualCalibration`).
     public static func call(_ c: Candidate, probabilities p: ArraySlice<Float>, ploidy: Int,
                             haploidMinFraction: Double = Genotyper.haploidMinFraction,
@@ -61,15 +65,21 @@ public enum Genotyper {
                            genotypeQuality: gq, depth: c.depth, refCount: c.refCount, altCount: c.altCount)
     }
 
+    /// Share of all reads that an allele carried only by MAPQ-0 reads needs (haploid): above the ≈ 1/2 of one
+    /// copy of a two-copy repeat, reached where most copies carry it.
+    public static let unplacedMinFraction = 2.0 / 3.0
+
     /// Fewest reads with MAPQ > 0 for the haploid share to be taken over them alone.
     public static let minPlacedReads = 3
 
     /// Whether at least `fraction` of the candidate's reads carry the allele: over the reads with
-    /// MAPQ > 0 when there are `minPlacedReads` of them, else over all reads.
+    /// MAPQ > 0 when there are `minPlacedReads` of them, else over all reads; at least `unplacedMinFraction` of
+    /// all reads when no read with MAPQ > 0 carries it.
     static func carriesShare(_ c: Candidate, _ fraction: Double) -> Bool {
         let placedDepth = c.depth - c.depthMapq0, placedAlt = c.altCount - c.altMapq0
         if placedDepth >= minPlacedReads { return Double(placedAlt) >= fraction * Double(placedDepth) }
-        return Double(c.altCount) >= fraction * Double(c.depth)
+        let share = placedAlt > 0 ? fraction : Swift.max(fraction, unplacedMinFraction)
+        return Double(c.altCount) >= share * Double(c.depth)
     }
 
     /// One record per site: where several alleles at one position are called (the classifier sees

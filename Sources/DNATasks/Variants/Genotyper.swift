@@ -40,8 +40,7 @@ public enum Genotyper {
     /// reason). An allele that only MAPQ-0 reads carry needs `unplacedMinFraction` of all reads: its reads fit
     /// every copy of the repeat alike, so an allele most copies' reads carry (real repeats are kept alike by gene
     /// conversion) is in this one too, while a share near 1/copies says one copy has it, and which one is unknown
-    /// (an injected-variant set: 3 of 5 such calls false; the validation pair keeps its 0.75-precise calls above
-    /// 2/3). Diploid: the most likely class.
+    /// (VariantCalling.md has the figures). Diploid: the most likely class.
     /// With `calibration`, QUAL is the calibrated one (`QualCalibration`).
     public static func call(_ c: Candidate, probabilities p: ArraySlice<Float>, ploidy: Int,
                             haploidMinFraction: Double = Genotyper.haploidMinFraction,

@@ -1,3 +1,7 @@
+#if !KERNELS_AVX512
+internal import MambaKernelsAVX512
+#endif
+
 /// bfloat16 (1 sign, 8 exponent, 7 stored significand bits: the upper half of an IEEE fp32) as raw `UInt16` bits.
 /// fp32 → bf16 rounds to nearest, ties to even; NaN stays NaN (quieted, sign and upper payload kept); ±Inf and
 /// ±0 are exact; finite values past the largest bf16 (≥ 0x1.FFp127 rounded) become ±Inf, as IEEE rounding does.
@@ -19,10 +23,13 @@ public enum BFloat16 {
     @inlinable @inline(__always)
     public static func rounded(_ f: Float) -> Float { toFloat(fromFloat(f)) }
 
-    /// `count` values from `src` to bf16 bits in `dst`.
-    @inlinable
+    /// `count` values from `src` to bf16 bits in `dst`, the bits of `fromFloat` (the AVX-512 or AVX2 build of the loop
+    /// below, `KernelISA`).
     public static func convert(_ src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<UInt16>, count: Int) {
-        // A plain loop: LLVM vectorises it (zmm compare, blend and vpmovdw with -march=x86-64-v4).
+        #if !KERNELS_AVX512
+        if KernelISA.useAVX512 { MambaKernelsAVX512.BFloat16.convert(src, to: dst, count: count); return }
+        #endif
+        // A plain loop: LLVM vectorises it (ymm with x86-64-v3; zmm compare, blend and vpmovdw in the AVX-512 build).
         for i in 0..<count { dst[i] = fromFloat(src[i]) }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 
-/// Which build of the SIMD kernels (scan, conv, norms and the scan's backward pass) runs. The package builds every
+/// Which build of the SIMD kernels (scan, conv, norms, the scan's backward pass, dt_proj's `NarrowLinear` and the
+/// bf16 conversion of activations) runs. The package builds every
 /// target for x86-64-v3 (AVX2 + FMA), so one binary runs on any such CPU, and builds those kernels a second time
 /// for x86-64-v4 (AVX-512, target `MambaKernelsAVX512`, the same source files); the choice is made once per
 /// process from CPUID. `MAMBA_DNA_KERNELS=avx2` in the environment keeps the AVX2 build on an AVX-512 CPU (to

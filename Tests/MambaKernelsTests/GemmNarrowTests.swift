@@ -7,7 +7,7 @@ import MambaKernels
 /// of 16.
 final class GemmNarrowTests: XCTestCase {
     func testNarrowProductsMatchThePlainSum() {
-        for (k, n) in [(1, 5), (4, 128), (4, 37), (8, 64), (16, 512), (16, 17)] {
+        for (k, n) in [(1, 5), (4, 128), (4, 37), (8, 64), (8, 150), (16, 512), (16, 17)] {
             var rng = KernelRNG(seed: UInt64(k * 100 + n))
             let rows = 23, ldx = k + 3, ldy = n + 5
             let x = rng.array(rows * ldx), w = rng.array(n * k, scale: 0.5), b = rng.array(n)

@@ -44,8 +44,11 @@ final class KernelISATests: XCTestCase {
         guard ProcessInfo.processInfo.environment["MAMBA_DNA_KERNELS"] == nil else { return }
         let binary = URL(fileURLWithPath: CommandLine.arguments[0])
         let tests = ["SelectiveScanTests", "CausalConv1dTests", "NormTests", "BackwardScanTests", "ScanParityTests",
-                     "StridedKernelTests", "BackwardConvNormTests", "FastMathTests"].map { "MambaKernelsTests.\($0)" }
-            + ["MambaKernelsTests.KernelISATests/testCurrentFollowsTheEnvironment"]
+                     "StridedKernelTests", "BackwardConvNormTests", "FastMathTests", "GemmNarrowTests"]
+            .map { "MambaKernelsTests.\($0)" }
+            + ["MambaKernelsTests.KernelISATests/testCurrentFollowsTheEnvironment",
+               "MambaKernelsTests.GemmBF16Tests/testRoundToNearestEvenAndSpecials",
+               "MambaKernelsTests.GemmBF16Tests/testRandomPatternsAreNearestEvenAndBulkMatchesScalar"]
         let p = Process()
         p.executableURL = binary
         p.arguments = [tests.joined(separator: ",")]

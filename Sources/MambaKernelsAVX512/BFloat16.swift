@@ -1,0 +1,1 @@
+../MambaKernels/BFloat16.swift

@@ -1,0 +1,1 @@
+../MambaKernels/NarrowLinear.swift

@@ -34,7 +34,7 @@ struct VariantArguments: ParsableArguments {
     @Option(name: .customLong("low-qual"), help: "Calls with QUAL below this get FILTER LowQual.")
     var lowQual: Float = 20
 
-    @Option(name: .customLong("haploid-min-fraction"), help: "Haploid calls need at least this share of the reads on the allele (of the MAPQ > 0 reads when there are 3 or more).")
+    @Option(name: .customLong("haploid-min-fraction"), help: "Haploid calls need at least this share of the reads on the allele (of the MAPQ > 0 reads when there are 3 or more; at least 2/3 of all reads when only MAPQ-0 reads carry it).")
     var haploidMinFraction: Double = Genotyper.haploidMinFraction
 
     @Flag(name: .customLong("all-candidates"),

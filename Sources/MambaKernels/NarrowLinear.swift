@@ -23,24 +23,16 @@ public enum NarrowLinear {
         for o in 0..<n { for j in 0..<k { wt[j * n + o] = weight[o * k + j] } }
         for r in 0..<rows {
             let xr = x + r * ldx, yr = y + r * ldy
+            // Where each output's sum starts: the old y (accumulate), the bias, or zero.
+            func start(_ o: Int, _ lanes: Int) -> V {
+                accumulate ? FastMath.load(yr + o, lanes: lanes) : bias.map { FastMath.load($0 + o, lanes: lanes) } ?? V()
+            }
             var o = 0
             // 8 vectors of outputs at a time: 8 independent FMA chains hide the FMA latency (one chain per block
             // waits ~4 cycles per step). Each output still sums k in order, so the bits do not change.
             while o + 128 <= n {
-                var a0, a1, a2, a3, a4, a5, a6, a7: V
-                if accumulate {
-                    a0 = FastMath.load(yr + o, lanes: 16); a1 = FastMath.load(yr + o + 16, lanes: 16)
-                    a2 = FastMath.load(yr + o + 32, lanes: 16); a3 = FastMath.load(yr + o + 48, lanes: 16)
-                    a4 = FastMath.load(yr + o + 64, lanes: 16); a5 = FastMath.load(yr + o + 80, lanes: 16)
-                    a6 = FastMath.load(yr + o + 96, lanes: 16); a7 = FastMath.load(yr + o + 112, lanes: 16)
-                } else if let bias {
-                    a0 = FastMath.load(bias + o, lanes: 16); a1 = FastMath.load(bias + o + 16, lanes: 16)
-                    a2 = FastMath.load(bias + o + 32, lanes: 16); a3 = FastMath.load(bias + o + 48, lanes: 16)
-                    a4 = FastMath.load(bias + o + 64, lanes: 16); a5 = FastMath.load(bias + o + 80, lanes: 16)
-                    a6 = FastMath.load(bias + o + 96, lanes: 16); a7 = FastMath.load(bias + o + 112, lanes: 16)
-                } else {
-                    a0 = V(); a1 = V(); a2 = V(); a3 = V(); a4 = V(); a5 = V(); a6 = V(); a7 = V()
-                }
+                var a0 = start(o, 16), a1 = start(o + 16, 16), a2 = start(o + 32, 16), a3 = start(o + 48, 16)
+                var a4 = start(o + 64, 16), a5 = start(o + 80, 16), a6 = start(o + 96, 16), a7 = start(o + 112, 16)
                 for j in 0..<k {
                     let xv = V(repeating: xr[j]), w = UnsafePointer(wt + j * n + o)
                     a0 = a0.addingProduct(xv, FastMath.load(w, lanes: 16))
@@ -60,8 +52,7 @@ public enum NarrowLinear {
             }
             while o < n {
                 let lanes = Swift.min(16, n - o)
-                var acc = accumulate ? FastMath.load(yr + o, lanes: lanes)
-                                     : bias.map { FastMath.load($0 + o, lanes: lanes) } ?? V()
+                var acc = start(o, lanes)
                 for j in 0..<k { acc = acc.addingProduct(V(repeating: xr[j]), FastMath.load(wt + j * n + o, lanes: lanes)) }
                 FastMath.store(acc, yr + o, lanes: lanes)
                 o += 16

@@ -24,7 +24,7 @@ public enum Gemm {
     /// `ldx`/`ldy` allow reading/writing column slices of wider row-major buffers.
     ///
     /// Every row gets the same bits wherever it sits in the product and however many rows come with it (packed reads
-    /// get what they get alone): few input features (`narrowInputLimit`) go to `linearNarrow` and a small weight
+    /// get what they get alone): few input features (`narrowInputLimit`) go to `NarrowLinear` and a small weight
     /// (`out·in ≤ rowwiseWeightLimit`) row by row to `linearRowwise`, the same code for any row count; the rest to
     /// oneDNN's fp32 matmul in fixed row pieces (`linearOneDNN`). Only where oneDNN has no native fp32 matmul does it
     /// go to OpenBLAS: a small product padded with zero rows past `smallProductLimit` (its small-matrix kernels round
@@ -38,8 +38,8 @@ public enum Gemm {
         let ly = ldy ?? outFeatures, lx = ldx ?? inFeatures
         if rows == 0 || outFeatures == 0 { return }
         if inFeatures <= narrowInputLimit {
-            linearNarrow(x: x, rows: rows, inFeatures: inFeatures, ldx: lx, weight: weight, bias: bias,
-                         outFeatures: outFeatures, y: y, ldy: ly, accumulate: accumulate)
+            NarrowLinear.forward(x: x, rows: rows, inFeatures: inFeatures, ldx: lx, weight: weight, bias: bias,
+                                 outFeatures: outFeatures, y: y, ldy: ly, accumulate: accumulate)
             return
         }
         if outFeatures * inFeatures <= rowwiseWeightLimit {
@@ -87,18 +87,9 @@ public enum Gemm {
               beta: (bias != nil || accumulate) ? 1 : 0, c: y, ldc: ldy, threads: threads)
     }
 
-    /// Weights with at most this many input features (dt_proj: rank 4–16) are applied by `linearNarrow`.
+    /// Weights with at most this many input features (dt_proj: rank 4–16) are applied by `NarrowLinear`: 4–16
+    /// multiply-adds per output cost less there than one BLAS call per row or a padded sgemm.
     public static let narrowInputLimit = 16
-
-    /// `linear` for few input features: y[r] = Σₖ x[r,k]·W[:,k] (+ bias, or + the old y[r] when `accumulate`), k in
-    /// order (`NarrowLinear`). A row's result does not depend on how many rows come with it. dt_proj has 4–16
-    /// multiply-adds per output, less than one BLAS call per row (`linearRowwise`) or a padded sgemm costs.
-    public static func linearNarrow(x: UnsafePointer<Float>, rows: Int, inFeatures k: Int, ldx: Int,
-                                    weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                                    outFeatures n: Int, y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool) {
-        NarrowLinear.forward(x: x, rows: rows, inFeatures: k, ldx: ldx, weight: weight, bias: bias,
-                             outFeatures: n, y: y, ldy: ldy, accumulate: accumulate)
-    }
 
     /// `linear` for small weights, one row at a time: y[r] = W · x[r] (+ bias, or + the old y[r] when `accumulate`)
     /// through one matrix-vector product per row, so a row's sum does not depend on how many rows there are.

@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 import MambaKernels
 
-/// `Gemm.linear` with few input features (dt_proj, rank 4–16) runs `linearNarrow`: checked against a plain sum in
+/// `Gemm.linear` with few input features (dt_proj, rank 4–16) runs `NarrowLinear`: checked against a plain sum in
 /// double precision, with and without bias, accumulating, on strided rows and an output count that is no multiple
 /// of 16.
 final class GemmNarrowTests: XCTestCase {
